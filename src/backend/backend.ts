@@ -1,0 +1,115 @@
+import type { DType } from '../quant/dtype.js';
+
+/**
+ * The narrow op interface between the model and a compute backend (llama.cpp's
+ * model/backend boundary). The model calls only these; every backend is tested op by op
+ * against `backend/ref`.
+ *
+ * Conventions:
+ * - Activations are f32 `Tensor`s owned by the backend, row-major, `n` rows (tokens) at a time.
+ * - A matrix weight is [rows, cols] (rows = output features); `matmul` computes out = x · Wᵀ.
+ * - RoPE uses adjacent pairs (2i, 2i+1) within each head: the GGUF / Meta layout. Loaders convert
+ *   Hugging Face's rotate-half q/k rows to this layout at load time.
+ * - All ops are synchronous: CPU backends block until the result is in `out`.
+ */
+
+/** Raw weight bytes handed to a backend once, at load. */
+export interface WeightSpec {
+  /** Canonical name (`layers.3.wq`), used in errors and traces. */
+  readonly name: string;
+  readonly dtype: DType;
+  /** [rows, cols] for a matrix, [n] for a vector. */
+  readonly shape: readonly number[];
+  /** Bytes in `dtype`'s block layout, row-major. The backend may keep a view of it; do not mutate. */
+  readonly data: Uint8Array;
+}
+
+/** A weight as the backend stores it (quantized weights stay in their blocks). */
+export interface Weight {
+  readonly name: string;
+  readonly dtype: DType;
+  readonly shape: readonly number[];
+}
+
+/** An f32 activation buffer of `length` elements, owned by a backend. */
+export interface Tensor {
+  readonly length: number;
+}
+
+export type KVDType = 'f32' | 'f16';
+
+export interface KVCacheSpec {
+  readonly layers: number;
+  readonly kvHeads: number;
+  readonly headDim: number;
+  /** Slots (tokens) the cache can hold. */
+  readonly capacity: number;
+  readonly dtype: KVDType;
+}
+
+/**
+ * Per-sequence key/value cache. Slots are filled in order; `positions[slot]` is the RoPE position
+ * of the token in that slot, so a sequence may jump (0..23 then 20000..20023). Attention is causal
+ * by position: a query at position p sees every cached slot whose position is ≤ p.
+ */
+export interface KVCache {
+  readonly spec: KVCacheSpec;
+  /** Slots in use. */
+  length: number;
+  /** RoPE position of each slot; only [0, length) is meaningful. */
+  readonly positions: Int32Array;
+}
+
+export type OpName =
+  | 'embed'
+  | 'matmul'
+  | 'rmsnorm'
+  | 'rope'
+  | 'storeKV'
+  | 'attention'
+  | 'siluMul'
+  | 'add'
+  | 'copy';
+
+export interface Backend {
+  readonly name: string;
+  /** Whether `op` is implemented for weights of `dtype` (only meaningful for embed and matmul). */
+  supports(op: OpName, dtype?: DType): boolean;
+
+  loadWeight(spec: WeightSpec): Weight;
+  alloc(length: number): Tensor;
+  free(t: Tensor): void;
+  write(dst: Tensor, src: Float32Array, dstOffset?: number): void;
+  /** Copies `length` elements starting at `offset` out of `src`. */
+  read(src: Tensor, offset?: number, length?: number): Float32Array;
+  createKVCache(spec: KVCacheSpec): KVCache;
+
+  /** out[i, :] = table[ids[i], :]. out: [n, dim], table: [vocab, dim] of any supported dtype. */
+  embed(out: Tensor, table: Weight, ids: Int32Array): void;
+  /** out[i, r] = Σ_c x[i, c] · w[r, c]. out: [n, rows], x: [n, cols]. */
+  matmul(out: Tensor, x: Tensor, w: Weight, n: number): void;
+  /** out[i, :] = x[i, :] / sqrt(mean(x[i, :]²) + eps) · w. x, out: [n, dim], w: f32 [dim]. */
+  rmsnorm(out: Tensor, x: Tensor, w: Weight, n: number, dim: number, eps: number): void;
+  /**
+   * In place: rotate each adjacent pair (2j, 2j+1) of every head of row i by positions[i] · invFreq[j].
+   * x: [n, heads · headDim], invFreq: [headDim / 2].
+   */
+  rope(x: Tensor, n: number, heads: number, headDim: number, positions: Int32Array, invFreq: Float32Array): void;
+  /** Writes n rows of k and v ([n, kvHeads · headDim]) into `layer`'s slots [slot, slot + n). */
+  storeKV(cache: KVCache, layer: number, k: Tensor, v: Tensor, n: number, slot: number): void;
+  /**
+   * Causal grouped-query attention of n queries against `layer`'s slots [0, cache.length).
+   * q, out: [n, heads · headDim]; query head h reads KV head floor(h / (heads / kvHeads)).
+   * Scores are scaled by `scale` (1/√headDim), softmax in f32.
+   */
+  attention(out: Tensor, q: Tensor, cache: KVCache, layer: number, n: number, queryPositions: Int32Array, heads: number, scale: number): void;
+  /** out = silu(gate) · up, elementwise over `length`. */
+  siluMul(out: Tensor, gate: Tensor, up: Tensor, length: number): void;
+  /** out = a + b, elementwise over `length` (out may alias a). */
+  add(out: Tensor, a: Tensor, b: Tensor, length: number): void;
+  /** Copies `length` elements from src[srcOffset] to dst[dstOffset]. */
+  copy(dst: Tensor, src: Tensor, length: number, dstOffset?: number, srcOffset?: number): void;
+
+  /** Releases workers and memory. */
+  dispose(): Promise<void>;
+}

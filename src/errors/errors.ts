@@ -1,0 +1,89 @@
+/**
+ * Typed errors. Every error a user can cause carries a stable `code` so the CLI, the server and
+ * tests can tell them apart without matching message text.
+ */
+export type LlamaErrorCode =
+  | 'FILE_NOT_FOUND'
+  | 'NOT_A_MODEL'
+  | 'TRUNCATED_FILE'
+  | 'UNSUPPORTED_TENSOR_TYPE'
+  | 'SHAPE_MISMATCH'
+  | 'MISSING_TENSOR'
+  | 'BAD_CONFIG'
+  | 'CONTEXT_OVERFLOW'
+  | 'BAD_ARGUMENT'
+  | 'TOKENIZER_ERROR'
+  | 'TEMPLATE_ERROR'
+  | 'BACKEND_ERROR';
+
+export class LlamaError extends Error {
+  readonly code: LlamaErrorCode;
+  constructor(code: LlamaErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'LlamaError';
+    this.code = code;
+  }
+}
+
+export class FileNotFoundError extends LlamaError {
+  constructor(readonly path: string) {
+    super('FILE_NOT_FOUND', `no such file or folder: ${path}`);
+    this.name = 'FileNotFoundError';
+  }
+}
+
+export class NotAModelError extends LlamaError {
+  constructor(readonly path: string, detail: string) {
+    super('NOT_A_MODEL', `${path} is not a model file: ${detail}`);
+    this.name = 'NotAModelError';
+  }
+}
+
+export class TruncatedFileError extends LlamaError {
+  constructor(readonly path: string, detail: string) {
+    super('TRUNCATED_FILE', `${path} is truncated: ${detail}`);
+    this.name = 'TruncatedFileError';
+  }
+}
+
+export class UnsupportedTensorTypeError extends LlamaError {
+  constructor(readonly tensor: string, readonly type: string) {
+    super('UNSUPPORTED_TENSOR_TYPE', `tensor ${tensor} has unsupported type ${type}`);
+    this.name = 'UnsupportedTensorTypeError';
+  }
+}
+
+export class ShapeMismatchError extends LlamaError {
+  constructor(readonly tensor: string, readonly expected: readonly number[], readonly actual: readonly number[]) {
+    super('SHAPE_MISMATCH', `tensor ${tensor} has shape [${actual.join(', ')}], expected [${expected.join(', ')}]`);
+    this.name = 'ShapeMismatchError';
+  }
+}
+
+export class MissingTensorError extends LlamaError {
+  constructor(readonly tensor: string, readonly source: string) {
+    super('MISSING_TENSOR', `tensor ${tensor} is missing from ${source}`);
+    this.name = 'MissingTensorError';
+  }
+}
+
+export class BadConfigError extends LlamaError {
+  constructor(detail: string) {
+    super('BAD_CONFIG', `invalid model config: ${detail}`);
+    this.name = 'BadConfigError';
+  }
+}
+
+export class ContextOverflowError extends LlamaError {
+  constructor(readonly needed: number, readonly capacity: number, what = 'prompt') {
+    super('CONTEXT_OVERFLOW', `${what} needs ${needed} tokens but the context holds ${capacity}; nothing was truncated`);
+    this.name = 'ContextOverflowError';
+  }
+}
+
+export class BadArgumentError extends LlamaError {
+  constructor(detail: string) {
+    super('BAD_ARGUMENT', detail);
+    this.name = 'BadArgumentError';
+  }
+}
