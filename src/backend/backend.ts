@@ -83,6 +83,8 @@ export interface Backend {
   /** Copies `length` elements starting at `offset` out of `src`. */
   read(src: Tensor, offset?: number, length?: number): Float32Array;
   createKVCache(spec: KVCacheSpec): KVCache;
+  /** Releases a cache's memory; the cache must not be used afterwards. */
+  freeKVCache(cache: KVCache): void;
 
   /** out[i, :] = table[ids[i], :]. out: [n, dim], table: [vocab, dim] of any supported dtype. */
   embed(out: Tensor, table: Weight, ids: Int32Array): void;
@@ -92,9 +94,10 @@ export interface Backend {
   rmsnorm(out: Tensor, x: Tensor, w: Weight, n: number, dim: number, eps: number): void;
   /**
    * In place: rotate each adjacent pair (2j, 2j+1) of every head of row i by positions[i] · invFreq[j].
-   * x: [n, heads · headDim], invFreq: [headDim / 2].
+   * x: [n, heads · headDim], invFreq: [headDim / 2]. invFreq is f64 and the angle must be formed
+   * in f64 (position · invFreq): at position 20000 an f32 angle is off by ~1e-3 rad.
    */
-  rope(x: Tensor, n: number, heads: number, headDim: number, positions: Int32Array, invFreq: Float32Array): void;
+  rope(x: Tensor, n: number, heads: number, headDim: number, positions: Int32Array, invFreq: Float64Array): void;
   /** Writes n rows of k and v ([n, kvHeads · headDim]) into `layer`'s slots [slot, slot + n). */
   storeKV(cache: KVCache, layer: number, k: Tensor, v: Tensor, n: number, slot: number): void;
   /**

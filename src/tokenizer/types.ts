@@ -15,6 +15,12 @@ export interface EncodeOptions {
 export interface DecodeOptions {
   /** Drop control/special tokens from the text (default false). */
   readonly skipSpecial?: boolean;
+  /**
+   * Apply Hugging Face's `clean_up_tokenization_spaces` rule (" ." → ".", " 's" → "'s", …), as
+   * transformers does when tokenizer_config.json asks for it. Default false: decode(encode(text))
+   * gives back text exactly.
+   */
+  readonly cleanUpSpaces?: boolean;
 }
 
 export interface Tokenizer {

@@ -1,0 +1,203 @@
+// Matmul for Q8_0 and Q4_0 weights, repacked at load into 4-row interleaved groups so one
+// relaxed dot yields four rows' partial sums at once (activations are broadcast 4 bytes at a time).
+//
+// Q8x4 group block (144 bytes, 4 rows × 32 columns): 4 f16 scales | 4 i16 Σw | 8 vectors,
+//   vector k = [row0 w[4k..4k+3], row1 …, row2 …, row3 …].
+// Q4x4 group block (72 bytes): 4 f16 scales | 4 vectors, vector k = each row's qs[4k..4k+3]:
+//   low nibbles are columns 4k..4k+3, high nibbles columns 16+4k..16+4k+3.
+import { dot8, dot32, fma, loadH4 } from './simd';
+
+/** Writes rows g·4 .. g·4+3 of one token's output (fewer when the shard ends mid-group). */
+@inline function storeRows(p: usize, v: v128, rem: i32): void {
+  if (rem >= 4) {
+    v128.store(p, v);
+  } else {
+    store<f32>(p, f32x4.extract_lane(v, 0));
+    if (rem > 1) store<f32>(p, f32x4.extract_lane(v, 1), 4);
+    if (rem > 2) store<f32>(p, f32x4.extract_lane(v, 2), 8);
+  }
+}
+
+/** Group blocks per cache tile: keep ~96 KiB of weights hot while the token tiles stream past. */
+@inline function groupTile(bytesPerGroup: i32): i32 {
+  const t = 98304 / bytesPerGroup;
+  return t < 1 ? 1 : t;
+}
+
+// ---------------------------------------------------------------- Q8x4 · Q7u activations
+
+@inline function q8blk1(p: usize, x: usize): v128 {
+  let i = dot32(v128.load(p, 16), v128.load32_splat(x));
+  i = i32x4.add(i, dot32(v128.load(p, 32), v128.load32_splat(x, 4)));
+  i = i32x4.add(i, dot32(v128.load(p, 48), v128.load32_splat(x, 8)));
+  i = i32x4.add(i, dot32(v128.load(p, 64), v128.load32_splat(x, 12)));
+  i = i32x4.add(i, dot32(v128.load(p, 80), v128.load32_splat(x, 16)));
+  i = i32x4.add(i, dot32(v128.load(p, 96), v128.load32_splat(x, 20)));
+  i = i32x4.add(i, dot32(v128.load(p, 112), v128.load32_splat(x, 24)));
+  i = i32x4.add(i, dot32(v128.load(p, 128), v128.load32_splat(x, 28)));
+  return i;
+}
+
+function q8x4_t1(w: usize, nb: i32, xq: usize, xd: usize): v128 {
+  let acc = f32x4.splat(0);
+  for (let b = 0; b < nb; b++) {
+    const p = w + <usize>b * 144;
+    const corr = i32x4.shl(i32x4.extend_low_i16x8_s(v128.load64_zero(p, 8)), 6);
+    const i = i32x4.sub(q8blk1(p, xq + (<usize>b << 5)), corr);
+    const sc = f32x4.mul(loadH4(p), f32x4.splat(load<f32>(xd + (<usize>b << 2))));
+    acc = fma(f32x4.convert_i32x4_s(i), sc, acc);
+  }
+  return acc;
+}
+
+/** Four tokens against one group: each weight vector is loaded once and used four times. */
+function q8x4_t4(w: usize, nb: i32, xq: usize, xd: usize, cols: i32, out: usize, ldo: i32, rem: i32): void {
+  const xs = <usize>cols;
+  const ds = <usize>nb << 2;
+  let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+  for (let b = 0; b < nb; b++) {
+    const p = w + <usize>b * 144;
+    const x0 = xq + (<usize>b << 5);
+    let i0 = i32x4.splat(0), i1 = i32x4.splat(0), i2 = i32x4.splat(0), i3 = i32x4.splat(0);
+    for (let k: usize = 0; k < 8; k++) {
+      const wv = v128.load(p + 16 + (k << 4));
+      const xk = x0 + (k << 2);
+      i0 = i32x4.add(i0, dot32(wv, v128.load32_splat(xk)));
+      i1 = i32x4.add(i1, dot32(wv, v128.load32_splat(xk + xs)));
+      i2 = i32x4.add(i2, dot32(wv, v128.load32_splat(xk + 2 * xs)));
+      i3 = i32x4.add(i3, dot32(wv, v128.load32_splat(xk + 3 * xs)));
+    }
+    const corr = i32x4.shl(i32x4.extend_low_i16x8_s(v128.load64_zero(p, 8)), 6);
+    const sc = loadH4(p);
+    const d = xd + (<usize>b << 2);
+    a0 = fma(f32x4.convert_i32x4_s(i32x4.sub(i0, corr)), f32x4.mul(sc, f32x4.splat(load<f32>(d))), a0);
+    a1 = fma(f32x4.convert_i32x4_s(i32x4.sub(i1, corr)), f32x4.mul(sc, f32x4.splat(load<f32>(d + ds))), a1);
+    a2 = fma(f32x4.convert_i32x4_s(i32x4.sub(i2, corr)), f32x4.mul(sc, f32x4.splat(load<f32>(d + 2 * ds))), a2);
+    a3 = fma(f32x4.convert_i32x4_s(i32x4.sub(i3, corr)), f32x4.mul(sc, f32x4.splat(load<f32>(d + 3 * ds))), a3);
+  }
+  const os = <usize>ldo << 2;
+  storeRows(out, a0, rem);
+  storeRows(out + os, a1, rem);
+  storeRows(out + 2 * os, a2, rem);
+  storeRows(out + 3 * os, a3, rem);
+}
+
+/**
+ * out[t, r] = Σ_c x[t, c] · w[r, c] for r < rowsValid. w: `groups` Q8x4 groups; xq/xd: Q7u
+ * activations [n, cols]; out row stride ldo floats.
+ */
+export function mm_q8x4(w: usize, groups: i32, rowsValid: i32, cols: i32, n: i32, xq: usize, xd: usize, out: usize, ldo: i32): void {
+  const nb = cols >> 5;
+  const gBytes = <usize>nb * 144;
+  const gt = groupTile(<i32>gBytes);
+  for (let g0 = 0; g0 < groups; g0 += gt) {
+    const g1 = min(groups, g0 + gt);
+    let t = 0;
+    for (; t + 4 <= n; t += 4) {
+      for (let g = g0; g < g1; g++) {
+        q8x4_t4(w + <usize>g * gBytes, nb, xq + <usize>t * cols, xd + ((<usize>t * nb) << 2), cols,
+          out + ((<usize>t * ldo + (g << 2)) << 2), ldo, rowsValid - (g << 2));
+      }
+    }
+    for (; t < n; t++) {
+      for (let g = g0; g < g1; g++) {
+        const v = q8x4_t1(w + <usize>g * gBytes, nb, xq + <usize>t * cols, xd + ((<usize>t * nb) << 2));
+        storeRows(out + ((<usize>t * ldo + (g << 2)) << 2), v, rowsValid - (g << 2));
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------- Q4x4 · Q8s activations
+
+/** One token, one group: nibbles are the unsigned operand; 8 dots fit in i16 (8·2·127·15 < 2^15). */
+function q4x4_t1(w: usize, nb: i32, xq: usize, xd: usize, xs: usize): v128 {
+  let acc = f32x4.splat(0);
+  const m = i8x16.splat(0x0f);
+  for (let b = 0; b < nb; b++) {
+    const p = w + <usize>b * 72;
+    const x = xq + (<usize>b << 5);
+    const v0 = v128.load(p, 8), v1 = v128.load(p, 24), v2 = v128.load(p, 40), v3 = v128.load(p, 56);
+    let s = dot8(v128.load32_splat(x), v128.and(v0, m));
+    s = i16x8.add(s, dot8(v128.load32_splat(x, 16), i8x16.shr_u(v0, 4)));
+    s = i16x8.add(s, dot8(v128.load32_splat(x, 4), v128.and(v1, m)));
+    s = i16x8.add(s, dot8(v128.load32_splat(x, 20), i8x16.shr_u(v1, 4)));
+    s = i16x8.add(s, dot8(v128.load32_splat(x, 8), v128.and(v2, m)));
+    s = i16x8.add(s, dot8(v128.load32_splat(x, 24), i8x16.shr_u(v2, 4)));
+    s = i16x8.add(s, dot8(v128.load32_splat(x, 12), v128.and(v3, m)));
+    s = i16x8.add(s, dot8(v128.load32_splat(x, 28), i8x16.shr_u(v3, 4)));
+    const bs = load<i32>(xs + (<usize>b << 3)) + load<i32>(xs + (<usize>b << 3), 4);
+    const i = i32x4.sub(i32x4.extadd_pairwise_i16x8_s(s), i32x4.splat(bs << 3));
+    const sc = f32x4.mul(loadH4(p), f32x4.splat(load<f32>(xd + (<usize>b << 2))));
+    acc = fma(f32x4.convert_i32x4_s(i), sc, acc);
+  }
+  return acc;
+}
+
+@inline function q4step(s: v128, x: usize, lo: v128, hi: v128): v128 {
+  return i16x8.add(i16x8.add(s, dot8(v128.load32_splat(x), lo)), dot8(v128.load32_splat(x, 16), hi));
+}
+
+@inline function q4fin(s: v128, acc: v128, sc: v128, xd: usize, xs: usize): v128 {
+  const bs = load<i32>(xs) + load<i32>(xs, 4);
+  const i = i32x4.sub(i32x4.extadd_pairwise_i16x8_s(s), i32x4.splat(bs << 3));
+  return fma(f32x4.convert_i32x4_s(i), f32x4.mul(sc, f32x4.splat(load<f32>(xd))), acc);
+}
+
+function q4x4_t4(w: usize, nb: i32, xq: usize, xd: usize, xsum: usize, cols: i32, out: usize, ldo: i32, rem: i32): void {
+  const qs = <usize>cols;
+  const ds = <usize>nb << 2;
+  const ss = <usize>nb << 3;
+  const m = i8x16.splat(0x0f);
+  let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+  for (let b = 0; b < nb; b++) {
+    const p = w + <usize>b * 72;
+    const x0 = xq + (<usize>b << 5);
+    let s0 = i16x8.splat(0), s1 = i16x8.splat(0), s2 = i16x8.splat(0), s3 = i16x8.splat(0);
+    for (let k: usize = 0; k < 4; k++) {
+      const v = v128.load(p + 8 + (k << 4));
+      const lo = v128.and(v, m);
+      const hi = i8x16.shr_u(v, 4);
+      const xk = x0 + (k << 2);
+      s0 = q4step(s0, xk, lo, hi);
+      s1 = q4step(s1, xk + qs, lo, hi);
+      s2 = q4step(s2, xk + 2 * qs, lo, hi);
+      s3 = q4step(s3, xk + 3 * qs, lo, hi);
+    }
+    const sc = loadH4(p);
+    const d = xd + (<usize>b << 2);
+    const su = xsum + (<usize>b << 3);
+    a0 = q4fin(s0, a0, sc, d, su);
+    a1 = q4fin(s1, a1, sc, d + ds, su + ss);
+    a2 = q4fin(s2, a2, sc, d + 2 * ds, su + 2 * ss);
+    a3 = q4fin(s3, a3, sc, d + 3 * ds, su + 3 * ss);
+  }
+  const os = <usize>ldo << 2;
+  storeRows(out, a0, rem);
+  storeRows(out + os, a1, rem);
+  storeRows(out + 2 * os, a2, rem);
+  storeRows(out + 3 * os, a3, rem);
+}
+
+/** As mm_q8x4 for Q4x4 groups with Q8s activations (xs: per-16 sums). */
+export function mm_q4x4(w: usize, groups: i32, rowsValid: i32, cols: i32, n: i32, xq: usize, xd: usize, xs: usize, out: usize, ldo: i32): void {
+  const nb = cols >> 5;
+  const gBytes = <usize>nb * 72;
+  const gt = groupTile(<i32>gBytes);
+  for (let g0 = 0; g0 < groups; g0 += gt) {
+    const g1 = min(groups, g0 + gt);
+    let t = 0;
+    for (; t + 4 <= n; t += 4) {
+      for (let g = g0; g < g1; g++) {
+        q4x4_t4(w + <usize>g * gBytes, nb, xq + <usize>t * cols, xd + ((<usize>t * nb) << 2), xs + ((<usize>t * nb) << 3), cols,
+          out + ((<usize>t * ldo + (g << 2)) << 2), ldo, rowsValid - (g << 2));
+      }
+    }
+    for (; t < n; t++) {
+      for (let g = g0; g < g1; g++) {
+        const v = q4x4_t1(w + <usize>g * gBytes, nb, xq + <usize>t * cols, xd + ((<usize>t * nb) << 2), xs + ((<usize>t * nb) << 3));
+        storeRows(out + ((<usize>t * ldo + (g << 2)) << 2), v, rowsValid - (g << 2));
+      }
+    }
+  }
+}

@@ -1,0 +1,122 @@
+// Shared SIMD helpers. Compiled twice: with relaxed SIMD (ASC_FEATURE_RELAXED_SIMD true) and without.
+
+/**
+ * Pairwise int8 dot into i16 lanes: lane j = a[2j]·b[2j] + a[2j+1]·b[2j+1].
+ * `a` is signed int8; `b` MUST hold values in [0, 127]: on x64 V8 lowers the relaxed op to
+ * pmaddubsw, which reads `b` as unsigned, so only a clear top bit is portable. With |a| ≤ 128
+ * and b ≤ 127 a lane never exceeds 32512, so pmaddubsw's saturation never triggers and the
+ * standard-SIMD fallback gives identical integers.
+ */
+@inline export function dot8(a: v128, b: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) {
+    return i16x8.relaxed_dot_i8x16_i7x16_s(a, b);
+  } else {
+    const lo = i16x8.extmul_low_i8x16_s(a, b);
+    const hi = i16x8.extmul_high_i8x16_s(a, b);
+    const ev = v128.shuffle<i16>(lo, hi, 0, 2, 4, 6, 8, 10, 12, 14);
+    const od = v128.shuffle<i16>(lo, hi, 1, 3, 5, 7, 9, 11, 13, 15);
+    return i16x8.add(ev, od);
+  }
+}
+
+/** i32 lane j = Σ a[4j..4j+3]·b[4j..4j+3] (same operand rules as dot8). */
+@inline export function dot32(a: v128, b: v128): v128 {
+  // Not i32x4.relaxed_dot_i8x16_i7x16_add_s: Node 20's Liftoff tier miscompiles it (doubles
+  // the result and drops the accumulator); this pair lowers to the same pmaddubsw + pmaddwd.
+  return i32x4.extadd_pairwise_i16x8_s(dot8(a, b));
+}
+
+/** a·b + c (fused where relaxed SIMD allows it). */
+@inline export function fma(a: v128, b: v128, c: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) {
+    return f32x4.relaxed_madd(a, b, c);
+  } else {
+    return f32x4.add(f32x4.mul(a, b), c);
+  }
+}
+
+@inline export function hsum(v: v128): f32 {
+  const s = f32x4.add(v, v128.shuffle<f32>(v, v, 2, 3, 0, 1));
+  return f32x4.extract_lane(s, 0) + f32x4.extract_lane(s, 1);
+}
+
+@inline export function hsumi(v: v128): i32 {
+  const s = i32x4.add(v, v128.shuffle<i32>(v, v, 2, 3, 0, 1));
+  return i32x4.extract_lane(s, 0) + i32x4.extract_lane(s, 1);
+}
+
+@inline export function hmax(v: v128): f32 {
+  const s = f32x4.max(v, v128.shuffle<f32>(v, v, 2, 3, 0, 1));
+  return max(f32x4.extract_lane(s, 0), f32x4.extract_lane(s, 1));
+}
+
+/**
+ * Four f16 values (zero-extended in i32 lanes) → f32, exact for every finite value including
+ * subnormals: shift the magnitude into an f32's exponent/mantissa and rescale by 2^112.
+ * Inf/NaN f16 inputs are not handled (they would come out as large finite numbers).
+ */
+@inline export function h2f(h: v128): v128 {
+  const m = i32x4.shl(v128.and(h, i32x4.splat(0x7fff)), 13);
+  const f = f32x4.mul(m, f32x4.splat(reinterpret<f32>(0x77800000)));
+  return v128.or(f, i32x4.shl(v128.and(h, i32x4.splat(0x8000)), 16));
+}
+
+/** Four consecutive f16 at p → f32x4. */
+@inline export function loadH4(p: usize): v128 {
+  return h2f(i32x4.extend_low_i16x8_u(v128.load64_zero(p)));
+}
+
+/** Scalar f16 bits → f32 (exact, including inf/NaN). */
+export function h2fs(h: u32): f32 {
+  const e = (h >> 10) & 0x1f;
+  const s = (h & 0x8000) << 16;
+  if (e == 0x1f) return reinterpret<f32>(s | 0x7f800000 | ((h & 0x3ff) << 13));
+  const m = reinterpret<f32>((h & 0x7fff) << 13) * reinterpret<f32>(0x77800000);
+  return reinterpret<f32>(reinterpret<u32>(m) | s);
+}
+
+/** f32 → f16 bits, round to nearest even (like F16C). */
+export function f2h(x: f32): u32 {
+  const u = reinterpret<u32>(x);
+  const sign = (u >> 16) & 0x8000;
+  const exp = <i32>((u >> 23) & 0xff);
+  const mant = u & 0x7fffff;
+  if (exp == 0xff) return mant == 0 ? sign | 0x7c00 : sign | 0x7e00 | (mant >> 13);
+  const e = exp - 127 + 15;
+  if (e >= 0x1f) return sign | 0x7c00;
+  if (e <= 0) {
+    if (e < -10) return sign;
+    const m = mant | 0x800000;
+    const shift = <u32>(14 - e);
+    let r = m >> shift;
+    const rem = m & ((1 << shift) - 1);
+    const half = <u32>1 << (shift - 1);
+    if (rem > half || (rem == half && (r & 1) != 0)) r++;
+    return sign | r;
+  }
+  let r = (<u32>e << 10) | (mant >> 13);
+  const rem = mant & 0x1fff;
+  if (rem > 0x1000 || (rem == 0x1000 && (r & 1) != 0)) r++;
+  return sign | r;
+}
+
+/**
+ * e^x for four lanes (Cephes-style: 2^n · p(r), |rel err| < 2e-7). Inputs below -87.3 give a
+ * tiny positive value, not 0: callers that need exact zeros mask them.
+ */
+@inline export function exp4(x: v128): v128 {
+  x = f32x4.min(f32x4.max(x, f32x4.splat(-87.33)), f32x4.splat(88.3));
+  const n = f32x4.nearest(f32x4.mul(x, f32x4.splat(1.44269504)));
+  let r = f32x4.sub(x, f32x4.mul(n, f32x4.splat(0.693359375)));
+  r = f32x4.sub(r, f32x4.mul(n, f32x4.splat(-2.12194440e-4)));
+  let p = f32x4.splat(1.9875691500e-4);
+  p = fma(p, r, f32x4.splat(1.3981999507e-3));
+  p = fma(p, r, f32x4.splat(8.3334519073e-3));
+  p = fma(p, r, f32x4.splat(4.1665795894e-2));
+  p = fma(p, r, f32x4.splat(1.6666665459e-1));
+  p = fma(p, r, f32x4.splat(5.0000001201e-1));
+  const r2 = f32x4.mul(r, r);
+  p = f32x4.add(fma(p, r2, r), f32x4.splat(1.0));
+  const e = i32x4.shl(i32x4.add(i32x4.trunc_sat_f32x4_s(n), i32x4.splat(127)), 23);
+  return f32x4.mul(p, e);
+}

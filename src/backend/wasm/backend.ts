@@ -1,0 +1,503 @@
+import type { Backend, KVCache, KVCacheSpec, KVDType, OpName, Tensor, Weight, WeightSpec } from '../backend.js';
+import { DType, dtypeName, rowBytes } from '../../quant/dtype.js';
+import { canDequantize, dequantizeRow } from '../../quant/dequant.js';
+import { BadArgumentError, UnsupportedTensorTypeError } from '../../errors/errors.js';
+import { Arena } from './arena.js';
+import { layoutOf, repackQ4_0, repackQ8_0, shardBytes, shardRows, type RowShard } from './layout.js';
+import { instantiate, type Kernels } from './module.js';
+import type { Pool } from './pool.js';
+import { AT, Layout, MM, Op, SK } from './protocol.js';
+
+class WTensor implements Tensor {
+  constructor(
+    readonly length: number,
+    readonly ptr: number,
+  ) {}
+}
+
+class WWeight implements Weight {
+  constructor(
+    readonly name: string,
+    readonly dtype: DType,
+    readonly shape: readonly number[],
+    readonly rows: number,
+    readonly cols: number,
+    /** Storage layout; vectors are f32 in the main memory (`vec`). */
+    readonly layout: Layout,
+    /** ggml type id the kernels dispatch on (after any load-time conversion). */
+    readonly kind: DType,
+    readonly shards: RowShard[],
+    readonly vec: number,
+  ) {}
+}
+
+interface KVPart {
+  readonly h0: number;
+  readonly nkv: number;
+  /** [layers][nkv][capacity][hd] keys, then the same for values, in the thread's memory. */
+  readonly k: number;
+  readonly v: number;
+}
+
+class WKVCache implements KVCache {
+  length = 0;
+  constructor(
+    readonly spec: KVCacheSpec,
+    readonly positions: Int32Array,
+    readonly posPtr: number,
+    readonly parts: KVPart[],
+    /** Bytes between consecutive heads of one layer. */
+    readonly headStride: number,
+  ) {}
+  freed = false;
+}
+
+const w_ = (w: Weight): WWeight => w as WWeight;
+const t_ = (t: Tensor): WTensor => t as WTensor;
+const c_ = (c: KVCache): WKVCache => c as WKVCache;
+
+const KQ_SCRATCH_PER_BLOCK = 384;
+
+/** Per-thread scratch regions (reallocated larger on demand). */
+interface Scratch {
+  ptr: number;
+  size: number;
+}
+
+/**
+ * The WebAssembly backend. Thread t owns memories[t] (memories[0] is the calling thread's and
+ * also holds every activation tensor); matrices are split by rows across threads and KV caches
+ * by KV head, so capacity grows with the thread count. Matmul, storeKV and attention run on all
+ * threads; the cheap elementwise ops run on the calling thread without a dispatch.
+ */
+export class WasmBackend implements Backend {
+  readonly name = 'wasm';
+  private readonly k0: Kernels;
+  private readonly scratch: Scratch[];
+  private f32 = new Float32Array(0);
+  private i32 = new Int32Array(0);
+  private u8 = new Uint8Array(0);
+  private ropeKey: { pos: Int32Array; inv: ArrayLike<number>; hd: number } | undefined;
+  private ropeTab: Scratch = { ptr: 0, size: 0 };
+
+  constructor(
+    private readonly pool: Pool,
+    private readonly memories: WebAssembly.Memory[],
+    private readonly arenas: Arena[],
+    module: WebAssembly.Module,
+    readonly relaxedSimd: boolean,
+    private readonly kvOverride: KVDType | undefined,
+  ) {
+    this.k0 = instantiate(module, memories[0]!);
+    this.scratch = memories.map(() => ({ ptr: 0, size: 0 }));
+    this.refresh();
+  }
+
+  get threads(): number {
+    return this.pool.threads;
+  }
+
+  /** Bytes held in each thread's memory (weights, caches, scratch). */
+  memoryUse(): number[] {
+    return this.arenas.map((a) => a.bytesInUse);
+  }
+
+  private refresh(): void {
+    const buf = this.memories[0]!.buffer;
+    if (this.u8.buffer !== buf || this.u8.length !== buf.byteLength) {
+      this.f32 = new Float32Array(buf);
+      this.i32 = new Int32Array(buf);
+      this.u8 = new Uint8Array(buf);
+    }
+  }
+
+  private bytesOf(t: number): Uint8Array {
+    if (t === 0) {
+      this.refresh();
+      return this.u8;
+    }
+    return new Uint8Array(this.memories[t]!.buffer);
+  }
+
+  private ensure(t: number, s: Scratch, bytes: number): number {
+    if (s.size < bytes) {
+      if (s.size) this.arenas[t]!.release(s.ptr);
+      s.size = Math.max(bytes, Math.ceil(s.size * 1.5));
+      s.ptr = this.arenas[t]!.alloc(s.size);
+      if (t === 0) this.refresh();
+    }
+    return s.ptr;
+  }
+
+  supports(op: OpName, dtype?: DType): boolean {
+    if (op === 'embed' || op === 'matmul') return dtype === undefined || layoutOf(dtype) !== undefined || canDequantize(dtype);
+    return true;
+  }
+
+  loadWeight(spec: WeightSpec): Weight {
+    const { dtype, shape, data, name } = spec;
+    const cols = shape[shape.length - 1]!;
+    const rows = shape.length === 1 ? 1 : shape.slice(0, -1).reduce((a, b) => a * b, 1);
+    if (layoutOf(dtype) === undefined && !canDequantize(dtype)) throw new UnsupportedTensorTypeError(name, dtypeName(dtype));
+    const rb = rowBytes(dtype, cols);
+    if (rows * rb !== data.byteLength) {
+      throw new BadArgumentError(`weight ${name}: ${data.byteLength} bytes do not hold shape [${shape.join(', ')}] of ${dtypeName(dtype)}`);
+    }
+    if (shape.length === 1) {
+      // Vectors (norm weights) live as f32 in the main memory.
+      const vec = this.arenas[0]!.alloc(cols * 4);
+      this.refresh();
+      dequantizeRow(dtype, data, 0, this.f32, vec / 4, cols, name);
+      return new WWeight(name, dtype, shape, 1, cols, Layout.Float, DType.F32, [], vec);
+    }
+    let layout = layoutOf(dtype);
+    let kind = dtype;
+    let src = data;
+    if (layout === undefined) {
+      // Types without a kernel are widened to F32 once, here: exact, larger, never per token.
+      const f = new Float32Array(rows * cols);
+      for (let r = 0; r < rows; r++) dequantizeRow(dtype, data, r * rb, f, r * cols, cols, name);
+      src = new Uint8Array(f.buffer);
+      layout = Layout.Float;
+      kind = DType.F32;
+    }
+    const srcRb = rowBytes(kind, cols);
+    const shards: RowShard[] = [];
+    shardRows(rows, this.threads).forEach(({ rowStart, rows: n }, t) => {
+      if (n === 0) return;
+      const bytes = shardBytes(layout!, kind, n, cols);
+      const ptr = this.arenas[t]!.alloc(bytes);
+      const dst = this.bytesOf(t);
+      if (layout === Layout.Q8x4) repackQ8_0(src, rowStart, n, cols, dst, ptr);
+      else if (layout === Layout.Q4x4) repackQ4_0(src, rowStart, n, cols, dst, ptr);
+      else dst.set(src.subarray(rowStart * srcRb, (rowStart + n) * srcRb), ptr);
+      shards.push({ thread: t, rowStart, rows: n, groups: Math.ceil(n / 4), bytes, ptr });
+    });
+    return new WWeight(name, dtype, shape, rows, cols, layout, kind, shards, 0);
+  }
+
+  alloc(length: number): Tensor {
+    const ptr = this.arenas[0]!.alloc(Math.max(1, length) * 4);
+    this.refresh();
+    return new WTensor(length, ptr);
+  }
+  free(t: Tensor): void {
+    this.arenas[0]!.release(t_(t).ptr);
+  }
+  write(dst: Tensor, src: Float32Array, dstOffset = 0): void {
+    const d = t_(dst);
+    if (dstOffset + src.length > d.length) throw new BadArgumentError(`write of ${src.length} values at ${dstOffset} overflows a tensor of ${d.length}`);
+    this.refresh();
+    this.f32.set(src, d.ptr / 4 + dstOffset);
+  }
+  read(src: Tensor, offset = 0, length?: number): Float32Array {
+    const s = t_(src);
+    const n = length ?? s.length - offset;
+    this.refresh();
+    return this.f32.slice(s.ptr / 4 + offset, s.ptr / 4 + offset + n);
+  }
+
+  createKVCache(spec: KVCacheSpec): KVCache {
+    const dtype = this.kvOverride ?? spec.dtype;
+    const s = { ...spec, dtype };
+    const T = this.threads;
+    const esz = dtype === 'f16' ? 2 : 4;
+    const headStride = spec.capacity * spec.headDim * esz;
+    const parts: KVPart[] = [];
+    for (let t = 0; t < T; t++) {
+      const h0 = Math.floor((spec.kvHeads * t) / T);
+      const nkv = Math.floor((spec.kvHeads * (t + 1)) / T) - h0;
+      if (nkv === 0) {
+        parts.push({ h0, nkv, k: 0, v: 0 });
+        continue;
+      }
+      const bytes = spec.layers * nkv * headStride;
+      const k = this.arenas[t]!.alloc(bytes);
+      const v = this.arenas[t]!.alloc(bytes);
+      parts.push({ h0, nkv, k, v });
+    }
+    const posPtr = this.arenas[0]!.alloc(spec.capacity * 4);
+    this.refresh();
+    const positions = new Int32Array(this.memories[0]!.buffer, posPtr, spec.capacity);
+    return new WKVCache(s, positions, posPtr, parts, headStride);
+  }
+
+  freeKVCache(cache: KVCache): void {
+    const c = c_(cache);
+    if (c.freed) return;
+    c.freed = true;
+    c.parts.forEach((p, t) => {
+      if (p.nkv === 0) return;
+      this.arenas[t]!.release(p.k);
+      this.arenas[t]!.release(p.v);
+    });
+    this.arenas[0]!.release(c.posPtr);
+  }
+
+  embed(out: Tensor, table: Weight, ids: Int32Array): void {
+    const w = w_(table);
+    const o = t_(out);
+    const { cols } = w;
+    const rb = shardBytes(w.layout, w.kind, 4, cols) / (w.layout === Layout.Q8x4 || w.layout === Layout.Q4x4 ? 1 : 4);
+    const tmp = this.ensure(0, this.scratch[0]!, rb + (cols / 256 + 1) * KQ_SCRATCH_PER_BLOCK + 64);
+    const kq = tmp + rb + 64 - ((tmp + rb) % 64);
+    for (let i = 0; i < ids.length; i++) {
+      const id = ids[i]!;
+      if (!Number.isInteger(id) || id < 0 || id >= w.rows) throw new BadArgumentError(`token id ${id} is outside the vocabulary (0..${w.rows - 1})`);
+      const sh = w.shards.find((s) => id >= s.rowStart && id < s.rowStart + s.rows)!;
+      const r = id - sh.rowStart;
+      const interleaved = w.layout === Layout.Q8x4 || w.layout === Layout.Q4x4;
+      let src = sh.ptr + (interleaved ? (r >> 2) : r) * rb;
+      if (sh.thread !== 0) {
+        const b = this.bytesOf(sh.thread);
+        this.refresh();
+        this.u8.set(b.subarray(src, src + rb), tmp);
+        src = tmp;
+      }
+      const dst = o.ptr + i * cols * 4;
+      if (interleaved) this.k0.deq_x4(w.layout === Layout.Q4x4 ? 1 : 0, src, r & 3, cols, dst);
+      else if (w.layout === Layout.KQuant) this.k0.deq_kq(w.kind, src, cols, dst, kq);
+      else this.k0.deq_f(w.kind, src, cols, dst);
+    }
+  }
+
+  matmul(out: Tensor, x: Tensor, w: Weight, n: number): void {
+    const wt = w_(w);
+    const { cols, rows, layout } = wt;
+    const xp = t_(x).ptr;
+    const op = t_(out).ptr;
+    const nb = Math.floor(cols / 32);
+    // Activations: quantized once on this thread, copied by each worker into its own memory.
+    let xSrc = xp;
+    let xBytes = n * cols * 4;
+    let dOff = 0;
+    let sOff = 0;
+    if (layout !== Layout.Float) {
+      dOff = n * cols;
+      sOff = dOff + n * nb * 4;
+      xBytes = layout === Layout.Q8x4 ? sOff : sOff + n * nb * 8;
+      xSrc = this.ensure(0, this.scratch[0]!, xBytes + (cols / 256 + 1) * KQ_SCRATCH_PER_BLOCK + 128);
+      if (layout === Layout.Q8x4) this.k0.quant_q7u(xp, n, cols, xSrc, xSrc + dOff);
+      else this.k0.quant_q8s(xp, n, cols, xSrc, xSrc + dOff, xSrc + sOff);
+    }
+    const kqScratch0 = xSrc + xBytes + 64 - ((xSrc + xBytes) % 64);
+    const pool = this.pool;
+    const cu = pool.ctrlU;
+    for (let t = 1; t < this.threads; t++) cu[pool.index(t, 0)] = Op.Nop;
+    let own: RowShard | undefined;
+    for (const sh of wt.shards) {
+      if (sh.thread === 0) {
+        own = sh;
+        continue;
+      }
+      const t = sh.thread;
+      const outBytes = n * sh.rows * 4;
+      const kqBytes = layout === Layout.KQuant ? (cols / 256) * KQ_SCRATCH_PER_BLOCK : 0;
+      const base = this.ensure(t, this.scratch[t]!, xBytes + outBytes + kqBytes + 192);
+      const xLocal = base;
+      const outLocal = align64(xLocal + xBytes);
+      const kq = align64(outLocal + outBytes);
+      const i = (s: number): number => pool.index(t, s);
+      cu[i(0)] = Op.Matmul;
+      cu[i(MM.layout)] = layout;
+      cu[i(MM.kind)] = wt.kind;
+      cu[i(MM.w)] = sh.ptr;
+      cu[i(MM.groups)] = sh.groups;
+      cu[i(MM.rowsValid)] = sh.rows;
+      cu[i(MM.cols)] = cols;
+      cu[i(MM.n)] = n;
+      cu[i(MM.xSrc)] = xSrc;
+      cu[i(MM.xBytes)] = xBytes;
+      cu[i(MM.xLocal)] = xLocal;
+      cu[i(MM.dOff)] = dOff;
+      cu[i(MM.sOff)] = sOff;
+      cu[i(MM.outLocal)] = outLocal;
+      cu[i(MM.outMain)] = op + sh.rowStart * 4;
+      cu[i(MM.ldoMain)] = rows;
+      cu[i(MM.scratch)] = kq;
+    }
+    const k = this.k0;
+    pool.run(() => {
+      if (!own) return;
+      const o = op + own.rowStart * 4;
+      switch (layout) {
+        case Layout.Q8x4:
+          k.mm_q8x4(own.ptr, own.groups, own.rows, cols, n, xSrc, xSrc + dOff, o, rows);
+          break;
+        case Layout.Q4x4:
+          k.mm_q4x4(own.ptr, own.groups, own.rows, cols, n, xSrc, xSrc + dOff, xSrc + sOff, o, rows);
+          break;
+        case Layout.KQuant:
+          k.mm_kq(wt.kind, own.ptr, own.rows, cols, n, xSrc, xSrc + dOff, xSrc + sOff, o, rows, kqScratch0);
+          break;
+        default:
+          k.mm_f(wt.kind, own.ptr, own.rows, cols, n, xSrc, o, rows);
+      }
+    });
+  }
+
+  rmsnorm(out: Tensor, x: Tensor, w: Weight, n: number, dim: number, eps: number): void {
+    this.k0.rmsnorm(t_(x).ptr, w_(w).vec, t_(out).ptr, n, dim, eps);
+  }
+
+  rope(x: Tensor, n: number, heads: number, headDim: number, positions: Int32Array, invFreq: ArrayLike<number>): void {
+    if (headDim % 4 !== 0) throw new BadArgumentError(`the wasm backend needs headDim to be a multiple of 4, got ${headDim}`);
+    const tab = this.ropeTable(n, headDim, positions, invFreq);
+    this.k0.rope(t_(x).ptr, n, heads, headDim, tab, tab + n * headDim * 4);
+  }
+
+  /** cos/sin tables for these positions (angles in f64), reused while the positions repeat. */
+  private ropeTable(n: number, hd: number, positions: Int32Array, inv: ArrayLike<number>): number {
+    const key = this.ropeKey;
+    const need = 2 * n * hd * 4;
+    if (key && key.inv === inv && key.hd === hd && key.pos.length === n && this.ropeTab.size >= need) {
+      let same = true;
+      for (let i = 0; i < n; i++) {
+        if (key.pos[i] !== positions[i]) {
+          same = false;
+          break;
+        }
+      }
+      if (same) return this.ropeTab.ptr;
+    }
+    const ptr = this.ensure(0, this.ropeTab, need);
+    const f = this.f32;
+    const cs = ptr / 4;
+    const sn = cs + n * hd;
+    for (let i = 0; i < n; i++) {
+      const pos = positions[i]!;
+      for (let j = 0; j < hd / 2; j++) {
+        const a = pos * inv[j]!;
+        const c = Math.cos(a);
+        const s = Math.sin(a);
+        const o = i * hd + 2 * j;
+        f[cs + o] = c;
+        f[cs + o + 1] = c;
+        f[sn + o] = -s;
+        f[sn + o + 1] = s;
+      }
+    }
+    this.ropeKey = { pos: positions.slice(0, n), inv, hd };
+    return ptr;
+  }
+
+  storeKV(cache: KVCache, layer: number, k: Tensor, v: Tensor, n: number, slot: number): void {
+    const c = c_(cache);
+    const { kvHeads, headDim, capacity } = c.spec;
+    if (slot < 0 || slot + n > capacity) throw new BadArgumentError(`KV cache holds ${capacity} slots; cannot store ${n} at slot ${slot}`);
+    const kvDim = kvHeads * headDim;
+    const f16 = c.spec.dtype === 'f16' ? 1 : 0;
+    const pool = this.pool;
+    const cu = pool.ctrlU;
+    const kp = t_(k).ptr;
+    const vp = t_(v).ptr;
+    for (let t = 1; t < this.threads; t++) {
+      const p = c.parts[t]!;
+      const i = (s: number): number => pool.index(t, s);
+      if (p.nkv === 0) {
+        cu[i(0)] = Op.Nop;
+        continue;
+      }
+      const layerOff = layer * p.nkv * c.headStride;
+      cu[i(0)] = Op.StoreKV;
+      cu[i(SK.kSrc)] = kp;
+      cu[i(SK.vSrc)] = vp;
+      cu[i(SK.n)] = n;
+      cu[i(SK.kvDim)] = kvDim;
+      cu[i(SK.h0)] = p.h0;
+      cu[i(SK.nkv)] = p.nkv;
+      cu[i(SK.hd)] = headDim;
+      cu[i(SK.kDst)] = p.k + layerOff;
+      cu[i(SK.vDst)] = p.v + layerOff;
+      cu[i(SK.headStride)] = c.headStride;
+      cu[i(SK.slot)] = slot;
+      cu[i(SK.f16)] = f16;
+      cu[i(SK.local)] = this.ensure(t, this.scratch[t]!, n * kvDim * 4 + 64);
+    }
+    const p0 = c.parts[0]!;
+    pool.run(() => {
+      if (p0.nkv === 0) return;
+      const layerOff = layer * p0.nkv * c.headStride;
+      const off = p0.h0 * headDim * 4;
+      this.k0.store_kv(kp + off, kvDim, n, p0.nkv, headDim, p0.k + layerOff, c.headStride, slot, f16);
+      this.k0.store_kv(vp + off, kvDim, n, p0.nkv, headDim, p0.v + layerOff, c.headStride, slot, f16);
+    });
+  }
+
+  attention(out: Tensor, q: Tensor, cache: KVCache, layer: number, n: number, queryPositions: Int32Array, heads: number, scale: number): void {
+    const c = c_(cache);
+    const { kvHeads, headDim } = c.spec;
+    if (heads % kvHeads !== 0) throw new BadArgumentError(`${heads} query heads cannot share ${kvHeads} KV heads`);
+    const grp = heads / kvHeads;
+    const qStride = heads * headDim;
+    const len = c.length;
+    const f16 = c.spec.dtype === 'f16' ? 1 : 0;
+    const attnScratch = this.k0.attn_scratch_bytes(headDim, grp);
+    // Main scratch: query positions, then the kernel's own scratch.
+    const base0 = this.ensure(0, this.scratch[0]!, n * 4 + 64 + attnScratch);
+    this.i32.set(queryPositions.subarray(0, n), base0 / 4);
+    const qpos = base0;
+    const scr0 = align64(base0 + n * 4);
+    const pool = this.pool;
+    const cu = pool.ctrlU;
+    const qp = t_(q).ptr;
+    const op = t_(out).ptr;
+    for (let t = 1; t < this.threads; t++) {
+      const p = c.parts[t]!;
+      const i = (s: number): number => pool.index(t, s);
+      if (p.nkv === 0) {
+        cu[i(0)] = Op.Nop;
+        continue;
+      }
+      const layerOff = layer * p.nkv * c.headStride;
+      cu[i(0)] = Op.Attention;
+      cu[i(AT.n)] = n;
+      cu[i(AT.hd)] = headDim;
+      cu[i(AT.grp)] = grp;
+      cu[i(AT.nkv)] = p.nkv;
+      cu[i(AT.len)] = len;
+      pool.ctrlF[i(AT.scale)] = scale;
+      cu[i(AT.f16)] = f16;
+      cu[i(AT.qMain)] = qp;
+      cu[i(AT.qStride)] = qStride;
+      cu[i(AT.qposMain)] = qpos;
+      cu[i(AT.kposMain)] = c.posPtr;
+      cu[i(AT.kbase)] = p.k + layerOff;
+      cu[i(AT.vbase)] = p.v + layerOff;
+      cu[i(AT.headStride)] = c.headStride;
+      cu[i(AT.outMain)] = op;
+      cu[i(AT.colOff)] = p.h0 * grp * headDim;
+      cu[i(AT.local)] = this.ensure(t, this.scratch[t]!, 2 * n * qStride * 4 + (n + len) * 4 + attnScratch + 256);
+    }
+    const p0 = c.parts[0]!;
+    pool.run(() => {
+      if (p0.nkv === 0) return;
+      const layerOff = layer * p0.nkv * c.headStride;
+      const col = p0.h0 * grp * headDim * 4;
+      this.k0.attn(n, headDim, grp, p0.nkv, len, scale, f16, qp + col, qStride, qpos, c.posPtr,
+        p0.k + layerOff, p0.v + layerOff, c.headStride, op + col, qStride, scr0);
+    });
+  }
+
+  siluMul(out: Tensor, gate: Tensor, up: Tensor, length: number): void {
+    this.k0.silu_mul(t_(out).ptr, t_(gate).ptr, t_(up).ptr, length);
+  }
+
+  add(out: Tensor, a: Tensor, b: Tensor, length: number): void {
+    this.k0.add(t_(out).ptr, t_(a).ptr, t_(b).ptr, length);
+  }
+
+  copy(dst: Tensor, src: Tensor, length: number, dstOffset = 0, srcOffset = 0): void {
+    this.refresh();
+    const s = t_(src).ptr / 4 + srcOffset;
+    this.f32.copyWithin(t_(dst).ptr / 4 + dstOffset, s, s + length);
+  }
+
+  async dispose(): Promise<void> {
+    await this.pool.close();
+  }
+}
+
+function align64(p: number): number {
+  return Math.ceil(p / 64) * 64;
+}

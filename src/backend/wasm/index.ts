@@ -1,0 +1,30 @@
+import { availableParallelism } from 'node:os';
+import type { Backend, KVDType } from '../backend.js';
+import { BadArgumentError } from '../../errors/errors.js';
+import { Arena } from './arena.js';
+import { WasmBackend } from './backend.js';
+import { MAX_PAGES, loadKernelModule } from './module.js';
+import { Pool } from './pool.js';
+
+export { WasmBackend } from './backend.js';
+
+export interface WasmBackendOptions {
+  /** Compute threads including the calling one (default: os.availableParallelism()). */
+  readonly threads?: number;
+  /** Forces every KV cache to this element type (default: what each cache's spec asks for). */
+  readonly kvDType?: KVDType;
+}
+
+/**
+ * Starts the WebAssembly backend: compiles the kernels (relaxed SIMD when the runtime allows,
+ * else standard SIMD), creates one shared wasm32 memory per thread and threads − 1 workers.
+ */
+export async function createWasmBackend(options: WasmBackendOptions = {}): Promise<Backend & WasmBackend> {
+  const threads = options.threads ?? availableParallelism();
+  if (!Number.isInteger(threads) || threads < 1 || threads > 256) throw new BadArgumentError(`threads must be an integer in 1..256, got ${threads}`);
+  const km = await loadKernelModule();
+  const memories = Array.from({ length: threads }, () => new WebAssembly.Memory({ initial: 2, maximum: MAX_PAGES, shared: true }));
+  const arenas = memories.map((m, t) => new Arena(m, `wasm thread ${t} memory`));
+  const pool = await Pool.start(threads, km.module, memories[0]!, memories);
+  return new WasmBackend(pool, memories, arenas, km.module, km.relaxed, options.kvDType);
+}

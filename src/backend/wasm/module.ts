@@ -1,0 +1,98 @@
+import { existsSync, readFileSync, statSync, readdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import v8 from 'node:v8';
+
+/** The kernel exports (asm/index.ts). Pointers are byte offsets into the instance's memory. */
+export interface Kernels {
+  quant_q8s(x: number, n: number, cols: number, q: number, d: number, s: number): void;
+  quant_q7u(x: number, n: number, cols: number, q: number, d: number): void;
+  mm_q8x4(w: number, groups: number, rowsValid: number, cols: number, n: number, xq: number, xd: number, out: number, ldo: number): void;
+  mm_q4x4(w: number, groups: number, rowsValid: number, cols: number, n: number, xq: number, xd: number, xs: number, out: number, ldo: number): void;
+  mm_kq(kind: number, w: number, rows: number, cols: number, n: number, xq: number, xd: number, xs: number, out: number, ldo: number, scratch: number): void;
+  deq_kq(kind: number, w: number, cols: number, out: number, scratch: number): void;
+  mm_f(kind: number, w: number, rows: number, cols: number, n: number, x: number, out: number, ldo: number): void;
+  deq_f(kind: number, w: number, cols: number, out: number): void;
+  attn(
+    n: number, hd: number, grp: number, nkv: number, len: number, scale: number, f16: number,
+    q: number, qStride: number, qpos: number, kpos: number, kbase: number, vbase: number, headStride: number,
+    out: number, oStride: number, scratch: number,
+  ): void;
+  attn_scratch_bytes(hd: number, grp: number): number;
+  store_kv(src: number, srcStride: number, n: number, nkv: number, hd: number, dst: number, headStride: number, slot: number, f16: number): void;
+  rmsnorm(x: number, w: number, out: number, n: number, dim: number, eps: number): void;
+  silu_mul(out: number, g: number, u: number, len: number): void;
+  add(out: number, a: number, b: number, len: number): void;
+  rope(x: number, n: number, heads: number, hd: number, cs: number, sn: number): void;
+  deq_x4(q4: number, w: number, lane: number, cols: number, out: number): void;
+}
+
+export interface KernelModule {
+  readonly module: WebAssembly.Module;
+  /** Whether the relaxed-SIMD build is in use (else the standard-SIMD fallback). */
+  readonly relaxed: boolean;
+}
+
+/** Largest wasm32 memory: 65536 pages of 64 KiB. */
+export const MAX_PAGES = 65536;
+
+const here = dirname(fileURLToPath(import.meta.url));
+
+function findRoot(): string {
+  let dir = here;
+  while (!existsSync(join(dir, 'package.json'))) {
+    const up = dirname(dir);
+    if (up === dir) return here;
+    dir = up;
+  }
+  return dir;
+}
+
+function newestSource(asmDir: string): number {
+  let t = 0;
+  for (const f of readdirSync(asmDir)) t = Math.max(t, statSync(join(asmDir, f)).mtimeMs);
+  return t;
+}
+
+/**
+ * Finds the compiled kernels: beside this file (dist, built by `npm run build:wasm`), else a cache
+ * under node_modules built on demand from asm/ (source runs through tsx), rebuilt when stale.
+ */
+async function kernelDir(): Promise<string> {
+  if (existsSync(join(here, 'kernels-simd.wasm'))) return here;
+  const root = findRoot();
+  const asmDir = join(root, 'asm');
+  const cache = join(root, 'node_modules', '.cache', 'llama-ts-wasm');
+  const probe = join(cache, 'kernels-simd.wasm');
+  if (existsSync(asmDir) && (!existsSync(probe) || statSync(probe).mtimeMs < newestSource(asmDir))) {
+    const build = (await import(pathToFileURL(join(asmDir, 'build.mjs')).href)) as { buildKernels(out: string): Promise<void> };
+    await build.buildKernels(cache);
+  }
+  return cache;
+}
+
+let cached: Promise<KernelModule> | undefined;
+
+/**
+ * Compiles the kernel module once per process. Relaxed SIMD sits behind a V8 flag in Node 20;
+ * V8 flags are process-wide, so setting it before the first compile also covers the workers.
+ * LLAMA_TS_WASM_SIMD=standard forces the fallback (for tests and comparisons).
+ */
+export function loadKernelModule(): Promise<KernelModule> {
+  cached ??= (async () => {
+    const dir = await kernelDir();
+    const wantRelaxed = process.env['LLAMA_TS_WASM_SIMD'] !== 'standard';
+    if (wantRelaxed) {
+      v8.setFlagsFromString('--experimental-wasm-relaxed-simd');
+      const bytes = readFileSync(join(dir, 'kernels-relaxed.wasm'));
+      if (WebAssembly.validate(bytes)) return { module: new WebAssembly.Module(bytes), relaxed: true };
+    }
+    return { module: new WebAssembly.Module(readFileSync(join(dir, 'kernels-simd.wasm'))), relaxed: false };
+  })();
+  return cached;
+}
+
+export function instantiate(module: WebAssembly.Module, memory: WebAssembly.Memory): Kernels {
+  const inst = new WebAssembly.Instance(module, { env: { memory, abort: () => { throw new Error('wasm abort'); } } });
+  return inst.exports as unknown as Kernels;
+}

@@ -1,0 +1,51 @@
+/**
+ * The shared control block between the main thread and the workers (an Int32Array over a
+ * SharedArrayBuffer). The main thread writes each worker's parameters, bumps SEQ and, only if a
+ * worker is asleep, notifies; workers spin briefly on SEQ before sleeping in Atomics.wait, run
+ * their share, and increment DONE. No postMessage per op.
+ */
+export const SEQ = 0;
+export const DONE = 1;
+export const ERROR = 2;
+export const SLEEPERS = 3;
+export const QUIT = 4;
+
+/** Per-thread parameter block: 32 slots starting at PARAMS + thread · PARAM_SLOTS. */
+export const PARAMS = 16;
+export const PARAM_SLOTS = 32;
+
+export const enum Op {
+  Nop = 0,
+  Matmul = 1,
+  StoreKV = 2,
+  Attention = 3,
+}
+
+/** Weight layouts (what the matmul kernel dispatches on). */
+export const enum Layout {
+  /** Q8_0 repacked into 4-row groups; activations offset 7-bit (quant_q7u). */
+  Q8x4 = 1,
+  /** Q4_0 repacked into 4-row groups; activations signed 8-bit (quant_q8s). */
+  Q4x4 = 2,
+  /** Q4_K / Q5_K / Q6_K in ggml's own blocks; activations signed 8-bit. */
+  KQuant = 3,
+  /** F32 / F16 / BF16 rows; f32 activations. */
+  Float = 4,
+}
+
+// Matmul parameter slots.
+export const MM = {
+  layout: 1, kind: 2, w: 3, groups: 4, rowsValid: 5, cols: 6, n: 7, xSrc: 8, xBytes: 9, xLocal: 10,
+  dOff: 11, sOff: 12, outLocal: 13, outMain: 14, ldoMain: 15, scratch: 16,
+} as const;
+
+// StoreKV parameter slots.
+export const SK = {
+  kSrc: 1, vSrc: 2, n: 3, kvDim: 4, h0: 5, nkv: 6, hd: 7, kDst: 8, vDst: 9, headStride: 10, slot: 11, f16: 12, local: 13,
+} as const;
+
+// Attention parameter slots (scale is stored as f32 bits).
+export const AT = {
+  n: 1, hd: 2, grp: 3, nkv: 4, len: 5, scale: 6, f16: 7, qMain: 8, qStride: 9, qposMain: 10, kposMain: 11,
+  kbase: 12, vbase: 13, headStride: 14, outMain: 15, colOff: 16, local: 17,
+} as const;

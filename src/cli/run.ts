@@ -1,0 +1,80 @@
+import type { GenerateResult } from '../generate/options.js';
+import { loadModel, type BackendName } from '../model/load.js';
+import { BadArgumentError } from '../errors/errors.js';
+import { loadProgress } from './progress.js';
+
+export interface RunOptions {
+  readonly model: string;
+  readonly prompt?: string;
+  readonly ids?: readonly number[];
+  readonly n: number;
+  readonly temperature: number;
+  readonly topK: number;
+  readonly topP: number;
+  readonly minP: number;
+  readonly repetitionPenalty: number;
+  readonly seed?: number;
+  readonly stop: readonly string[];
+  readonly json: boolean;
+  readonly backend: BackendName;
+  readonly threads?: number;
+  readonly contextSize?: number;
+  readonly tokenizer?: string;
+  readonly bos?: boolean;
+  readonly specials: boolean;
+  readonly ignoreEos: boolean;
+}
+
+/** `llama-ts run`: stream a continuation of a prompt (text or ids) to stdout. */
+export async function runCommand(o: RunOptions, write: (s: string) => void): Promise<void> {
+  if ((o.prompt === undefined) === (o.ids === undefined)) throw new BadArgumentError('give exactly one of --prompt or --ids');
+  const progress = loadProgress(!o.json);
+  const t0 = performance.now();
+  const model = await loadModel(o.model, { backend: o.backend, threads: o.threads, tokenizer: o.tokenizer, onProgress: progress.onProgress });
+  progress.stop();
+  const loadMs = performance.now() - t0;
+  try {
+    const promptIds = o.ids ? [...o.ids] : model.tokenizer.encode(o.prompt!, { addBos: o.bos, specials: o.specials ? 'parse' : 'plain' });
+    const session = model.session({ contextSize: o.contextSize });
+    const gen = model.generate(promptIds, {
+      session,
+      maxTokens: o.n,
+      temperature: o.temperature,
+      topK: o.topK,
+      topP: o.topP,
+      minP: o.minP,
+      repetitionPenalty: o.repetitionPenalty,
+      seed: o.seed,
+      stop: o.stop,
+      ignoreEos: o.ignoreEos,
+    });
+    let result: GenerateResult;
+    for (;;) {
+      const step = await gen.next();
+      if (step.done) {
+        result = step.value;
+        break;
+      }
+      if (!o.json) write(step.value.text);
+    }
+    session.dispose();
+    if (o.json) {
+      write(
+        JSON.stringify({
+          prompt_ids: promptIds,
+          ids: result.ids,
+          text: result.text,
+          finish_reason: result.finishReason,
+          stopped_by: result.stoppedBy ?? null,
+          timings: { load_ms: round(loadMs), prefill_ms: round(result.timings.prefillMs), decode_ms: round(result.timings.decodeMs), prefill_tps: round(result.timings.prefillTps), decode_tps: round(result.timings.decodeTps) },
+        }) + '\n',
+      );
+    } else {
+      write('\n');
+    }
+  } finally {
+    await model.dispose();
+  }
+}
+
+const round = (x: number): number => Math.round(x * 100) / 100;

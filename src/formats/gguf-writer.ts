@@ -1,0 +1,224 @@
+/**
+ * Minimal GGUF v3 writer: metadata plus tensors laid out back to back at the file's alignment.
+ * Used by tests to build odd files and by conversion. Streams to disk tensor by tensor, so the
+ * whole model never sits in one buffer.
+ *
+ * Metadata value types come from `types` when given (e.g. a reader's `metadataTypes`), else from
+ * a few well-known keys (llama.cpp insists that rope.freq_base and epsilons be FLOAT32), else are
+ * inferred: boolean → BOOL, string → STRING, bigint → UINT64/INT64, integer → UINT32/INT32,
+ * other numbers → FLOAT32; arrays use one element type fitting all elements.
+ */
+import { closeSync, openSync, writeSync } from 'node:fs';
+import { BadArgumentError } from '../errors/errors.js';
+import { BLOCK, type DType } from '../quant/dtype.js';
+import { GGUF_DEFAULT_ALIGNMENT, GGUF_MAGIC, GGUFValueType, type GGUFType } from './gguf-types.js';
+import type { GGUFValue } from './types.js';
+
+export interface GGUFWriteTensor {
+  readonly name: string;
+  /** A DType, or any raw ggml type id (tests use unknown ids on purpose). */
+  readonly type: DType | number;
+  /** Outermost-first, as TensorRecord.shape; written reversed as GGUF ne. */
+  readonly shape: readonly number[];
+  readonly data: Uint8Array;
+}
+
+export interface GGUFWriteInput {
+  readonly metadata: ReadonlyMap<string, GGUFValue> | Readonly<Record<string, GGUFValue>>;
+  readonly types?: ReadonlyMap<string, GGUFType>;
+  readonly tensors: readonly GGUFWriteTensor[];
+  /** Defaults to general.alignment from metadata, else 32. */
+  readonly alignment?: number;
+  /** 3 (default) or 2: both have the same layout. */
+  readonly version?: 2 | 3;
+}
+
+const KNOWN_TYPES: ReadonlyArray<[RegExp, GGUFType]> = [
+  [/\.rope\.freq_base$|\.layer_norm_rms_epsilon$|\.layer_norm_epsilon$|\.rope\.scaling\.factor$/, { type: GGUFValueType.FLOAT32 }],
+  [/^tokenizer\.ggml\.scores$/, { type: GGUFValueType.ARRAY, items: { type: GGUFValueType.FLOAT32 } }],
+  [/^tokenizer\.ggml\.token_type$/, { type: GGUFValueType.ARRAY, items: { type: GGUFValueType.INT32 } }],
+  [/^general\.alignment$/, { type: GGUFValueType.UINT32 }],
+];
+
+function inferType(v: GGUFValue): GGUFType {
+  if (typeof v === 'boolean') return { type: GGUFValueType.BOOL };
+  if (typeof v === 'string') return { type: GGUFValueType.STRING };
+  if (typeof v === 'bigint') return { type: v < 0n ? GGUFValueType.INT64 : GGUFValueType.UINT64 };
+  if (typeof v === 'number') {
+    if (Number.isInteger(v) && v >= 0 && v <= 0xffffffff) return { type: GGUFValueType.UINT32 };
+    if (Number.isInteger(v) && v >= -0x80000000 && v < 0) return { type: GGUFValueType.INT32 };
+    return { type: GGUFValueType.FLOAT32 };
+  }
+  return { type: GGUFValueType.ARRAY, items: inferItems(v) };
+}
+
+function inferItems(arr: readonly GGUFValue[]): GGUFType {
+  if (arr.length === 0) return { type: GGUFValueType.INT32 };
+  const first = arr[0]!;
+  if (typeof first === 'string') return { type: GGUFValueType.STRING };
+  if (typeof first === 'boolean') return { type: GGUFValueType.BOOL };
+  if (Array.isArray(first)) return { type: GGUFValueType.ARRAY, items: inferItems(first) };
+  if (typeof first === 'bigint') return { type: arr.some((x) => typeof x === 'bigint' && x < 0n) ? GGUFValueType.INT64 : GGUFValueType.UINT64 };
+  const nums = arr as readonly number[];
+  if (nums.every((x) => Number.isInteger(x) && x >= -0x80000000 && x <= 0x7fffffff)) return { type: GGUFValueType.INT32 };
+  if (nums.every((x) => Number.isInteger(x) && x >= 0 && x <= 0xffffffff)) return { type: GGUFValueType.UINT32 };
+  return { type: GGUFValueType.FLOAT32 };
+}
+
+/** Growable little-endian byte buffer for the header. */
+class Bytes {
+  private buf = new Uint8Array(1 << 16);
+  private view = new DataView(this.buf.buffer);
+  length = 0;
+  private static enc = new TextEncoder();
+
+  private grow(n: number): number {
+    if (this.length + n > this.buf.length) {
+      const next = new Uint8Array(Math.max(this.buf.length * 2, this.length + n));
+      next.set(this.buf.subarray(0, this.length));
+      this.buf = next;
+      this.view = new DataView(next.buffer);
+    }
+    const at = this.length;
+    this.length += n;
+    return at;
+  }
+  u8(v: number): void { this.view.setUint8(this.grow(1), v); }
+  i8(v: number): void { this.view.setInt8(this.grow(1), v); }
+  u16(v: number): void { this.view.setUint16(this.grow(2), v, true); }
+  i16(v: number): void { this.view.setInt16(this.grow(2), v, true); }
+  u32(v: number): void { this.view.setUint32(this.grow(4), v, true); }
+  i32(v: number): void { this.view.setInt32(this.grow(4), v, true); }
+  f32(v: number): void { this.view.setFloat32(this.grow(4), v, true); }
+  f64(v: number): void { this.view.setFloat64(this.grow(8), v, true); }
+  u64(v: bigint | number): void { this.view.setBigUint64(this.grow(8), BigInt(v), true); }
+  i64(v: bigint | number): void { this.view.setBigInt64(this.grow(8), BigInt(v), true); }
+  str(s: string): void {
+    const b = Bytes.enc.encode(s);
+    this.u64(b.length);
+    this.buf.set(b, this.grow(b.length));
+  }
+  bytes(): Uint8Array { return this.buf.subarray(0, this.length); }
+}
+
+function writeValue(out: Bytes, key: string, v: GGUFValue, t: GGUFType): void {
+  const bad = (): never => {
+    throw new BadArgumentError(`GGUF metadata ${key}: value ${String(v)} does not fit type ${GGUFValueType[t.type]}`);
+  };
+  const num = (): number => (typeof v === 'number' ? v : typeof v === 'bigint' ? Number(v) : bad());
+  const int = (lo: number, hi: number): number => {
+    const n = num();
+    return Number.isInteger(n) && n >= lo && n <= hi ? n : bad();
+  };
+  const big = (): bigint => (typeof v === 'bigint' ? v : typeof v === 'number' && Number.isInteger(v) ? BigInt(v) : bad());
+  switch (t.type) {
+    case GGUFValueType.UINT8: return out.u8(int(0, 0xff));
+    case GGUFValueType.INT8: return out.i8(int(-0x80, 0x7f));
+    case GGUFValueType.UINT16: return out.u16(int(0, 0xffff));
+    case GGUFValueType.INT16: return out.i16(int(-0x8000, 0x7fff));
+    case GGUFValueType.UINT32: return out.u32(int(0, 0xffffffff));
+    case GGUFValueType.INT32: return out.i32(int(-0x80000000, 0x7fffffff));
+    case GGUFValueType.FLOAT32: return out.f32(num());
+    case GGUFValueType.FLOAT64: return out.f64(num());
+    case GGUFValueType.UINT64: return out.u64(big());
+    case GGUFValueType.INT64: return out.i64(big());
+    case GGUFValueType.BOOL: return typeof v === 'boolean' ? out.u8(v ? 1 : 0) : bad();
+    case GGUFValueType.STRING: return typeof v === 'string' ? out.str(v) : bad();
+    case GGUFValueType.ARRAY: {
+      if (!Array.isArray(v)) return bad();
+      const items = t.items ?? inferItems(v);
+      out.u32(items.type);
+      out.u64(v.length);
+      for (const x of v) {
+        // Nested arrays each carry their own element type header.
+        writeValue(out, key, x, items.type === GGUFValueType.ARRAY && Array.isArray(x) ? { type: items.type, items: inferItems(x) } : items);
+      }
+      return;
+    }
+    default:
+      throw new BadArgumentError(`GGUF metadata ${key}: unknown value type ${t.type as number}`);
+  }
+}
+
+function typeFor(key: string, v: GGUFValue, types: ReadonlyMap<string, GGUFType> | undefined): GGUFType {
+  const given = types?.get(key);
+  if (given) return given;
+  for (const [re, t] of KNOWN_TYPES) if (re.test(key)) return t;
+  return inferType(v);
+}
+
+function expectedBytes(t: GGUFWriteTensor): number | undefined {
+  const layout = BLOCK[t.type as DType];
+  if (!layout) return undefined;
+  const cols = t.shape[t.shape.length - 1] ?? 1;
+  if (cols % layout.blockElems !== 0) return undefined;
+  let rows = 1;
+  for (let i = 0; i < t.shape.length - 1; i++) rows *= t.shape[i]!;
+  return (cols / layout.blockElems) * layout.blockBytes * rows;
+}
+
+/** Writes a GGUF file. Known tensor types are checked against shape; unknown type ids are written as given. */
+export function writeGGUF(path: string, input: GGUFWriteInput): void {
+  const entries: Array<[string, GGUFValue]> =
+    input.metadata instanceof Map ? [...input.metadata] : Object.entries(input.metadata as Record<string, GGUFValue>);
+  const metaAlign = entries.find(([k]) => k === 'general.alignment')?.[1];
+  const alignment = input.alignment ?? (typeof metaAlign === 'number' ? metaAlign : GGUF_DEFAULT_ALIGNMENT);
+  if (!Number.isInteger(alignment) || alignment <= 0 || (alignment & (alignment - 1)) !== 0) {
+    throw new BadArgumentError(`GGUF alignment must be a power of two, got ${alignment}`);
+  }
+  if (alignment !== GGUF_DEFAULT_ALIGNMENT && metaAlign === undefined) entries.push(['general.alignment', alignment]);
+  else if (metaAlign !== undefined && metaAlign !== alignment) {
+    throw new BadArgumentError(`alignment ${alignment} contradicts general.alignment ${String(metaAlign)}`);
+  }
+
+  const h = new Bytes();
+  h.u32(GGUF_MAGIC);
+  h.u32(input.version ?? 3);
+  h.u64(input.tensors.length);
+  h.u64(entries.length);
+  for (const [k, v] of entries) {
+    const t = typeFor(k, v, input.types);
+    h.str(k);
+    h.u32(t.type);
+    writeValue(h, k, v, t);
+  }
+  let rel = 0;
+  const offsets: number[] = [];
+  for (const t of input.tensors) {
+    const want = expectedBytes(t);
+    if (want !== undefined && want !== t.data.length) {
+      throw new BadArgumentError(`tensor ${t.name}: shape [${t.shape.join(', ')}] needs ${want} bytes, got ${t.data.length}`);
+    }
+    if (t.shape.length < 1 || t.shape.length > 4) throw new BadArgumentError(`tensor ${t.name}: ${t.shape.length} dimensions`);
+    h.str(t.name);
+    h.u32(t.shape.length);
+    for (let i = t.shape.length - 1; i >= 0; i--) h.u64(t.shape[i]!);
+    h.u32(t.type);
+    h.u64(rel);
+    offsets.push(rel);
+    rel += Math.ceil(t.data.length / alignment) * alignment;
+  }
+
+  const fd = openSync(path, 'w');
+  try {
+    const header = h.bytes();
+    writeSync(fd, header);
+    let pos = header.length;
+    const dataStart = Math.ceil(pos / alignment) * alignment;
+    const zeros = new Uint8Array(alignment);
+    writeSync(fd, zeros, 0, dataStart - pos);
+    pos = dataStart;
+    input.tensors.forEach((t, i) => {
+      const at = dataStart + offsets[i]!;
+      if (at > pos) writeSync(fd, zeros, 0, at - pos);
+      let done = 0;
+      while (done < t.data.length) done += writeSync(fd, t.data, done, Math.min(t.data.length - done, 1 << 30));
+      pos = at + t.data.length;
+    });
+    // Pad the last tensor too, as ggml does, so every tensor's aligned extent lies inside the file.
+    const end = Math.ceil(pos / alignment) * alignment;
+    if (end > pos) writeSync(fd, zeros, 0, end - pos);
+  } finally {
+    closeSync(fd);
+  }
+}

@@ -1,0 +1,62 @@
+/** Sampling settings. Defaults give greedy decoding (temperature 0). */
+export interface SamplingOptions {
+  /** 0 (default) = greedy argmax. */
+  readonly temperature?: number;
+  /** Keep only the k most likely tokens (0 = off). */
+  readonly topK?: number;
+  /** Nucleus sampling: smallest set with cumulative probability ≥ topP (1 = off). */
+  readonly topP?: number;
+  /** Drop tokens whose probability is below minP × the top probability (0 = off). */
+  readonly minP?: number;
+  /** Divide positive / multiply negative logits of already-seen tokens (1 = off, llama.cpp semantics). */
+  readonly repetitionPenalty?: number;
+  /** Subtract frequencyPenalty × count of each seen token (OpenAI semantics). */
+  readonly frequencyPenalty?: number;
+  /** Subtract presencePenalty once from each seen token. */
+  readonly presencePenalty?: number;
+  /** How many recent tokens the penalties look at (default 64; -1 = all). */
+  readonly penaltyLastN?: number;
+  /** Additive bias per token id. */
+  readonly logitBias?: Readonly<Record<number, number>>;
+  /** Seed for the sampler's own RNG (default: random). */
+  readonly seed?: number;
+}
+
+export interface GenerateOptions extends SamplingOptions {
+  /** Maximum new tokens (default 256). */
+  readonly maxTokens?: number;
+  /** Stop when the text contains any of these; the stop string itself is not emitted. */
+  readonly stop?: readonly string[];
+  /** Stop on these ids in addition to the model's EOS set. */
+  readonly stopIds?: readonly number[];
+  /** Do not stop on the model's EOS set (benchmarks). */
+  readonly ignoreEos?: boolean;
+  /** When the prompt is text: prepend BOS (default: the tokenizer's setting). */
+  readonly addBos?: boolean;
+  /** When the prompt is text: parse special-token text in it (default 'plain'). */
+  readonly specials?: 'parse' | 'plain';
+  /** Continue in this session; cached tokens that match the prompt's prefix are reused. */
+  readonly session?: import('../model/session.js').Session;
+  readonly signal?: AbortSignal;
+}
+
+/** One generated token. `text` is the newly complete UTF-8 text (may be '' mid-character). */
+export interface GenerateChunk {
+  readonly id: number;
+  readonly text: string;
+  /** Natural-log probability of the chosen token under the (penalised, unscaled) distribution. */
+  readonly logprob?: number;
+}
+
+export type FinishReason = 'stop' | 'length' | 'abort';
+
+/** Returned by the generator when it finishes (the `return` value of the async generator). */
+export interface GenerateResult {
+  readonly ids: number[];
+  readonly text: string;
+  readonly finishReason: FinishReason;
+  /** The EOS id or stop string that ended generation, if any. */
+  readonly stoppedBy?: number | string;
+  readonly promptTokens: number;
+  readonly timings: { readonly prefillMs: number; readonly decodeMs: number; readonly prefillTps: number; readonly decodeTps: number };
+}

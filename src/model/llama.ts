@@ -1,0 +1,142 @@
+import type { Backend, KVCache, Tensor } from '../backend/backend.js';
+import type { LlamaConfig } from '../config/config.js';
+import type { ModelWeights } from './weights.js';
+import { ropeInvFreq } from './rope.js';
+
+/** Called with every intermediate when tracing is on (diff against a reference dump). */
+export type TraceHook = (name: string, layer: number, tensor: Float32Array) => void;
+
+/** Activations for a chunk of up to `n` tokens; reused across calls. */
+interface Scratch {
+  readonly n: number;
+  readonly x: Tensor; // [n, dim] residual stream
+  readonly xb: Tensor; // [n, dim] normed input of a sub-block
+  readonly q: Tensor; // [n, heads·hd]
+  readonly k: Tensor; // [n, kvHeads·hd]
+  readonly v: Tensor; // [n, kvHeads·hd]
+  readonly att: Tensor; // [n, heads·hd]
+  readonly proj: Tensor; // [n, dim] output of wo / wDown
+  readonly gate: Tensor; // [n, ffn]
+  readonly up: Tensor; // [n, ffn]
+}
+
+/**
+ * The Llama decoder (Touvron et al. 2023; Llama 3 report 2024):
+ *   h = x + Attn(RMSNorm(x)),  out = h + SwiGLU(RMSNorm(h)),  logits = RMSNorm(out) · Eᵀ
+ * with RoPE on q and k and grouped-query attention over a KV cache.
+ */
+export class LlamaForward {
+  readonly invFreq: Float64Array; // [hd/2]
+  private scratch: Scratch | undefined;
+  trace: TraceHook | undefined;
+
+  constructor(
+    readonly config: LlamaConfig,
+    readonly backend: Backend,
+    readonly weights: ModelWeights,
+  ) {
+    this.invFreq = ropeInvFreq(config);
+  }
+
+  /**
+   * Runs `ids` at `positions` (one chunk), appending their keys/values to `cache` at slot
+   * cache.length. Returns logits [rows × vocab] for every token ('all') or the last one ('last').
+   */
+  forward(ids: Int32Array, positions: Int32Array, cache: KVCache, which: 'all' | 'last'): Float32Array {
+    const c = this.config;
+    const be = this.backend;
+    const n = ids.length;
+    const dim = c.hiddenSize;
+    const qDim = c.numHeads * c.headDim;
+    const s = this.scratchFor(n);
+    const slot = cache.length;
+    cache.positions.set(positions, slot);
+    cache.length = slot + n; // the new tokens attend to themselves (causal by position)
+    try {
+      be.embed(s.x, this.weights.embed, ids); // x: [n, dim]
+      this.emit('embed', -1, s.x, n * dim);
+      for (let l = 0; l < c.numLayers; l++) {
+        const w = this.weights.layers[l]!;
+        // --- attention block ---
+        be.rmsnorm(s.xb, s.x, w.attnNorm, n, dim, c.rmsNormEps); // xb: [n, dim]
+        be.matmul(s.q, s.xb, w.wq, n); // q: [n, heads·hd]
+        be.matmul(s.k, s.xb, w.wk, n); // k: [n, kvHeads·hd]
+        be.matmul(s.v, s.xb, w.wv, n); // v: [n, kvHeads·hd]
+        be.rope(s.q, n, c.numHeads, c.headDim, positions, this.invFreq);
+        be.rope(s.k, n, c.numKVHeads, c.headDim, positions, this.invFreq);
+        be.storeKV(cache, l, s.k, s.v, n, slot);
+        be.attention(s.att, s.q, cache, l, n, positions, c.numHeads, 1 / Math.sqrt(c.headDim)); // att: [n, heads·hd]
+        this.emit('attn_out', l, s.att, n * qDim);
+        be.matmul(s.proj, s.att, w.wo, n); // proj: [n, dim]
+        be.add(s.x, s.x, s.proj, n * dim); // x = x + Attn(...)
+        // --- feed-forward block (SwiGLU) ---
+        be.rmsnorm(s.xb, s.x, w.ffnNorm, n, dim, c.rmsNormEps);
+        be.matmul(s.gate, s.xb, w.wGate, n); // gate: [n, ffn]
+        be.matmul(s.up, s.xb, w.wUp, n); // up: [n, ffn]
+        be.siluMul(s.gate, s.gate, s.up, n * c.intermediateSize); // gate = silu(gate) · up
+        be.matmul(s.proj, s.gate, w.wDown, n); // proj: [n, dim]
+        be.add(s.x, s.x, s.proj, n * dim);
+        this.emit('layer_out', l, s.x, n * dim);
+      }
+      return this.head(s, n, which);
+    } catch (e) {
+      cache.length = slot; // a failed chunk leaves the cache as it was
+      throw e;
+    }
+  }
+
+  /** Final norm and output projection. logits: [rows, vocab]. */
+  private head(s: Scratch, n: number, which: 'all' | 'last'): Float32Array {
+    const c = this.config;
+    const be = this.backend;
+    const dim = c.hiddenSize;
+    let rows = n;
+    let src = s.x;
+    if (which === 'last') {
+      rows = 1;
+      be.copy(s.xb, s.x, dim, 0, (n - 1) * dim);
+      src = s.xb;
+    }
+    be.rmsnorm(s.proj, src, this.weights.norm, rows, dim, c.rmsNormEps);
+    const logits = be.alloc(rows * c.vocabSize); // [rows, vocab]
+    try {
+      be.matmul(logits, s.proj, this.weights.output, rows);
+      return be.read(logits, 0, rows * c.vocabSize);
+    } finally {
+      be.free(logits);
+    }
+  }
+
+  private emit(name: string, layer: number, t: Tensor, length: number): void {
+    if (this.trace) this.trace(name, layer, this.backend.read(t, 0, length));
+  }
+
+  private scratchFor(n: number): Scratch {
+    if (this.scratch && this.scratch.n >= n) return this.scratch;
+    if (this.scratch) this.freeScratch();
+    const c = this.config;
+    const be = this.backend;
+    const qDim = c.numHeads * c.headDim;
+    const kvDim = c.numKVHeads * c.headDim;
+    this.scratch = {
+      n,
+      x: be.alloc(n * c.hiddenSize),
+      xb: be.alloc(n * c.hiddenSize),
+      q: be.alloc(n * qDim),
+      k: be.alloc(n * kvDim),
+      v: be.alloc(n * kvDim),
+      att: be.alloc(n * qDim),
+      proj: be.alloc(n * c.hiddenSize),
+      gate: be.alloc(n * c.intermediateSize),
+      up: be.alloc(n * c.intermediateSize),
+    };
+    return this.scratch;
+  }
+
+  freeScratch(): void {
+    const s = this.scratch;
+    if (!s) return;
+    for (const t of [s.x, s.xb, s.q, s.k, s.v, s.att, s.proj, s.gate, s.up]) this.backend.free(t);
+    this.scratch = undefined;
+  }
+}

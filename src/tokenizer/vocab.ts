@@ -1,0 +1,139 @@
+import type { DecodeOptions, EncodeOptions, Tokenizer } from './types.js';
+import { AddedTokenSplitter, type AddedToken } from './added-tokens.js';
+import { TokenizerError } from './errors.js';
+
+/** What a vocabulary entry is (GGUF token_type / SentencePiece piece type, in words). */
+export type TokenKind = 'normal' | 'control' | 'user' | 'byte' | 'unknown' | 'unused';
+
+/** Settings every tokenizer shares, whatever file it came from. */
+export interface CommonSpec {
+  /** Piece per id as the vocabulary stores it; added tokens: their text. */
+  readonly pieces: readonly string[];
+  readonly kinds: readonly TokenKind[];
+  /** Tokens matched whole in the text before pre-tokenization. */
+  readonly added: readonly AddedToken[];
+  readonly bosId: number | undefined;
+  readonly eosIds: readonly number[];
+  readonly addBos: boolean;
+  readonly chatTemplate?: string | undefined;
+}
+
+export const utf8 = new TextEncoder();
+
+/** Hugging Face's clean_up_tokenization (the DecodeOptions.cleanUpSpaces rule). */
+export function cleanUpTokenizationSpaces(text: string): string {
+  return text
+    .replace(/ \./g, '.')
+    .replace(/ \?/g, '?')
+    .replace(/ !/g, '!')
+    .replace(/ ,/g, ',')
+    .replace(/ ' /g, "'")
+    .replace(/ n't/g, "n't")
+    .replace(/ 'm/g, "'m")
+    .replace(/ 's/g, "'s")
+    .replace(/ 've/g, "'ve")
+    .replace(/ 're/g, "'re");
+}
+
+/**
+ * Llama 3's end-of-generation tokens by text. Files usually name one EOS id, yet the model ends a
+ * turn with any of these (Meta's generation_config lists all three; llama.cpp matches them by
+ * text too). Only control tokens count.
+ */
+const LLAMA3_EOG_TEXTS: ReadonlySet<string> = new Set(['<|end_of_text|>', '<|eot_id|>', '<|eom_id|>']);
+
+export function llama3EogIds(pieces: readonly string[], kinds: readonly TokenKind[]): number[] {
+  const out: number[] = [];
+  for (let id = 0; id < pieces.length; id++) if (kinds[id] === 'control' && LLAMA3_EOG_TEXTS.has(pieces[id]!)) out.push(id);
+  return out;
+}
+
+/** Vocabulary, special tokens and the encode() frame; subclasses supply the model. */
+export abstract class BaseTokenizer implements Tokenizer {
+  abstract readonly kind: 'bpe' | 'spm';
+  readonly vocabSize: number;
+  readonly bosId: number | undefined;
+  readonly eosIds: readonly number[];
+  readonly addBosByDefault: boolean;
+  readonly chatTemplate: string | undefined;
+  protected readonly pieces: readonly string[];
+  protected readonly kinds: readonly TokenKind[];
+  private readonly pieceIds = new Map<string, number>();
+  private readonly specialIds = new Map<string, number>();
+  /** Added tokens of every kind (parse mode) and only the non-special ones (plain mode). */
+  private readonly splitAll: AddedTokenSplitter;
+  private readonly splitPlain: AddedTokenSplitter;
+
+  protected constructor(spec: CommonSpec) {
+    if (spec.pieces.length !== spec.kinds.length) {
+      throw new TokenizerError(`vocabulary has ${spec.pieces.length} pieces but ${spec.kinds.length} token types`);
+    }
+    this.vocabSize = spec.pieces.length;
+    this.pieces = spec.pieces;
+    this.kinds = spec.kinds;
+    for (let id = 0; id < spec.pieces.length; id++) {
+      if (!this.pieceIds.has(spec.pieces[id]!)) this.pieceIds.set(spec.pieces[id]!, id);
+    }
+    for (const t of spec.added) if (t.special && !this.specialIds.has(t.content)) this.specialIds.set(t.content, t.id);
+    for (let id = 0; id < spec.pieces.length; id++) {
+      if (this.isSpecial(id) && !this.specialIds.has(spec.pieces[id]!)) this.specialIds.set(spec.pieces[id]!, id);
+    }
+    this.splitAll = new AddedTokenSplitter(spec.added);
+    this.splitPlain = new AddedTokenSplitter(spec.added.filter((t) => !t.special));
+    this.bosId = spec.bosId;
+    this.eosIds = [...new Set(spec.eosIds)];
+    this.addBosByDefault = spec.addBos && spec.bosId !== undefined;
+    this.chatTemplate = spec.chatTemplate;
+    for (const id of [spec.bosId, ...spec.eosIds]) {
+      if (id !== undefined && (!Number.isInteger(id) || id < 0 || id >= this.vocabSize)) {
+        throw new TokenizerError(`special token id ${id} is outside the vocabulary (size ${this.vocabSize})`);
+      }
+    }
+  }
+
+  /** Appends the ids of plain text (no added tokens inside) to out. */
+  protected abstract encodeText(text: string, out: number[]): void;
+
+  encode(text: string, options: EncodeOptions = {}): number[] {
+    const out: number[] = [];
+    if ((options.addBos ?? this.addBosByDefault) && this.bosId !== undefined) out.push(this.bosId);
+    const splitter = options.specials === 'parse' ? this.splitAll : this.splitPlain;
+    if (splitter.empty) {
+      if (text.length > 0) this.encodeText(text, out);
+    } else {
+      splitter.split(
+        text,
+        (s, e) => this.encodeText(text.slice(s, e), out),
+        (id) => out.push(id),
+      );
+    }
+    return out;
+  }
+
+  abstract decode(ids: readonly number[], options?: DecodeOptions): string;
+  abstract tokenBytes(id: number): Uint8Array;
+
+  protected checkId(id: number): void {
+    if (!Number.isInteger(id) || id < 0 || id >= this.vocabSize) {
+      throw new TokenizerError(`token id ${id} is outside the vocabulary (size ${this.vocabSize})`);
+    }
+  }
+
+  idToPiece(id: number): string {
+    this.checkId(id);
+    return this.pieces[id]!;
+  }
+
+  pieceToId(piece: string): number | undefined {
+    return this.pieceIds.get(piece);
+  }
+
+  isSpecial(id: number): boolean {
+    const k = this.kinds[id];
+    return k === 'control' || k === 'unknown';
+  }
+
+  specialId(text: string): number | undefined {
+    return this.specialIds.get(text);
+  }
+}

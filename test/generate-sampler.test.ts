@@ -1,0 +1,102 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Sampler, argmax } from '../src/generate/sampler.js';
+import { StopMatcher } from '../src/generate/stop.js';
+import { Rng } from '../src/generate/rng.js';
+import { BadArgumentError } from '../src/errors/errors.js';
+
+const logits = Float32Array.from([1, 3, 2, 0.5, 2.9]);
+
+test('greedy picks the argmax and reports its log-probability', () => {
+  const s = new Sampler();
+  const r = s.sample(logits);
+  assert.equal(r.id, 1);
+  const z = Math.log(Array.from(logits).reduce((a, x) => a + Math.exp(x), 0));
+  assert.ok(Math.abs(r.logprob - (3 - z)) < 1e-6);
+});
+
+test('a seed reproduces the same samples; different seeds differ', () => {
+  const draw = (seed: number): number[] => {
+    const s = new Sampler({ temperature: 1, seed });
+    return Array.from({ length: 50 }, () => s.sample(logits).id);
+  };
+  assert.deepEqual(draw(42), draw(42));
+  assert.notDeepEqual(draw(42), draw(43));
+});
+
+test('temperature sampling follows the softmax distribution', () => {
+  const s = new Sampler({ temperature: 1, seed: 7 });
+  const counts = new Array(5).fill(0);
+  const N = 20000;
+  for (let i = 0; i < N; i++) counts[s.sample(logits).id]++;
+  const z = Array.from(logits).reduce((a, x) => a + Math.exp(x), 0);
+  for (let i = 0; i < 5; i++) {
+    const p = Math.exp(logits[i]!) / z;
+    assert.ok(Math.abs(counts[i] / N - p) < 0.015, `token ${i}: ${counts[i] / N} vs ${p}`);
+  }
+});
+
+test('top-k, top-p and min-p restrict the candidates', () => {
+  const only = (o: ConstructorParameters<typeof Sampler>[0]): Set<number> => {
+    const s = new Sampler({ temperature: 1, seed: 1, ...o });
+    const seen = new Set<number>();
+    for (let i = 0; i < 3000; i++) seen.add(s.sample(logits).id);
+    return seen;
+  };
+  assert.deepEqual(only({ topK: 2 }), new Set([1, 4]));
+  // softmax: p(1)=0.38, p(4)=0.35, p(2)=0.14 → top-p 0.5 keeps {1, 4}
+  assert.deepEqual(only({ topP: 0.5 }), new Set([1, 4]));
+  // min-p 0.3: keep p ≥ 0.3·p(1): tokens 1, 4, 2 (e^-1 = 0.37 ≥ 0.3), not 0 (e^-2) or 3
+  assert.deepEqual(only({ minP: 0.3 }), new Set([1, 4, 2]));
+});
+
+test('penalties and logit bias change greedy choices', () => {
+  const rep = new Sampler({ repetitionPenalty: 2 });
+  rep.accept([1]);
+  assert.equal(rep.sample(logits).id, 4); // 3/2 = 1.5 < 2.9
+  const freq = new Sampler({ frequencyPenalty: 1 });
+  freq.accept([1, 1]);
+  assert.equal(freq.sample(logits).id, 4);
+  const pres = new Sampler({ presencePenalty: 0.05 });
+  pres.accept([1]);
+  assert.equal(pres.sample(logits).id, 1); // 3 − 0.05 = 2.95 still beats 2.9
+  const pres2 = new Sampler({ presencePenalty: 0.2 });
+  pres2.accept([1, 1, 1]);
+  assert.equal(pres2.sample(logits).id, 4); // presence counts once: 2.8 < 2.9
+});
+
+test('logit bias can force or forbid a token', () => {
+  assert.equal(new Sampler({ logitBias: { 3: 10 } }).sample(logits).id, 3);
+  assert.equal(new Sampler({ logitBias: { 1: -Infinity } }).sample(logits).id, 4);
+});
+
+test('invalid sampling settings are typed errors', () => {
+  assert.throws(() => new Sampler({ temperature: -1 }), BadArgumentError);
+  assert.throws(() => new Sampler({ topP: 0 }), BadArgumentError);
+  assert.throws(() => new Sampler({ topK: 1.5 }), BadArgumentError);
+});
+
+test('argmax returns the first maximum', () => {
+  assert.equal(argmax(Float32Array.from([0, 5, 5, 1])), 1);
+});
+
+test('rng is uniform enough and deterministic', () => {
+  const r = new Rng(123);
+  let s = 0;
+  for (let i = 0; i < 10000; i++) {
+    const x = r.next();
+    assert.ok(x >= 0 && x < 1);
+    s += x;
+  }
+  assert.ok(Math.abs(s / 10000 - 0.5) < 0.02);
+  assert.equal(new Rng(5).nextU32(), new Rng(5).nextU32());
+});
+
+test('stop matcher finds stops and holds back possible prefixes', () => {
+  const m = new StopMatcher(['</s>', '\n\n']);
+  assert.deepEqual(m.find('hello</s>', 3), { index: 5, stop: '</s>' });
+  assert.equal(m.find('hello', 0), undefined);
+  assert.equal(m.heldBack('hello</'), 2);
+  assert.equal(m.heldBack('hello\n'), 1);
+  assert.equal(m.heldBack('hello'), 0);
+});

@@ -1,0 +1,220 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Backend, KVDType } from '../src/backend/backend.js';
+import { RefBackend } from '../src/backend/ref/ref-backend.js';
+import { createWasmBackend } from '../src/backend/wasm/index.js';
+import { DType, dtypeName } from '../src/quant/dtype.js';
+import { dequantizeRow } from '../src/quant/dequant.js';
+import { rng, randn, randomWeight } from './wasm-util.js';
+
+/**
+ * Every op of the wasm backend against the reference backend, for thread counts 1..4.
+ *
+ * Matmul thresholds come from the arithmetic: activations are rounded to a grid of step
+ * Δ_b = amax_b/127 per 32-block (signed 8-bit, Q4_0 and K-quants) or amax_b/63 (offset 7-bit,
+ * Q8_0), so each product's error is at most |w|·Δ_b/2 and
+ *   |out − ref| ≤ Σ_b Δ_b/2 · Σ_{c∈b} |w_c|  +  f32 accumulation slack (1e-5 · Σ|w·x|).
+ * Float weights (F32/F16/BF16) keep f32 activations: only the slack applies.
+ */
+const KERNEL_TYPES = [DType.F32, DType.F16, DType.BF16, DType.Q8_0, DType.Q4_0, DType.Q4_K, DType.Q5_K, DType.Q6_K];
+/** A type without a kernel: widened to F32 at load. */
+const CONVERTED = [DType.Q4_1];
+
+function actStep(dtype: DType): number {
+  if (dtype === DType.Q8_0) return 63;
+  if (dtype === DType.F32 || dtype === DType.F16 || dtype === DType.BF16 || CONVERTED.includes(dtype)) return 0;
+  return 127;
+}
+
+function dequant(dtype: DType, data: Uint8Array, rows: number, cols: number): Float32Array {
+  const out = new Float32Array(rows * cols);
+  const rb = data.length / rows;
+  for (let r = 0; r < rows; r++) dequantizeRow(dtype, data, r * rb, out, r * cols, cols);
+  return out;
+}
+
+function checkMatmul(be: Backend, r: () => number, dtype: DType, rows: number, cols: number, n: number): void {
+  const data = randomWeight(r, dtype, rows, cols);
+  const w = be.loadWeight({ name: `w.${dtypeName(dtype)}`, dtype, shape: [rows, cols], data });
+  const wf = dequant(dtype, data, rows, cols);
+  const x = randn(r, n * cols);
+  const xt = be.alloc(n * cols);
+  const ot = be.alloc(n * rows);
+  be.write(xt, x);
+  be.matmul(ot, xt, w, n);
+  const got = be.read(ot);
+  be.free(xt);
+  be.free(ot);
+  const q = actStep(dtype);
+  for (let i = 0; i < n; i++) {
+    for (let row = 0; row < rows; row++) {
+      let exact = 0;
+      let absSum = 0;
+      let bound = 0;
+      for (let b = 0; b < cols; b += 32) {
+        let amax = 0;
+        let wsum = 0;
+        for (let c = b; c < Math.min(cols, b + 32); c++) {
+          const xv = x[i * cols + c]!;
+          const wv = wf[row * cols + c]!;
+          exact += xv * wv;
+          absSum += Math.abs(xv * wv);
+          amax = Math.max(amax, Math.abs(xv));
+          wsum += Math.abs(wv);
+        }
+        if (q) bound += (amax / q / 2) * wsum;
+      }
+      bound += 1e-5 * absSum + 1e-6;
+      const err = Math.abs(got[i * rows + row]! - exact);
+      if (!(err <= bound)) {
+        assert.fail(`${dtypeName(dtype)} rows=${rows} cols=${cols} n=${n}: out[${i},${row}] = ${got[i * rows + row]} vs ${exact} (err ${err} > bound ${bound})`);
+      }
+    }
+  }
+}
+
+function maxDiff(a: Float32Array, b: Float32Array): number {
+  assert.equal(a.length, b.length);
+  let m = 0;
+  for (let i = 0; i < a.length; i++) {
+    const d = Math.abs(a[i]! - b[i]!);
+    if (!(d <= m)) m = Number.isNaN(d) ? Infinity : d;
+  }
+  return m;
+}
+
+function checkAttention(be: Backend, ref: Backend, r: () => number, kv: KVDType, heads: number, kvHeads: number, hd: number): void {
+  const layers = 2;
+  const spec = { layers, kvHeads, headDim: hd, capacity: 160, dtype: kv };
+  const cw = be.createKVCache(spec);
+  const cr = ref.createKVCache(spec);
+  // Prefill 65 tokens at 0..64, then a jump to 20000 (7 tokens), then single tokens.
+  const chunks: number[][] = [
+    Array.from({ length: 65 }, (_, i) => i),
+    Array.from({ length: 7 }, (_, i) => 20000 + i),
+    [20007],
+    [20008],
+  ];
+  const scale = 1 / Math.sqrt(hd);
+  for (const pos of chunks) {
+    const n = pos.length;
+    const qp = Int32Array.from(pos);
+    const slot = cw.length;
+    for (const c of [cw, cr]) {
+      c.positions.set(qp, slot);
+      c.length = slot + n;
+    }
+    for (let l = 0; l < layers; l++) {
+      const q = randn(r, n * heads * hd);
+      const k = randn(r, n * kvHeads * hd);
+      const v = randn(r, n * kvHeads * hd);
+      const outs: Float32Array[] = [];
+      for (const [b, c] of [[be, cw], [ref, cr]] as const) {
+        const [qt, kt, vt, ot] = [b.alloc(q.length), b.alloc(k.length), b.alloc(v.length), b.alloc(q.length)];
+        b.write(qt, q);
+        b.write(kt, k);
+        b.write(vt, v);
+        b.storeKV(c, l, kt, vt, n, slot);
+        b.attention(ot, qt, c, l, n, qp, heads, scale);
+        outs.push(b.read(ot));
+        for (const t of [qt, kt, vt, ot]) b.free(t);
+      }
+      // Softmax in f32 over ≤ 80 slots, outputs O(1): f32 rounding stays below 1e-5.
+      const d = maxDiff(outs[0]!, outs[1]!);
+      assert.ok(d < 2e-5, `attention kv=${kv} heads=${heads}/${kvHeads} hd=${hd} n=${n} layer ${l}: max diff ${d}`);
+    }
+  }
+  be.freeKVCache(cw);
+}
+
+for (const threads of [1, 2, 3, 4]) {
+  describe(`wasm backend, ${threads} thread(s)`, () => {
+    let be: Backend;
+    const ref = new RefBackend();
+    before(async () => {
+      be = await createWasmBackend({ threads });
+    });
+    after(async () => {
+      await be.dispose();
+    });
+
+    test('matmul: every dtype, odd row counts, n = 1, 7, 65', () => {
+      const r = rng(100 + threads);
+      for (const dtype of [...KERNEL_TYPES, ...CONVERTED]) {
+        const kq = dtype === DType.Q4_K || dtype === DType.Q5_K || dtype === DType.Q6_K;
+        const cols = kq ? 512 : 96;
+        for (const [rows, n] of [[37, 1], [13, 7], [21, 65], [3, 2]] as const) checkMatmul(be, r, dtype, rows, cols, n);
+      }
+      // Float weights with a column count that is not a multiple of 8.
+      checkMatmul(be, r, DType.F32, 9, 45, 5);
+      checkMatmul(be, r, DType.F16, 9, 45, 5);
+    });
+
+    test('embed matches the reference exactly for every dtype', () => {
+      const r = rng(200 + threads);
+      for (const dtype of [...KERNEL_TYPES, ...CONVERTED]) {
+        const cols = dtype === DType.Q4_K || dtype === DType.Q5_K || dtype === DType.Q6_K ? 256 : 64;
+        const rows = 23;
+        const data = randomWeight(r, dtype, rows, cols);
+        const spec = { name: 'emb', dtype, shape: [rows, cols], data };
+        const ids = Int32Array.from([0, 22, 5, 5, 17, 3, 12]);
+        const [a, b] = [be, ref].map((x) => {
+          const w = x.loadWeight(spec);
+          const o = x.alloc(ids.length * cols);
+          x.embed(o, w, ids);
+          return x.read(o);
+        });
+        assert.deepEqual(a, b, `embed ${dtypeName(dtype)}`);
+      }
+      assert.throws(() => {
+        const w = be.loadWeight({ name: 'e', dtype: DType.F32, shape: [2, 4], data: new Uint8Array(32) });
+        be.embed(be.alloc(4), w, Int32Array.from([2]));
+      }, /outside the vocabulary/);
+    });
+
+    test('rmsnorm, rope, siluMul, add, copy', () => {
+      const r = rng(300 + threads);
+      const n = 7;
+      const dim = 72;
+      const x = randn(r, n * dim);
+      const y = randn(r, n * dim);
+      const g = randn(r, dim);
+      const inv = Float64Array.from({ length: 4 }, (_, j) => 1 / Math.pow(500000, (2 * j) / 8));
+      const pos = Int32Array.from([0, 1, 2, 3, 20000, 20001, 131071]);
+      const res = [be, ref].map((b) => {
+        const gw = b.loadWeight({ name: 'g', dtype: DType.F32, shape: [dim], data: new Uint8Array(g.buffer.slice(0)) });
+        const [xt, yt, ot] = [b.alloc(n * dim), b.alloc(n * dim), b.alloc(n * dim)];
+        b.write(xt, x);
+        b.write(yt, y);
+        const out: Float32Array[] = [];
+        b.rmsnorm(ot, xt, gw, n, dim, 1e-5);
+        out.push(b.read(ot));
+        b.copy(ot, xt, n * dim);
+        b.rope(ot, n, dim / 8, 8, pos, inv);
+        out.push(b.read(ot));
+        b.siluMul(ot, xt, yt, n * dim - 3);
+        out.push(b.read(ot, 0, n * dim - 3));
+        b.add(ot, xt, yt, n * dim - 1);
+        out.push(b.read(ot, 0, n * dim - 1));
+        b.copy(ot, yt, 10, 5, 20);
+        out.push(b.read(ot, 5, 10));
+        return out;
+      });
+      const names = ['rmsnorm', 'rope', 'siluMul', 'add', 'copy'];
+      const tol = [1e-5, 2e-6, 1e-5, 0, 0];
+      for (let i = 0; i < names.length; i++) {
+        const d = maxDiff(res[0]![i]!, res[1]![i]!);
+        assert.ok(d <= tol[i]!, `${names[i]}: max diff ${d}`);
+      }
+    });
+
+    test('storeKV + attention: GQA, prefill and decode, position gaps, f32 and f16 KV', () => {
+      const r = rng(400 + threads);
+      for (const kv of ['f32', 'f16'] as const) {
+        checkAttention(be, ref, r, kv, 8, 2, 16);
+        checkAttention(be, ref, r, kv, 6, 3, 8);
+        checkAttention(be, ref, r, kv, 4, 4, 12);
+      }
+    });
+  });
+}
