@@ -97,3 +97,16 @@ export function deq_x4(q4: i32, w: usize, lane: i32, cols: i32, out: usize): voi
     }
   }
 }
+
+/** Reads `bytes` (a multiple of 64) at p and folds them into one value (memory-bandwidth probe). */
+export function read_bytes(p: usize, bytes: usize): i32 {
+  let a = i32x4.splat(0), b = i32x4.splat(0), c = i32x4.splat(0), d = i32x4.splat(0);
+  const end = p + bytes;
+  for (let q = p; q < end; q += 64) {
+    a = v128.xor(a, v128.load(q));
+    b = v128.xor(b, v128.load(q, 16));
+    c = v128.xor(c, v128.load(q, 32));
+    d = v128.xor(d, v128.load(q, 48));
+  }
+  return i32x4.extract_lane(v128.xor(v128.xor(a, b), v128.xor(c, d)), 0);
+}

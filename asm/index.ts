@@ -4,4 +4,5 @@ export { mm_q8x4, mm_q4x4 } from './matmul-q';
 export { mm_kq, deq_kq } from './matmul-k';
 export { mm_f, deq_f } from './matmul-f';
 export { attn, attn_rows, attn_scratch_bytes, store_kv } from './attention';
-export { rmsnorm, silu_mul, add, rope, deq_x4 } from './elementwise';
+export { rmsnorm, silu_mul, add, rope, deq_x4, read_bytes } from './elementwise';
+export { repack_q8_0, repack_q4_0 } from './repack';

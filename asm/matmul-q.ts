@@ -50,6 +50,49 @@ function q8x4_t1(w: usize, nb: i32, xq: usize, xd: usize): v128 {
   return acc;
 }
 
+/** One token against two groups (gb bytes apart): shares the activation loads, two chains. */
+function q8x4_t1x2(w: usize, gb: usize, nb: i32, xq: usize, xd: usize, out: usize, rem: i32): void {
+  let acc0 = f32x4.splat(0);
+  let acc1 = f32x4.splat(0);
+  for (let b = 0; b < nb; b++) {
+    const p = w + <usize>b * 144;
+    const q = p + gb;
+    const x = xq + (<usize>b << 5);
+    let x0 = v128.load32_splat(x);
+    let i = dot32(v128.load(p, 16), x0);
+    let j = dot32(v128.load(q, 16), x0);
+    x0 = v128.load32_splat(x, 4);
+    i = i32x4.add(i, dot32(v128.load(p, 32), x0));
+    j = i32x4.add(j, dot32(v128.load(q, 32), x0));
+    x0 = v128.load32_splat(x, 8);
+    i = i32x4.add(i, dot32(v128.load(p, 48), x0));
+    j = i32x4.add(j, dot32(v128.load(q, 48), x0));
+    x0 = v128.load32_splat(x, 12);
+    i = i32x4.add(i, dot32(v128.load(p, 64), x0));
+    j = i32x4.add(j, dot32(v128.load(q, 64), x0));
+    x0 = v128.load32_splat(x, 16);
+    i = i32x4.add(i, dot32(v128.load(p, 80), x0));
+    j = i32x4.add(j, dot32(v128.load(q, 80), x0));
+    x0 = v128.load32_splat(x, 20);
+    i = i32x4.add(i, dot32(v128.load(p, 96), x0));
+    j = i32x4.add(j, dot32(v128.load(q, 96), x0));
+    x0 = v128.load32_splat(x, 24);
+    i = i32x4.add(i, dot32(v128.load(p, 112), x0));
+    j = i32x4.add(j, dot32(v128.load(q, 112), x0));
+    x0 = v128.load32_splat(x, 28);
+    i = i32x4.add(i, dot32(v128.load(p, 128), x0));
+    j = i32x4.add(j, dot32(v128.load(q, 128), x0));
+    const dx = f32x4.splat(load<f32>(xd + (<usize>b << 2)));
+    // Both groups' scales and Σw in one go: [p scales | q scales] as 8 lanes of u16.
+    i = i32x4.sub(i, i32x4.shl(i32x4.extend_low_i16x8_s(v128.load64_zero(p, 8)), 6));
+    j = i32x4.sub(j, i32x4.shl(i32x4.extend_low_i16x8_s(v128.load64_zero(q, 8)), 6));
+    acc0 = fma(f32x4.convert_i32x4_s(i), f32x4.mul(loadH4(p), dx), acc0);
+    acc1 = fma(f32x4.convert_i32x4_s(j), f32x4.mul(loadH4(q), dx), acc1);
+  }
+  storeRows(out, acc0, rem);
+  storeRows(out + 16, acc1, rem - 4);
+}
+
 /** Four tokens against one group: each weight vector is loaded once and used four times. */
 function q8x4_t4(w: usize, nb: i32, xq: usize, xd: usize, cols: i32, out: usize, ldo: i32, rem: i32): void {
   const xs = <usize>cols;
@@ -100,7 +143,12 @@ export function mm_q8x4(w: usize, groups: i32, rowsValid: i32, cols: i32, n: i32
       }
     }
     for (; t < n; t++) {
-      for (let g = g0; g < g1; g++) {
+      let g = g0;
+      for (; g + 2 <= g1; g += 2) {
+        q8x4_t1x2(w + <usize>g * gBytes, gBytes, nb, xq + <usize>t * cols, xd + ((<usize>t * nb) << 2),
+          out + ((<usize>t * ldo + (g << 2)) << 2), rowsValid - (g << 2));
+      }
+      for (; g < g1; g++) {
         const v = q8x4_t1(w + <usize>g * gBytes, nb, xq + <usize>t * cols, xd + ((<usize>t * nb) << 2));
         storeRows(out + ((<usize>t * ldo + (g << 2)) << 2), v, rowsValid - (g << 2));
       }

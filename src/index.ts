@@ -13,3 +13,4 @@ export type { Backend, Tensor, Weight, KVCache } from './backend/backend.js';
 export { RefBackend } from './backend/ref/ref-backend.js';
 export { DType, dtypeName } from './quant/dtype.js';
 export * from './errors/errors.js';
+export * from './chat/index.js';

@@ -1,5 +1,8 @@
 import { test } from 'node:test';
-import { skipNoFixtures } from './fixtures.js';
+import assert from 'node:assert/strict';
+import { fixture, skipNoFixtures } from './fixtures.js';
+import { readReference, f32, i32, maxAbsDiff } from './helpers/reference.js';
+import { loadModel } from '../src/model/load.js';
 import { CONTAINERS, KQ_QUANTS, checkContainer, checkQuantized } from './helpers/model-checks.js';
 
 for (const c of CONTAINERS) {
@@ -15,3 +18,16 @@ for (const q of KQ_QUANTS) {
     if (process.env.LLAMA_TS_REPORT) console.log(JSON.stringify(r));
   });
 }
+
+test('ref backend: an f16 KV cache stays within the README tolerance (1e-2)', { skip: skipNoFixtures }, async () => {
+  const dir = fixture('models', 'tiny-llama3.1');
+  const ref = readReference(`${dir}/reference.safetensors`);
+  const model = await loadModel(`${dir}/tiny-llama3.1.f32.gguf`, { backend: 'ref', kvDType: 'f16' });
+  try {
+    const ids = i32(ref, 'input_ids');
+    const d = maxAbsDiff(await model.logits(ids), f32(ref, 'logits'));
+    assert.ok(d > 0 && d <= 1e-2, `f16 KV max |Δ| ${d}`);
+  } finally {
+    await model.dispose();
+  }
+});

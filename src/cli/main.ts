@@ -31,6 +31,10 @@ function backend(v: string): BackendName {
   return v;
 }
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
+function kvType(v: string): 'f32' | 'f16' {
+  if (v !== 'f32' && v !== 'f16') throw new InvalidArgumentError("--cache-type is 'f32' or 'f16'");
+  return v;
+}
 
 export function buildProgram(): Command {
   const program = new Command('llama-ts')
@@ -59,6 +63,7 @@ export function buildProgram(): Command {
     .option('--tokenizer <path>', 'tokenizer file (llama2.c tokenizer.bin, tokenizer.json, …)')
     .option('--backend <name>', 'wasm | ref', backend, 'wasm')
     .option('-t, --threads <n>', 'worker threads', int('--threads'))
+    .option('--cache-type <t>', 'KV cache element type: f32 | f16', kvType, 'f32')
     .option('--json', 'print { ids, text, timings } instead of streaming', false)
     .action(async (o) => {
       const { runCommand } = await import('./run.js');
@@ -78,6 +83,7 @@ export function buildProgram(): Command {
           json: o.json,
           backend: o.backend,
           threads: o.threads,
+          kvDType: o.cacheType,
           contextSize: o.ctxSize,
           tokenizer: o.tokenizer,
           bos: o.bos === false ? false : undefined,

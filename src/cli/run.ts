@@ -18,6 +18,7 @@ export interface RunOptions {
   readonly json: boolean;
   readonly backend: BackendName;
   readonly threads?: number;
+  readonly kvDType?: 'f32' | 'f16';
   readonly contextSize?: number;
   readonly tokenizer?: string;
   readonly bos?: boolean;
@@ -30,7 +31,7 @@ export async function runCommand(o: RunOptions, write: (s: string) => void): Pro
   if ((o.prompt === undefined) === (o.ids === undefined)) throw new BadArgumentError('give exactly one of --prompt or --ids');
   const progress = loadProgress(!o.json);
   const t0 = performance.now();
-  const model = await loadModel(o.model, { backend: o.backend, threads: o.threads, tokenizer: o.tokenizer, onProgress: progress.onProgress });
+  const model = await loadModel(o.model, { backend: o.backend, threads: o.threads, kvDType: o.kvDType, tokenizer: o.tokenizer, onProgress: progress.onProgress });
   progress.stop();
   const loadMs = performance.now() - t0;
   try {

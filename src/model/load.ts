@@ -109,7 +109,7 @@ export async function loadModel(path: string, options: LoadOptions = {}): Promis
     const weights = loadWeights(opened.config, opened.tensors, opened.layout, backend, path, options.onProgress);
     let weightBytes = 0;
     for (const t of opened.tensors.values()) weightBytes += t.byteLength;
-    return new LlamaModel(opened.config, backend, weights, opened.tokenizer, opened.chatTemplate, { path, format, weightBytes }, () => opened.close());
+    return new LlamaModel(opened.config, backend, weights, opened.tokenizer, opened.chatTemplate, { path, format, weightBytes }, () => opened.close(), options.kvDType);
   } catch (e) {
     opened.close();
     await backend?.dispose();

@@ -1,4 +1,4 @@
-import type { Backend } from '../backend/backend.js';
+import type { Backend, KVDType } from '../backend/backend.js';
 import type { LlamaConfig } from '../config/config.js';
 import type { Tokenizer } from '../tokenizer/types.js';
 import type { GenerateChunk, GenerateOptions, GenerateResult } from '../generate/options.js';
@@ -30,6 +30,8 @@ export class LlamaModel implements Model {
     readonly chatTemplate: string | undefined,
     readonly source: ModelSource,
     closeSources: () => void = () => {},
+    /** KV cache type for sessions that do not choose one. */
+    readonly defaultKVDType: KVDType = 'f32',
   ) {
     this.forwardPass = new LlamaForward(config, backend, weights);
     this.tok = tokenizer;
@@ -47,8 +49,8 @@ export class LlamaModel implements Model {
     return this.tok;
   }
 
-  session(options?: SessionOptions): Session {
-    return new Session(this.forwardPass, options);
+  session(options: SessionOptions = {}): Session {
+    return new Session(this.forwardPass, { ...options, kvDType: options.kvDType ?? this.defaultKVDType });
   }
 
   async logits(ids: readonly number[], options: { startPos?: number } = {}): Promise<Float32Array> {

@@ -1,6 +1,6 @@
 import type { DecodeOptions } from './types.js';
 import { BaseTokenizer, cleanUpTokenizationSpaces, utf8, type CommonSpec } from './vocab.js';
-import { BYTE_TO_CHAR, byteLevelToBytes } from './byte-level.js';
+import { BYTE_TO_CHAR, byteOfChar } from './byte-level.js';
 import { PairTable } from './pair-table.js';
 import { mergeSymbols } from './merge.js';
 import { llama3Scanner, regexPreTokenizer, LLAMA3_PATTERN, type PreTokenizer } from './scanner.js';
@@ -22,7 +22,6 @@ export interface ByteLevelBPESpec extends CommonSpec {
 /** Longer words are not cached: they rarely repeat. */
 const CACHE_MAX_WORD = 48;
 
-const fatalUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 const lossyUtf8 = new TextDecoder('utf-8', { ignoreBOM: true });
 const LONE_SURROGATE = /\p{Cs}/u;
 const LONE_SURROGATE_ALL = /\p{Cs}/gu;
@@ -41,7 +40,8 @@ export class ByteLevelBPETokenizer extends BaseTokenizer {
   private readonly pre: PreTokenizer | undefined;
   private readonly addPrefixSpace: boolean;
   private readonly ignoreMerges: boolean;
-  private readonly bytes: Uint8Array[];
+  private readonly bytes: Uint8Array;
+  private readonly offsets: Int32Array;
   private readonly byteIds = new Int32Array(256);
   /** Text of every token whose bytes are valid UTF-8 → id. */
   private readonly byText = new Map<string, number>();
@@ -57,18 +57,32 @@ export class ByteLevelBPETokenizer extends BaseTokenizer {
     if (spec.pattern === null) this.pre = undefined;
     else this.pre = spec.pattern === LLAMA3_PATTERN ? llama3Scanner : regexPreTokenizer(compileRegex(spec.pattern));
 
-    this.bytes = new Array<Uint8Array>(this.vocabSize);
+    // Every token's bytes in one buffer (offsets[id] .. offsets[id + 1]): 128k small typed
+    // arrays would cost more to allocate than the rest of loading.
+    const n = this.vocabSize;
+    const offsets = new Int32Array(n + 1);
+    let total = 0;
+    for (let id = 0; id < n; id++) total += this.pieces[id]!.length * 3;
+    let bytes = new Uint8Array(total);
+    let at = 0;
     this.byteIds.fill(-1);
-    for (let id = 0; id < this.vocabSize; id++) {
+    for (let id = 0; id < n; id++) {
+      offsets[id] = at;
       const piece = this.pieces[id]!;
       const kind = this.kinds[id];
-      const b = kind === 'control' || kind === 'user' || kind === 'unknown' ? undefined : byteLevelToBytes(piece);
-      this.bytes[id] = b ?? utf8.encode(piece);
-      if (b === undefined || kind === 'unused') continue;
-      if (b.length === 1 && this.byteIds[b[0]!] === -1) this.byteIds[b[0]!] = id;
-      const text = asciiOrUtf8(b);
+      const start = at;
+      const byteLevel = kind !== 'control' && kind !== 'user' && kind !== 'unknown' && writeByteLevel(piece, bytes, at);
+      if (byteLevel) at += piece.length;
+      else at += utf8.encodeInto(piece, bytes.subarray(at)).written;
+      if (!byteLevel || kind === 'unused') continue;
+      if (at - start === 1 && this.byteIds[bytes[start]!] === -1) this.byteIds[bytes[start]!] = id;
+      const text = strictUtf8(bytes, start, at);
       if (text !== undefined && !this.byText.has(text)) this.byText.set(text, id);
     }
+    offsets[n] = at;
+    if (at < bytes.length / 2) bytes = bytes.slice(0, at);
+    this.bytes = bytes;
+    this.offsets = offsets;
     for (let b = 0; b < 256; b++) {
       if (this.byteIds[b] === -1) {
         throw new TokenizerError(`byte-level vocabulary lacks the token for byte 0x${b.toString(16)} (${BYTE_TO_CHAR[b]})`);
@@ -149,42 +163,69 @@ export class ByteLevelBPETokenizer extends BaseTokenizer {
 
   tokenBytes(id: number): Uint8Array {
     this.checkId(id);
-    return this.bytes[id]!;
+    return this.bytes.subarray(this.offsets[id], this.offsets[id + 1]);
   }
 
   decode(ids: readonly number[], options: DecodeOptions = {}): string {
     const skip = options.skipSpecial ?? false;
+    const offsets = this.offsets;
     let total = 0;
     for (const id of ids) {
       this.checkId(id);
-      if (!(skip && this.isSpecial(id))) total += this.bytes[id]!.length;
+      if (!(skip && this.isSpecial(id))) total += offsets[id + 1]! - offsets[id]!;
     }
     const buf = new Uint8Array(total);
     let at = 0;
     for (const id of ids) {
       if (skip && this.isSpecial(id)) continue;
-      const b = this.bytes[id]!;
-      buf.set(b, at);
-      at += b.length;
+      const a = offsets[id]!;
+      const b = offsets[id + 1]!;
+      for (let k = a; k < b; k++) buf[at++] = this.bytes[k]!;
     }
     const text = lossyUtf8.decode(buf);
     return options.cleanUpSpaces ? cleanUpTokenizationSpaces(text) : text;
   }
 }
 
-/** The bytes as a string if they are valid UTF-8 (ASCII without a decoder call). */
-function asciiOrUtf8(b: Uint8Array): string | undefined {
-  let ascii = true;
-  for (let i = 0; i < b.length; i++) {
-    if (b[i]! >= 0x80) {
-      ascii = false;
-      break;
+/** Writes a byte-level piece's bytes at out[at..]; false if the piece is not byte-level. */
+function writeByteLevel(piece: string, out: Uint8Array, at: number): boolean {
+  for (let i = 0; i < piece.length; i++) {
+    const b = byteOfChar(piece.charCodeAt(i));
+    if (b < 0) return false;
+    out[at + i] = b;
+  }
+  return true;
+}
+
+/**
+ * bytes[start..end) as a string if they are valid UTF-8, else undefined. Hand-written: TextDecoder
+ * with fatal:true throws on the thousands of partial-character tokens, and exceptions are slow.
+ */
+function strictUtf8(bytes: Uint8Array, start: number, end: number): string | undefined {
+  const units: number[] = [];
+  for (let i = start; i < end; ) {
+    const b = bytes[i]!;
+    let cp: number;
+    let need: number;
+    let min: number;
+    if (b < 0x80) {
+      units.push(b);
+      i++;
+      continue;
+    } else if (b >= 0xc2 && b < 0xe0) [cp, need, min] = [b & 0x1f, 1, 0x80];
+    else if (b >= 0xe0 && b < 0xf0) [cp, need, min] = [b & 0x0f, 2, 0x800];
+    else if (b >= 0xf0 && b < 0xf5) [cp, need, min] = [b & 0x07, 3, 0x10000];
+    else return undefined;
+    if (i + need >= end) return undefined;
+    for (let k = 1; k <= need; k++) {
+      const c = bytes[i + k]!;
+      if ((c & 0xc0) !== 0x80) return undefined;
+      cp = (cp << 6) | (c & 0x3f);
     }
+    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return undefined;
+    if (cp >= 0x10000) units.push(0xd800 + ((cp - 0x10000) >> 10), 0xdc00 + ((cp - 0x10000) & 0x3ff));
+    else units.push(cp);
+    i += need + 1;
   }
-  if (ascii) return String.fromCharCode(...b);
-  try {
-    return fatalUtf8.decode(b);
-  } catch {
-    return undefined;
-  }
+  return String.fromCharCode(...units);
 }

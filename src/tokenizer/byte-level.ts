@@ -25,6 +25,11 @@ export const BYTE_TO_CHAR: readonly string[] = buildByteToChar();
 const CHAR_TO_BYTE = new Int16Array(0x144).fill(-1);
 BYTE_TO_CHAR.forEach((c, b) => (CHAR_TO_BYTE[c.charCodeAt(0)] = b));
 
+/** The byte a byte-level character stands for, or -1. */
+export function byteOfChar(c: number): number {
+  return c < 0x144 ? CHAR_TO_BYTE[c]! : -1;
+}
+
 /** Bytes of a byte-level piece ("Ġthe" → [0x20, 0x74, 0x68, 0x65]); undefined if it is not one. */
 export function byteLevelToBytes(piece: string): Uint8Array | undefined {
   const out = new Uint8Array(piece.length);

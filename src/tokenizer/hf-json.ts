@@ -75,21 +75,23 @@ export function tokenizerFromHFJson(json: unknown, extras: HFExtras = {}): Token
 
   // Vocabulary, then added tokens on top (they may extend it). Object.keys is much faster than
   // Object.entries on a 128k-key object.
-  const vocabIds = new Map<string, number>();
+  const keys = Object.keys(vocab);
   let size = 0;
-  for (const piece of Object.keys(vocab)) {
+  for (const piece of keys) {
     const id = vocab[piece];
     if (typeof id !== 'number' || !Number.isInteger(id) || id < 0) throw new TokenizerError(`tokenizer.json: bad id for ${JSON.stringify(piece)}`);
-    vocabIds.set(piece, id);
     if (id + 1 > size) size = id + 1;
   }
   const addedJson = list(root['added_tokens']);
   for (const t of addedJson) if (typeof t['id'] === 'number' && t['id'] + 1 > size) size = t['id'] + 1;
   const pieces = new Array<string>(size).fill('');
   const kinds = new Array<TokenKind>(size).fill('unused');
-  for (const [piece, id] of vocabIds) {
+  const vocabIds = new Map<string, number>();
+  for (const piece of keys) {
+    const id = vocab[piece] as number;
     pieces[id] = piece;
     kinds[id] = 'normal';
+    vocabIds.set(piece, id);
   }
   const added: AddedToken[] = [];
   for (const t of addedJson) {
@@ -102,11 +104,14 @@ export function tokenizerFromHFJson(json: unknown, extras: HFExtras = {}): Token
     added.push({ id, content, special, lstrip: t['lstrip'] === true, rstrip: t['rstrip'] === true, singleWord: t['single_word'] === true });
   }
   const unkText = typeof model['unk_token'] === 'string' ? (model['unk_token'] as string) : undefined;
-  const unkId = unkText !== undefined ? vocabIds.get(unkText) : undefined;
+  const unkId = unkText !== undefined && typeof vocab[unkText] === 'number' ? (vocab[unkText] as number) : undefined;
   if (unkId !== undefined) kinds[unkId] = 'unknown';
 
   const addedIds = new Map(added.map((t) => [t.content, t.id]));
-  const idOf = (text: string | undefined): number | undefined => (text === undefined ? undefined : addedIds.get(text) ?? vocabIds.get(text));
+  const idOf = (text: string | undefined): number | undefined => {
+    if (text === undefined) return undefined;
+    return addedIds.get(text) ?? vocabIds.get(text);
+  };
 
   // BOS: tokenizer_config's bos_token, else the special token the post-processor puts first.
   const components = [...flatten(root['pre_tokenizer']), ...flatten(root['normalizer']), ...flatten(root['decoder']), ...flatten(root['post_processor'])];

@@ -26,16 +26,24 @@ export interface SpmVocabSpec {
 /**
  * Merges implied by piece scores, as SentencePiece's BPE applies them: any two adjacent symbols
  * whose concatenation is a piece may merge, the highest-scoring result first. Every split of
- * every piece into two pieces is a pair; its rank is the merged piece's score rank (equal scores
+ * every piece into two symbols is a pair; its rank is the merged piece's score rank (equal scores
  * share a rank, so ties go to the leftmost pair, as in SentencePiece).
+ *
+ * A symbol is a piece or a single character. A character that occurs inside pieces without being
+ * one itself (a vocabulary with "▁a" but no "▁") still merges in SentencePiece and llama.cpp, so
+ * it gets a virtual id above the vocabulary; whatever stays unmerged falls back to bytes.
  */
-export function pairsFromScores(pieces: readonly string[], scores: ArrayLike<number>, kinds: readonly TokenKind[]): PairTable {
+export function pairsFromScores(
+  pieces: readonly string[],
+  scores: ArrayLike<number>,
+  kinds: readonly TokenKind[],
+): { pairs: PairTable; virtualChars: Map<string, number> } {
   const ids = new Map<string, number>();
   for (let id = 0; id < pieces.length; id++) {
     const k = kinds[id];
     if ((k === 'normal' || k === 'user' || k === 'unused') && !ids.has(pieces[id]!)) ids.set(pieces[id]!, id);
   }
-  const order = [...ids.values()].filter((id) => kinds[id] !== 'user').sort((a, b) => scores[b]! - scores[a]!);
+  const order = [...ids.values()].filter((id) => kinds[id] === 'normal').sort((a, b) => scores[b]! - scores[a]!);
   const rank = new Map<number, number>();
   let r = -1;
   let last = NaN;
@@ -46,6 +54,14 @@ export function pairsFromScores(pieces: readonly string[], scores: ArrayLike<num
     }
     rank.set(id, r);
   }
+  const virtualChars = new Map<string, number>();
+  const symbol = (s: string): number | undefined => {
+    const id = ids.get(s);
+    if (id !== undefined || s.length > 2 || [...s].length !== 1) return id;
+    let v = virtualChars.get(s);
+    if (v === undefined) virtualChars.set(s, (v = pieces.length + virtualChars.size));
+    return v;
+  };
   const found: number[] = [];
   for (const [piece, id] of ids) {
     if (kinds[id] !== 'normal') continue;
@@ -53,14 +69,14 @@ export function pairsFromScores(pieces: readonly string[], scores: ArrayLike<num
     let cut = 0;
     for (let k = 0; k + 1 < chars.length; k++) {
       cut += chars[k]!.length;
-      const a = ids.get(piece.slice(0, cut));
-      const b = ids.get(piece.slice(cut));
+      const a = symbol(piece.slice(0, cut));
+      const b = symbol(piece.slice(cut));
       if (a !== undefined && b !== undefined) found.push(a, b, rank.get(id)!, id);
     }
   }
-  const table = new PairTable(found.length / 4);
-  for (let k = 0; k < found.length; k += 4) table.set(found[k]!, found[k + 1]!, found[k + 2]!, found[k + 3]!);
-  return table;
+  const pairs = new PairTable(found.length / 4);
+  for (let k = 0; k < found.length; k += 4) pairs.set(found[k]!, found[k + 1]!, found[k + 2]!, found[k + 3]!);
+  return { pairs, virtualChars };
 }
 
 /** A SentencePiece tokenizer from vocabulary-level data (tokenizer.model, GGUF `llama`, llama2.c). */
@@ -78,7 +94,7 @@ export function sentencePieceFromVocab(spec: SpmVocabSpec): Tokenizer {
     eosIds: spec.eosIds,
     addBos: spec.addBos,
     chatTemplate: spec.chatTemplate,
-    pairs: pairsFromScores(spec.pieces, spec.scores, spec.kinds),
+    ...pairsFromScores(spec.pieces, spec.scores, spec.kinds),
     unkId: spec.unkId,
     byteFallback: spec.byteFallback,
     fuseUnk: true,

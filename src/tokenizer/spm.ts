@@ -2,6 +2,7 @@ import type { DecodeOptions } from './types.js';
 import { BaseTokenizer, cleanUpTokenizationSpaces, utf8, type CommonSpec } from './vocab.js';
 import type { PairTable } from './pair-table.js';
 import { mergeSymbols } from './merge.js';
+import { TokenizerError } from './errors.js';
 
 export interface SentencePieceSpec extends CommonSpec {
   /** Merges (left, right) → (rank, merged): piece-score order, or tokenizer.json merge order. */
@@ -17,6 +18,8 @@ export interface SentencePieceSpec extends CommonSpec {
   readonly removeExtraWhitespaces: boolean;
   /** decode() drops one leading space (HF Strip decoder; SentencePiece drops the dummy prefix). */
   readonly stripLeadingSpace: boolean;
+  /** Characters that are not pieces but merge into pieces → their virtual ids (≥ vocabSize). */
+  readonly virtualChars?: ReadonlyMap<string, number>;
 }
 
 export const SPACE = '\u2581';
@@ -105,28 +108,44 @@ export class SentencePieceTokenizer extends BaseTokenizer {
 
   private mergeWord(word: string): Int32Array {
     const spec = this.spec;
+    const virtual = spec.virtualChars;
     if (this.sym.length < word.length * 4) this.sym = new Int32Array(word.length * 8);
     const sym = this.sym;
     let n = 0;
-    let lastUnk = false;
     for (const ch of word) {
-      const id = this.charIds.get(ch);
-      if (id !== undefined) {
-        sym[n++] = id;
-        lastUnk = false;
-        continue;
-      }
-      const bytes = utf8.encode(ch);
-      if (spec.byteFallback && bytes.every((b) => this.byteIds[b] !== -1)) {
-        for (const b of bytes) sym[n++] = this.byteIds[b]!;
-        lastUnk = false;
-      } else if (spec.unkId !== undefined) {
-        if (!(spec.fuseUnk && lastUnk)) sym[n++] = spec.unkId;
-        lastUnk = true;
-      }
+      const id = this.charIds.get(ch) ?? virtual?.get(ch);
+      if (id !== undefined) sym[n++] = id;
+      else n = this.pushUnknown(ch, sym, n);
     }
     n = mergeSymbols(spec.pairs, sym, n);
-    return sym.slice(0, n);
+    if (virtual === undefined || virtual.size === 0) return sym.slice(0, n);
+    // Virtual characters left unmerged fall back to bytes (or <unk>).
+    const out = new Int32Array(n * 4);
+    let m = 0;
+    for (let k = 0; k < n; k++) {
+      const id = sym[k]!;
+      if (id < this.vocabSize) out[m++] = id;
+      else m = this.pushUnknown(this.virtualText(id), out, m);
+    }
+    return out.slice(0, m);
+  }
+
+  private virtualText(id: number): string {
+    for (const [ch, v] of this.spec.virtualChars!) if (v === id) return ch;
+    throw new Error(`unknown virtual symbol ${id}`);
+  }
+
+  /** A character outside the vocabulary: its bytes as <0xNN> tokens, or <unk> (runs fused). */
+  private pushUnknown(ch: string, out: Int32Array, n: number): number {
+    const spec = this.spec;
+    const bytes = utf8.encode(ch);
+    if (spec.byteFallback && bytes.every((b) => this.byteIds[b] !== -1)) {
+      for (const b of bytes) out[n++] = this.byteIds[b]!;
+      return n;
+    }
+    if (spec.unkId === undefined) throw new TokenizerError(`character ${JSON.stringify(ch)} is not in the vocabulary and there is no <unk> or byte fallback`);
+    if (!(spec.fuseUnk && n > 0 && out[n - 1] === spec.unkId)) out[n++] = spec.unkId;
+    return n;
   }
 
   tokenBytes(id: number): Uint8Array {

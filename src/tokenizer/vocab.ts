@@ -58,7 +58,8 @@ export abstract class BaseTokenizer implements Tokenizer {
   readonly chatTemplate: string | undefined;
   protected readonly pieces: readonly string[];
   protected readonly kinds: readonly TokenKind[];
-  private readonly pieceIds = new Map<string, number>();
+  /** Built on first use: most callers never look pieces up by text. */
+  private pieceIds: Map<string, number> | undefined;
   private readonly specialIds = new Map<string, number>();
   /** Added tokens of every kind (parse mode) and only the non-special ones (plain mode). */
   private readonly splitAll: AddedTokenSplitter;
@@ -71,9 +72,6 @@ export abstract class BaseTokenizer implements Tokenizer {
     this.vocabSize = spec.pieces.length;
     this.pieces = spec.pieces;
     this.kinds = spec.kinds;
-    for (let id = 0; id < spec.pieces.length; id++) {
-      if (!this.pieceIds.has(spec.pieces[id]!)) this.pieceIds.set(spec.pieces[id]!, id);
-    }
     for (const t of spec.added) if (t.special && !this.specialIds.has(t.content)) this.specialIds.set(t.content, t.id);
     for (let id = 0; id < spec.pieces.length; id++) {
       if (this.isSpecial(id) && !this.specialIds.has(spec.pieces[id]!)) this.specialIds.set(spec.pieces[id]!, id);
@@ -125,6 +123,13 @@ export abstract class BaseTokenizer implements Tokenizer {
   }
 
   pieceToId(piece: string): number | undefined {
+    if (this.pieceIds === undefined) {
+      const ids = new Map<string, number>();
+      for (let id = 0; id < this.pieces.length; id++) {
+        if (this.kinds[id] !== 'unused' && !ids.has(this.pieces[id]!)) ids.set(this.pieces[id]!, id);
+      }
+      this.pieceIds = ids;
+    }
     return this.pieceIds.get(piece);
   }
 

@@ -3,10 +3,10 @@ import { DType, dtypeName, rowBytes } from '../../quant/dtype.js';
 import { canDequantize, dequantizeRow } from '../../quant/dequant.js';
 import { BadArgumentError, UnsupportedTensorTypeError } from '../../errors/errors.js';
 import { Arena } from './arena.js';
-import { layoutOf, repackQ4_0, repackQ8_0, shardBytes, shardRows, type RowShard } from './layout.js';
+import { layoutOf, shardBytes, shardRows, type RowShard } from './layout.js';
 import { instantiate, type Kernels } from './module.js';
 import type { Pool } from './pool.js';
-import { AT, Layout, MM, Op, SK } from './protocol.js';
+import { AT, Layout, MM, Op, RD, SK } from './protocol.js';
 
 class WTensor implements Tensor {
   constructor(
@@ -73,6 +73,8 @@ interface Scratch {
 export class WasmBackend implements Backend {
   readonly name = 'wasm';
   private readonly k0: Kernels;
+  /** One kernel instance per thread memory, all callable from this thread (load-time work, embed). */
+  private readonly kAll: Kernels[];
   private readonly scratch: Scratch[];
   private f32 = new Float32Array(0);
   private i32 = new Int32Array(0);
@@ -88,7 +90,8 @@ export class WasmBackend implements Backend {
     readonly relaxedSimd: boolean,
     private readonly kvOverride: KVDType | undefined,
   ) {
-    this.k0 = instantiate(module, memories[0]!);
+    this.kAll = memories.map((m) => instantiate(module, m));
+    this.k0 = this.kAll[0]!;
     this.scratch = memories.map(() => ({ ptr: 0, size: 0 }));
     this.refresh();
   }
@@ -167,10 +170,17 @@ export class WasmBackend implements Backend {
       if (n === 0) return;
       const bytes = shardBytes(layout!, kind, n, cols);
       const ptr = this.arenas[t]!.alloc(bytes);
-      const dst = this.bytesOf(t);
-      if (layout === Layout.Q8x4) repackQ8_0(src, rowStart, n, cols, dst, ptr);
-      else if (layout === Layout.Q4x4) repackQ4_0(src, rowStart, n, cols, dst, ptr);
-      else dst.set(src.subarray(rowStart * srcRb, (rowStart + n) * srcRb), ptr);
+      const rowsSrc = src.subarray(rowStart * srcRb, (rowStart + n) * srcRb);
+      if (layout === Layout.Q8x4 || layout === Layout.Q4x4) {
+        // Stage the raw rows in the same memory, then repack them there in wasm.
+        const raw = this.arenas[t]!.alloc(rowsSrc.length);
+        this.bytesOf(t).set(rowsSrc, raw);
+        if (layout === Layout.Q8x4) this.kAll[t]!.repack_q8_0(raw, n, cols, ptr);
+        else this.kAll[t]!.repack_q4_0(raw, n, cols, ptr);
+        this.arenas[t]!.release(raw);
+      } else {
+        this.bytesOf(t).set(rowsSrc, ptr);
+      }
       shards.push({ thread: t, rowStart, rows: n, groups: Math.ceil(n / 4), bytes, ptr });
     });
     return new WWeight(name, dtype, shape, rows, cols, layout, kind, shards, 0);
@@ -238,26 +248,29 @@ export class WasmBackend implements Backend {
     const w = w_(table);
     const o = t_(out);
     const { cols } = w;
-    const rb = shardBytes(w.layout, w.kind, 4, cols) / (w.layout === Layout.Q8x4 || w.layout === Layout.Q4x4 ? 1 : 4);
-    const tmp = this.ensure(0, this.scratch[0]!, rb + (cols / 256 + 1) * KQ_SCRATCH_PER_BLOCK + 64);
-    const kq = tmp + rb + 64 - ((tmp + rb) % 64);
+    const interleaved = w.layout === Layout.Q8x4 || w.layout === Layout.Q4x4;
+    // Bytes per row (per 4-row group for the interleaved layouts).
+    const rb = interleaved ? shardBytes(w.layout, w.kind, 4, cols) : rowBytes(w.kind, cols);
+    const rowBuf = this.ensure(0, this.scratch[0]!, cols * 4 + (cols / 256 + 1) * KQ_SCRATCH_PER_BLOCK + 64);
     for (let i = 0; i < ids.length; i++) {
       const id = ids[i]!;
       if (!Number.isInteger(id) || id < 0 || id >= w.rows) throw new BadArgumentError(`token id ${id} is outside the vocabulary (0..${w.rows - 1})`);
       const sh = w.shards.find((s) => id >= s.rowStart && id < s.rowStart + s.rows)!;
       const r = id - sh.rowStart;
-      const interleaved = w.layout === Layout.Q8x4 || w.layout === Layout.Q4x4;
-      let src = sh.ptr + (interleaved ? (r >> 2) : r) * rb;
-      if (sh.thread !== 0) {
-        const b = this.bytesOf(sh.thread);
+      const src = sh.ptr + (interleaved ? r >> 2 : r) * rb;
+      // Dequantize inside the owning memory with that memory's instance, then copy the f32 row here.
+      const t = sh.thread;
+      const kt = this.kAll[t]!;
+      const dst = t === 0 ? o.ptr + i * cols * 4 : this.ensure(t, this.scratch[t]!, cols * 4 + (cols / 256 + 1) * KQ_SCRATCH_PER_BLOCK + 64);
+      const kq = align64((t === 0 ? rowBuf : dst) + cols * 4);
+      if (interleaved) kt.deq_x4(w.layout === Layout.Q4x4 ? 1 : 0, src, r & 3, cols, dst);
+      else if (w.layout === Layout.KQuant) kt.deq_kq(w.kind, src, cols, dst, kq);
+      else kt.deq_f(w.kind, src, cols, dst);
+      if (t !== 0) {
+        const b = this.bytesOf(t);
         this.refresh();
-        this.u8.set(b.subarray(src, src + rb), tmp);
-        src = tmp;
+        this.u8.set(b.subarray(dst, dst + cols * 4), o.ptr + i * cols * 4);
       }
-      const dst = o.ptr + i * cols * 4;
-      if (interleaved) this.k0.deq_x4(w.layout === Layout.Q4x4 ? 1 : 0, src, r & 3, cols, dst);
-      else if (w.layout === Layout.KQuant) this.k0.deq_kq(w.kind, src, cols, dst, kq);
-      else this.k0.deq_f(w.kind, src, cols, dst);
     }
   }
 
@@ -491,6 +504,40 @@ export class WasmBackend implements Backend {
     this.refresh();
     const s = t_(src).ptr / 4 + srcOffset;
     this.f32.copyWithin(t_(dst).ptr / 4 + dstOffset, s, s + length);
+  }
+
+  /**
+   * Measures memory read bandwidth (bytes/s): every thread repeatedly reads its own
+   * `bytesPerThread` region (far larger than the caches) at the same time; best of `trials`.
+   */
+  measureReadBandwidth(bytesPerThread = 256 * 2 ** 20, trials = 5): number {
+    const bytes = Math.floor(bytesPerThread / 64) * 64;
+    const ptrs = this.arenas.map((a) => a.alloc(bytes));
+    try {
+      // Touch every page first so the timing sees reads, not page faults.
+      ptrs.forEach((p, t) => this.bytesOf(t).fill(1, p, p + bytes));
+      this.refresh();
+      const reps = 2;
+      const cu = this.pool.ctrlU;
+      for (let t = 1; t < this.threads; t++) {
+        cu[this.pool.index(t, 0)] = Op.Read;
+        cu[this.pool.index(t, RD.ptr)] = ptrs[t]!;
+        cu[this.pool.index(t, RD.bytes)] = bytes;
+        cu[this.pool.index(t, RD.reps)] = reps;
+      }
+      let best = 0;
+      for (let i = 0; i < trials; i++) {
+        const t0 = performance.now();
+        this.pool.run(() => {
+          for (let r = 0; r < reps; r++) this.k0.read_bytes(ptrs[0]!, bytes);
+        });
+        const s = (performance.now() - t0) / 1000;
+        best = Math.max(best, (bytes * reps * this.threads) / s);
+      }
+      return best;
+    } finally {
+      ptrs.forEach((p, t) => this.arenas[t]!.release(p));
+    }
   }
 
   async dispose(): Promise<void> {

@@ -25,6 +25,9 @@ export interface Kernels {
   add(out: number, a: number, b: number, len: number): void;
   rope(x: number, n: number, heads: number, hd: number, cs: number, sn: number): void;
   deq_x4(q4: number, w: number, lane: number, cols: number, out: number): void;
+  read_bytes(p: number, bytes: number): number;
+  repack_q8_0(src: number, rows: number, cols: number, dst: number): void;
+  repack_q4_0(src: number, rows: number, cols: number, dst: number): void;
 }
 
 export interface KernelModule {

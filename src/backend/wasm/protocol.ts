@@ -19,6 +19,8 @@ export const enum Op {
   Matmul = 1,
   StoreKV = 2,
   Attention = 3,
+  /** Memory-bandwidth probe: read a region of the thread's own memory. */
+  Read = 4,
 }
 
 /** Weight layouts (what the matmul kernel dispatches on). */
@@ -49,3 +51,6 @@ export const AT = {
   n: 1, hd: 2, grp: 3, nkv: 4, len: 5, scale: 6, f16: 7, qMain: 8, qStride: 9, qposMain: 10, kposMain: 11,
   kbase: 12, vbase: 13, headStride: 14, outMain: 15, colOff: 16, local: 17,
 } as const;
+
+// Read-probe parameter slots.
+export const RD = { ptr: 1, bytes: 2, reps: 3 } as const;

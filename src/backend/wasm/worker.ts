@@ -1,6 +1,6 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { instantiate, type Kernels } from './module.js';
-import { AT, DONE, ERROR, Layout, MM, Op, PARAMS, PARAM_SLOTS, QUIT, SEQ, SK, SLEEPERS } from './protocol.js';
+import { AT, RD, DONE, ERROR, Layout, MM, Op, PARAMS, PARAM_SLOTS, QUIT, SEQ, SK, SLEEPERS } from './protocol.js';
 
 /**
  * A compute thread: owns one WebAssembly.Memory (its row shard of every weight, its KV heads,
@@ -135,6 +135,7 @@ for (;;) {
     if (op === Op.Matmul) matmul();
     else if (op === Op.StoreKV) storeKV();
     else if (op === Op.Attention) attention();
+    else if (op === Op.Read) for (let r = 0; r < p(RD.reps); r++) k.read_bytes(p(RD.ptr), p(RD.bytes));
   } catch (e) {
     Atomics.store(ctrl, ERROR, 1);
     parentPort?.postMessage({ error: String((e as Error)?.stack ?? e) });

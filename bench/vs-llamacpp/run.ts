@@ -1,0 +1,110 @@
+/**
+ * Side-by-side benchmark: llama-ts (wasm backend) vs llama.cpp (node-llama-cpp's prebuilt CPU
+ * binaries) on the same synthetic GGUFs with the same thread count.
+ *
+ *   node --import tsx bench/vs-llamacpp/run.ts [--types q8_0,q4_0] [-p 512] [-n 128] [-t 2] [-r 3]
+ *     [--shape llama3.2-1b] [--cache DIR]
+ *
+ * node-llama-cpp is installed into DIR/nlc (never a dependency of this package); models are
+ * generated into DIR with ../shared/tools/synth_gguf.py. Prints a table and one JSON object.
+ */
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import v8 from 'node:v8';
+
+v8.setFlagsFromString('--experimental-wasm-relaxed-simd');
+
+function repoRoot(): string {
+  let d = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(d, 'package.json'))) d = dirname(d);
+  return d;
+}
+
+const { values } = parseArgs({
+  options: {
+    types: { type: 'string', default: 'q8_0,q4_0' },
+    shape: { type: 'string', default: 'llama3.2-1b' },
+    p: { type: 'string', short: 'p', default: '512' },
+    n: { type: 'string', short: 'n', default: '128' },
+    t: { type: 'string', short: 't', default: '2' },
+    r: { type: 'string', short: 'r', default: '3' },
+    cache: { type: 'string', default: join(tmpdir(), 'llama-ts-bench') },
+  },
+});
+const root = repoRoot();
+const cache = resolve(values.cache!);
+const threads = Number(values.t);
+const P = Number(values.p);
+const N = Number(values.n);
+const reps = Number(values.r);
+mkdirSync(cache, { recursive: true });
+
+function ensureLlamaCpp(): string {
+  const dir = join(cache, 'nlc');
+  if (!existsSync(join(dir, 'node_modules', 'node-llama-cpp'))) {
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'nlc', private: true, type: 'module' }));
+    console.error(`installing node-llama-cpp 3.22.1 (CPU prebuilt) into ${dir} …`);
+    execFileSync('npm', ['install', '--omit=optional', '--no-audit', '--no-fund', 'node-llama-cpp@3.22.1', '@node-llama-cpp/linux-x64@3.22.1'], {
+      cwd: dir,
+      stdio: ['ignore', 'ignore', 'inherit'],
+      env: { ...process.env, NODE_LLAMA_CPP_SKIP_DOWNLOAD: 'true' },
+    });
+  }
+  copyFileSync(join(root, 'bench', 'vs-llamacpp', 'llamacpp-bench.mjs'), join(dir, 'llamacpp-bench.mjs'));
+  return dir;
+}
+
+function ensureModel(type: string): string {
+  const out = join(cache, `${values.shape}-${type}.gguf`);
+  if (!existsSync(out)) {
+    const tool = join(root, '..', 'shared', 'tools', 'synth_gguf.py');
+    console.error(`generating ${out} …`);
+    execFileSync('python3', [tool, '--shape', values.shape!, '--type', type, '--out', out], { stdio: ['ignore', 'ignore', 'inherit'] });
+  }
+  return out;
+}
+
+interface EngineResult {
+  pp_tps: number | null;
+  pp_tps_min: number | null;
+  tg_tps: number | null;
+  tg_tps_min: number | null;
+}
+
+async function runLlamaTs(model: string): Promise<EngineResult & { model_bytes: number; bytes_per_token: number; mem_read_gbps: number | null; tg_gbps: number | null }> {
+  const { benchCommand } = await import('../../src/cli/bench.js');
+  return benchCommand({ model, p: P, n: N, threads, reps, json: true, backend: 'wasm' }, () => {});
+}
+
+function runLlamaCpp(dir: string, model: string): EngineResult {
+  const outp = execFileSync(process.execPath, [join(dir, 'llamacpp-bench.mjs'), model, String(P), String(N), String(threads), String(reps)], {
+    cwd: dir,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+    maxBuffer: 1 << 24,
+  });
+  const line = outp.trim().split('\n').filter((l) => l.startsWith('{')).pop();
+  if (!line) throw new Error(`no result from llama.cpp run:\n${outp}`);
+  return JSON.parse(line) as EngineResult;
+}
+
+const nlc = ensureLlamaCpp();
+const rows: Record<string, unknown>[] = [];
+const f = (x: number | null | undefined, d = 2): string => (x === null || x === undefined ? '-' : x.toFixed(d));
+const table = ['| type | test | llama-ts t/s (min) | llama.cpp t/s (min) | ratio | llama-ts GB/s |', '| --- | --- | ---: | ---: | ---: | ---: |'];
+for (const type of values.types!.split(',')) {
+  const model = ensureModel(type);
+  const ts = await runLlamaTs(model);
+  const cpp = runLlamaCpp(nlc, model);
+  const ratio = (a: number | null, b: number | null): number | null => (a !== null && b ? a / b : null);
+  rows.push({ type, model, threads, llama_ts: ts, llama_cpp: cpp, ratio_pp: ratio(ts.pp_tps, cpp.pp_tps), ratio_tg: ratio(ts.tg_tps, cpp.tg_tps) });
+  table.push(`| ${type} | pp${P} | ${f(ts.pp_tps)} (${f(ts.pp_tps_min)}) | ${f(cpp.pp_tps)} (${f(cpp.pp_tps_min)}) | ${f(ratio(ts.pp_tps, cpp.pp_tps))} | |`);
+  table.push(`| ${type} | tg${N} | ${f(ts.tg_tps)} (${f(ts.tg_tps_min)}) | ${f(cpp.tg_tps)} (${f(cpp.tg_tps_min)}) | ${f(ratio(ts.tg_tps, cpp.tg_tps))} | ${f(ts.tg_gbps)} of ${f(ts.mem_read_gbps)} |`);
+}
+console.log(table.join('\n'));
+console.log(JSON.stringify({ threads, n_prompt: P, n_gen: N, reps, results: rows }));

@@ -1,0 +1,162 @@
+import { loadModel } from '../model/load.js';
+import type { LlamaModel } from '../model/model.js';
+import { BadArgumentError } from '../errors/errors.js';
+import { rowBytes } from '../quant/dtype.js';
+import { WasmBackend } from '../backend/wasm/backend.js';
+
+export interface BenchOptions {
+  readonly model: string;
+  /** Prompt tokens for the pp test (0 skips it). */
+  readonly p: number;
+  /** Generated tokens for the tg test (0 skips it). */
+  readonly n: number;
+  readonly threads?: number;
+  readonly reps: number;
+  readonly json: boolean;
+  readonly backend?: 'wasm' | 'ref';
+}
+
+export interface BenchResult {
+  model: string;
+  backend: string;
+  threads: number | null;
+  relaxed_simd: boolean | null;
+  model_bytes: number;
+  /** Weight bytes one decode step reads (all matrices; the embedding only when tied to the output). */
+  bytes_per_token: number;
+  n_prompt: number;
+  n_gen: number;
+  reps: number;
+  pp_tps: number | null;
+  pp_tps_min: number | null;
+  pp_runs: number[];
+  tg_tps: number | null;
+  tg_tps_min: number | null;
+  tg_runs: number[];
+  /** bytes_per_token × tg_tps (median). */
+  tg_gbps: number | null;
+  /** Measured memory read bandwidth of this machine with the same thread count (wasm backend). */
+  mem_read_gbps: number | null;
+  load_s: number;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+/** Deterministic token ids in [4, vocab) (content does not change the work done). */
+function tokens(count: number, vocab: number, seed: number): number[] {
+  let x = seed >>> 0 || 1;
+  return Array.from({ length: count }, () => {
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    return 4 + (x % (vocab - 4));
+  });
+}
+
+function perTokenBytes(m: LlamaModel): number {
+  const w = m.forwardPass.weights;
+  const e = w.embed;
+  const embedBytes = e.shape.length === 2 ? e.shape[0]! * rowBytes(e.dtype, e.shape[1]!) : 0;
+  return w.output === e ? m.source.weightBytes : m.source.weightBytes - embedBytes;
+}
+
+async function pp(m: LlamaModel, p: number, seed: number): Promise<number> {
+  const s = m.session({ contextSize: p });
+  try {
+    const ids = tokens(p, m.config.vocabSize, seed);
+    const t0 = performance.now();
+    await s.eval(ids, { logits: 'last' });
+    return p / ((performance.now() - t0) / 1000);
+  } finally {
+    s.dispose();
+  }
+}
+
+async function tg(m: LlamaModel, n: number, seed: number): Promise<number> {
+  const s = m.session({ contextSize: n });
+  try {
+    const ids = tokens(n, m.config.vocabSize, seed);
+    const t0 = performance.now();
+    for (const id of ids) await s.eval([id], { logits: 'last' });
+    return n / ((performance.now() - t0) / 1000);
+  } finally {
+    s.dispose();
+  }
+}
+
+/**
+ * llama-bench-like measurement: pp = one prompt of `p` tokens through a fresh session; tg = `n`
+ * tokens decoded one at a time from an empty context. A short warm-up first lets V8 tier the
+ * kernels up to optimized code. Reports min and median over `reps`.
+ */
+export async function benchCommand(opts: BenchOptions, out: (s: string) => void): Promise<BenchResult> {
+  if (!Number.isInteger(opts.p) || opts.p < 0 || !Number.isInteger(opts.n) || opts.n < 0) throw new BadArgumentError('-p and -n must be non-negative integers');
+  if (!Number.isInteger(opts.reps) || opts.reps < 1) throw new BadArgumentError('-r must be a positive integer');
+  const backendName = opts.backend ?? 'wasm';
+  const t0 = performance.now();
+  const m = await loadModel(opts.model, { backend: backendName, threads: opts.threads });
+  const loadS = (performance.now() - t0) / 1000;
+  try {
+    const be = m.backend;
+    const wasm = be instanceof WasmBackend ? be : undefined;
+    // Warm-up: a small prompt and a few decode steps.
+    if (opts.p > 0) await pp(m, Math.min(opts.p, 32), 7);
+    if (opts.n > 0) await tg(m, Math.min(opts.n, 8), 7);
+    const ppRuns: number[] = [];
+    const tgRuns: number[] = [];
+    for (let r = 0; r < opts.reps; r++) {
+      if (opts.p > 0) ppRuns.push(await pp(m, opts.p, 100 + r));
+      if (opts.n > 0) tgRuns.push(await tg(m, opts.n, 200 + r));
+    }
+    const bpt = perTokenBytes(m);
+    const tgMed = tgRuns.length ? median(tgRuns) : null;
+    const res: BenchResult = {
+      model: opts.model,
+      backend: be.name,
+      threads: wasm ? wasm.threads : null,
+      relaxed_simd: wasm ? wasm.relaxedSimd : null,
+      model_bytes: m.source.weightBytes,
+      bytes_per_token: bpt,
+      n_prompt: opts.p,
+      n_gen: opts.n,
+      reps: opts.reps,
+      pp_tps: ppRuns.length ? median(ppRuns) : null,
+      pp_tps_min: ppRuns.length ? Math.min(...ppRuns) : null,
+      pp_runs: ppRuns,
+      tg_tps: tgMed,
+      tg_tps_min: tgRuns.length ? Math.min(...tgRuns) : null,
+      tg_runs: tgRuns,
+      tg_gbps: tgMed === null ? null : (tgMed * bpt) / 1e9,
+      mem_read_gbps: wasm ? wasm.measureReadBandwidth() / 1e9 : null,
+      load_s: loadS,
+    };
+    out(opts.json ? JSON.stringify(res) + '\n' : table(res));
+    return res;
+  } finally {
+    await m.dispose();
+  }
+}
+
+function table(r: BenchResult): string {
+  const f = (x: number | null, d = 2): string => (x === null ? '-' : x.toFixed(d));
+  const gb = (r.model_bytes / 2 ** 30).toFixed(2);
+  const lines = [
+    `model: ${r.model} (${gb} GiB, ${(r.bytes_per_token / 1e9).toFixed(3)} GB read per token)`,
+    `backend: ${r.backend}${r.threads !== null ? `, ${r.threads} threads` : ''}${r.relaxed_simd !== null ? `, ${r.relaxed_simd ? 'relaxed' : 'standard'} SIMD` : ''}, load ${r.load_s.toFixed(1)} s`,
+    '| test | t/s (median) | t/s (min) | runs |',
+    '| --- | ---: | ---: | ---: |',
+  ];
+  if (r.pp_tps !== null) lines.push(`| pp${r.n_prompt} | ${f(r.pp_tps)} | ${f(r.pp_tps_min)} | ${r.pp_runs.length} |`);
+  if (r.tg_tps !== null) lines.push(`| tg${r.n_gen} | ${f(r.tg_tps)} | ${f(r.tg_tps_min)} | ${r.tg_runs.length} |`);
+  if (r.tg_gbps !== null) {
+    const bw = r.mem_read_gbps;
+    lines.push(`decode reads ${f(r.tg_gbps)} GB/s${bw ? ` of ${f(bw)} GB/s measured read bandwidth (${((100 * r.tg_gbps) / bw).toFixed(0)}%)` : ''}`);
+  }
+  return lines.join('\n') + '\n';
+}

@@ -1,0 +1,71 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fixture, skipNoFixtures } from './fixtures.js';
+import { loadTokenizer } from '../src/tokenizer/load.js';
+import { tokenizeCommand } from '../src/cli/tokenize.js';
+
+async function run(opts: Parameters<typeof tokenizeCommand>[0]): Promise<string> {
+  let s = '';
+  await tokenizeCommand(opts, (x) => (s += x));
+  return s;
+}
+
+test('loadTokenizer: typed errors for missing and foreign files', async () => {
+  await assert.rejects(loadTokenizer('/nonexistent/tokenizer.json'), { code: 'FILE_NOT_FOUND' });
+  const dir = mkdtempSync(join(tmpdir(), 'llama-ts-tokload-'));
+  try {
+    await assert.rejects(loadTokenizer(dir), { code: 'NOT_A_MODEL' });
+    writeFileSync(join(dir, 'junk.bin'), Buffer.from([1, 2, 3]));
+    await assert.rejects(loadTokenizer(join(dir, 'junk.bin')), { code: 'NOT_A_MODEL' });
+    writeFileSync(join(dir, 'tokenizer.json'), '{"model": {"type": "Unigram", "vocab": []}}');
+    await assert.rejects(loadTokenizer(dir), { code: 'TOKENIZER_ERROR' });
+    writeFileSync(join(dir, 'tokenizer.json'), '{"model": ');
+    await assert.rejects(loadTokenizer(dir), { code: 'TOKENIZER_ERROR' });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('loadTokenizer: dispatches on content — folder, tokenizer.json, config file, protobuf under another name', { skip: skipNoFixtures }, async () => {
+  const folder = await loadTokenizer(fixture('tokenizers', 'llama2'));
+  assert.equal(folder.kind, 'spm');
+  const viaConfig = await loadTokenizer(fixture('tokenizers', 'llama3.1', 'tokenizer_config.json'));
+  assert.equal(viaConfig.kind, 'bpe');
+  assert.deepEqual(viaConfig.encode('Hello world'), [128000, 9906, 1917]);
+  const dir = mkdtempSync(join(tmpdir(), 'llama-ts-tokload-'));
+  try {
+    copyFileSync(fixture('tokenizers', 'llama2', 'tokenizer.model'), join(dir, 'spm.bin'));
+    const spm = await loadTokenizer(join(dir, 'spm.bin'));
+    assert.deepEqual(spm.encode('Hello world'), [1, 15043, 3186]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('tokenize command: ids, verbose pieces, specials and BOS flags', { skip: skipNoFixtures }, async () => {
+  const l3 = fixture('tokenizers', 'llama3.1');
+  assert.equal(await run({ model: l3, text: 'Hello world', bos: false }), '[9906, 1917]\n');
+  assert.equal(await run({ model: l3, text: 'Hello world' }), '[128000, 9906, 1917]\n');
+  assert.equal(await run({ model: l3, text: 'Hi<|eot_id|>', bos: false, specials: true }), '[13347, 128009]\n');
+  assert.equal(await run({ model: l3, text: 'Hello world', bos: false, verbose: true }), '9906\tHello\n1917\tĠworld\n');
+  const gguf = fixture('models', 'tiny-llama3-chat', 'tiny-llama3-chat.q8_0.gguf');
+  assert.equal(await run({ model: gguf, text: 'Hello world', bos: false }), '[9906, 1917]\n');
+  const l2 = fixture('tokenizers', 'llama2', 'tokenizer.model');
+  assert.equal(await run({ model: l2, text: 'Hello world', verbose: true }), '1\t<s>\n15043\t▁Hello\n3186\t▁world\n');
+});
+
+test('tokenize command: a llama2.c checkpoint uses the tokenizer beside it', { skip: skipNoFixtures }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'llama-ts-tokload-'));
+  try {
+    copyFileSync(fixture('models', 'tiny-llama2', 'tiny-llama2.llama2c.bin'), join(dir, 'model.bin'));
+    copyFileSync(fixture('tokenizers', 'llama2', 'tokenizer.model'), join(dir, 'tokenizer.model'));
+    assert.equal(await run({ model: join(dir, 'model.bin'), text: 'Hello world', bos: false }), '[15043, 3186]\n');
+    rmSync(join(dir, 'tokenizer.model'));
+    await assert.rejects(run({ model: join(dir, 'model.bin'), text: 'x' }), { code: 'NOT_A_MODEL' });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
