@@ -101,15 +101,47 @@ function q8x4_t4(w: usize, nb: i32, xq: usize, xd: usize, cols: i32, out: usize,
   for (let b = 0; b < nb; b++) {
     const p = w + <usize>b * 144;
     const x0 = xq + (<usize>b << 5);
-    let i0 = i32x4.splat(0), i1 = i32x4.splat(0), i2 = i32x4.splat(0), i3 = i32x4.splat(0);
-    for (let k: usize = 0; k < 8; k++) {
-      const wv = v128.load(p + 16 + (k << 4));
-      const xk = x0 + (k << 2);
-      i0 = i32x4.add(i0, dot32(wv, v128.load32_splat(xk)));
-      i1 = i32x4.add(i1, dot32(wv, v128.load32_splat(xk + xs)));
-      i2 = i32x4.add(i2, dot32(wv, v128.load32_splat(xk + 2 * xs)));
-      i3 = i32x4.add(i3, dot32(wv, v128.load32_splat(xk + 3 * xs)));
-    }
+    const x1 = x0 + xs, x2 = x0 + 2 * xs, x3 = x0 + 3 * xs;
+    let wv = v128.load(p, 16);
+    let i0 = dot32(wv, v128.load32_splat(x0));
+    let i1 = dot32(wv, v128.load32_splat(x1));
+    let i2 = dot32(wv, v128.load32_splat(x2));
+    let i3 = dot32(wv, v128.load32_splat(x3));
+    wv = v128.load(p, 32);
+    i0 = i32x4.add(i0, dot32(wv, v128.load32_splat(x0, 4)));
+    i1 = i32x4.add(i1, dot32(wv, v128.load32_splat(x1, 4)));
+    i2 = i32x4.add(i2, dot32(wv, v128.load32_splat(x2, 4)));
+    i3 = i32x4.add(i3, dot32(wv, v128.load32_splat(x3, 4)));
+    wv = v128.load(p, 48);
+    i0 = i32x4.add(i0, dot32(wv, v128.load32_splat(x0, 8)));
+    i1 = i32x4.add(i1, dot32(wv, v128.load32_splat(x1, 8)));
+    i2 = i32x4.add(i2, dot32(wv, v128.load32_splat(x2, 8)));
+    i3 = i32x4.add(i3, dot32(wv, v128.load32_splat(x3, 8)));
+    wv = v128.load(p, 64);
+    i0 = i32x4.add(i0, dot32(wv, v128.load32_splat(x0, 12)));
+    i1 = i32x4.add(i1, dot32(wv, v128.load32_splat(x1, 12)));
+    i2 = i32x4.add(i2, dot32(wv, v128.load32_splat(x2, 12)));
+    i3 = i32x4.add(i3, dot32(wv, v128.load32_splat(x3, 12)));
+    wv = v128.load(p, 80);
+    i0 = i32x4.add(i0, dot32(wv, v128.load32_splat(x0, 16)));
+    i1 = i32x4.add(i1, dot32(wv, v128.load32_splat(x1, 16)));
+    i2 = i32x4.add(i2, dot32(wv, v128.load32_splat(x2, 16)));
+    i3 = i32x4.add(i3, dot32(wv, v128.load32_splat(x3, 16)));
+    wv = v128.load(p, 96);
+    i0 = i32x4.add(i0, dot32(wv, v128.load32_splat(x0, 20)));
+    i1 = i32x4.add(i1, dot32(wv, v128.load32_splat(x1, 20)));
+    i2 = i32x4.add(i2, dot32(wv, v128.load32_splat(x2, 20)));
+    i3 = i32x4.add(i3, dot32(wv, v128.load32_splat(x3, 20)));
+    wv = v128.load(p, 112);
+    i0 = i32x4.add(i0, dot32(wv, v128.load32_splat(x0, 24)));
+    i1 = i32x4.add(i1, dot32(wv, v128.load32_splat(x1, 24)));
+    i2 = i32x4.add(i2, dot32(wv, v128.load32_splat(x2, 24)));
+    i3 = i32x4.add(i3, dot32(wv, v128.load32_splat(x3, 24)));
+    wv = v128.load(p, 128);
+    i0 = i32x4.add(i0, dot32(wv, v128.load32_splat(x0, 28)));
+    i1 = i32x4.add(i1, dot32(wv, v128.load32_splat(x1, 28)));
+    i2 = i32x4.add(i2, dot32(wv, v128.load32_splat(x2, 28)));
+    i3 = i32x4.add(i3, dot32(wv, v128.load32_splat(x3, 28)));
     const corr = i32x4.shl(i32x4.extend_low_i16x8_s(v128.load64_zero(p, 8)), 6);
     const sc = loadH4(p);
     const d = xd + (<usize>b << 2);
@@ -182,8 +214,56 @@ function q4x4_t1(w: usize, nb: i32, xq: usize, xd: usize, xs: usize): v128 {
   return acc;
 }
 
-@inline function q4step(s: v128, x: usize, lo: v128, hi: v128): v128 {
-  return i16x8.add(i16x8.add(s, dot8(v128.load32_splat(x), lo)), dot8(v128.load32_splat(x, 16), hi));
+/** One token against two Q4x4 groups (gb bytes apart): shared activation loads and offset term. */
+function q4x4_t1x2(w: usize, gb: usize, nb: i32, xq: usize, xd: usize, xs: usize, out: usize, rem: i32): void {
+  let acc0 = f32x4.splat(0);
+  let acc1 = f32x4.splat(0);
+  const m = i8x16.splat(0x0f);
+  for (let b = 0; b < nb; b++) {
+    const p = w + <usize>b * 72;
+    const q = p + gb;
+    const x = xq + (<usize>b << 5);
+    let s = i16x8.splat(0);
+    let u = i16x8.splat(0);
+    {
+      const xl = v128.load32_splat(x, 0);
+      const xh = v128.load32_splat(x, 16);
+      const v = v128.load(p, 8);
+      const z = v128.load(q, 8);
+      s = i16x8.add(i16x8.add(s, dot8(xl, v128.and(v, m))), dot8(xh, i8x16.shr_u(v, 4)));
+      u = i16x8.add(i16x8.add(u, dot8(xl, v128.and(z, m))), dot8(xh, i8x16.shr_u(z, 4)));
+    }
+    {
+      const xl = v128.load32_splat(x, 4);
+      const xh = v128.load32_splat(x, 20);
+      const v = v128.load(p, 24);
+      const z = v128.load(q, 24);
+      s = i16x8.add(i16x8.add(s, dot8(xl, v128.and(v, m))), dot8(xh, i8x16.shr_u(v, 4)));
+      u = i16x8.add(i16x8.add(u, dot8(xl, v128.and(z, m))), dot8(xh, i8x16.shr_u(z, 4)));
+    }
+    {
+      const xl = v128.load32_splat(x, 8);
+      const xh = v128.load32_splat(x, 24);
+      const v = v128.load(p, 40);
+      const z = v128.load(q, 40);
+      s = i16x8.add(i16x8.add(s, dot8(xl, v128.and(v, m))), dot8(xh, i8x16.shr_u(v, 4)));
+      u = i16x8.add(i16x8.add(u, dot8(xl, v128.and(z, m))), dot8(xh, i8x16.shr_u(z, 4)));
+    }
+    {
+      const xl = v128.load32_splat(x, 12);
+      const xh = v128.load32_splat(x, 28);
+      const v = v128.load(p, 56);
+      const z = v128.load(q, 56);
+      s = i16x8.add(i16x8.add(s, dot8(xl, v128.and(v, m))), dot8(xh, i8x16.shr_u(v, 4)));
+      u = i16x8.add(i16x8.add(u, dot8(xl, v128.and(z, m))), dot8(xh, i8x16.shr_u(z, 4)));
+    }
+    const bs = i32x4.splat((load<i32>(xs + (<usize>b << 3)) + load<i32>(xs + (<usize>b << 3), 4)) << 3);
+    const dx = f32x4.splat(load<f32>(xd + (<usize>b << 2)));
+    acc0 = fma(f32x4.convert_i32x4_s(i32x4.sub(i32x4.extadd_pairwise_i16x8_s(s), bs)), f32x4.mul(loadH4(p), dx), acc0);
+    acc1 = fma(f32x4.convert_i32x4_s(i32x4.sub(i32x4.extadd_pairwise_i16x8_s(u), bs)), f32x4.mul(loadH4(q), dx), acc1);
+  }
+  storeRows(out, acc0, rem);
+  storeRows(out + 16, acc1, rem - 4);
 }
 
 @inline function q4fin(s: v128, acc: v128, sc: v128, xd: usize, xs: usize): v128 {
@@ -201,16 +281,43 @@ function q4x4_t4(w: usize, nb: i32, xq: usize, xd: usize, xsum: usize, cols: i32
   for (let b = 0; b < nb; b++) {
     const p = w + <usize>b * 72;
     const x0 = xq + (<usize>b << 5);
+    const x1 = x0 + qs, x2 = x0 + 2 * qs, x3 = x0 + 3 * qs;
     let s0 = i16x8.splat(0), s1 = i16x8.splat(0), s2 = i16x8.splat(0), s3 = i16x8.splat(0);
-    for (let k: usize = 0; k < 4; k++) {
-      const v = v128.load(p + 8 + (k << 4));
+    {
+      const v = v128.load(p, 8);
       const lo = v128.and(v, m);
       const hi = i8x16.shr_u(v, 4);
-      const xk = x0 + (k << 2);
-      s0 = q4step(s0, xk, lo, hi);
-      s1 = q4step(s1, xk + qs, lo, hi);
-      s2 = q4step(s2, xk + 2 * qs, lo, hi);
-      s3 = q4step(s3, xk + 3 * qs, lo, hi);
+      s0 = i16x8.add(i16x8.add(s0, dot8(v128.load32_splat(x0, 0), lo)), dot8(v128.load32_splat(x0, 16), hi));
+      s1 = i16x8.add(i16x8.add(s1, dot8(v128.load32_splat(x1, 0), lo)), dot8(v128.load32_splat(x1, 16), hi));
+      s2 = i16x8.add(i16x8.add(s2, dot8(v128.load32_splat(x2, 0), lo)), dot8(v128.load32_splat(x2, 16), hi));
+      s3 = i16x8.add(i16x8.add(s3, dot8(v128.load32_splat(x3, 0), lo)), dot8(v128.load32_splat(x3, 16), hi));
+    }
+    {
+      const v = v128.load(p, 24);
+      const lo = v128.and(v, m);
+      const hi = i8x16.shr_u(v, 4);
+      s0 = i16x8.add(i16x8.add(s0, dot8(v128.load32_splat(x0, 4), lo)), dot8(v128.load32_splat(x0, 20), hi));
+      s1 = i16x8.add(i16x8.add(s1, dot8(v128.load32_splat(x1, 4), lo)), dot8(v128.load32_splat(x1, 20), hi));
+      s2 = i16x8.add(i16x8.add(s2, dot8(v128.load32_splat(x2, 4), lo)), dot8(v128.load32_splat(x2, 20), hi));
+      s3 = i16x8.add(i16x8.add(s3, dot8(v128.load32_splat(x3, 4), lo)), dot8(v128.load32_splat(x3, 20), hi));
+    }
+    {
+      const v = v128.load(p, 40);
+      const lo = v128.and(v, m);
+      const hi = i8x16.shr_u(v, 4);
+      s0 = i16x8.add(i16x8.add(s0, dot8(v128.load32_splat(x0, 8), lo)), dot8(v128.load32_splat(x0, 24), hi));
+      s1 = i16x8.add(i16x8.add(s1, dot8(v128.load32_splat(x1, 8), lo)), dot8(v128.load32_splat(x1, 24), hi));
+      s2 = i16x8.add(i16x8.add(s2, dot8(v128.load32_splat(x2, 8), lo)), dot8(v128.load32_splat(x2, 24), hi));
+      s3 = i16x8.add(i16x8.add(s3, dot8(v128.load32_splat(x3, 8), lo)), dot8(v128.load32_splat(x3, 24), hi));
+    }
+    {
+      const v = v128.load(p, 56);
+      const lo = v128.and(v, m);
+      const hi = i8x16.shr_u(v, 4);
+      s0 = i16x8.add(i16x8.add(s0, dot8(v128.load32_splat(x0, 12), lo)), dot8(v128.load32_splat(x0, 28), hi));
+      s1 = i16x8.add(i16x8.add(s1, dot8(v128.load32_splat(x1, 12), lo)), dot8(v128.load32_splat(x1, 28), hi));
+      s2 = i16x8.add(i16x8.add(s2, dot8(v128.load32_splat(x2, 12), lo)), dot8(v128.load32_splat(x2, 28), hi));
+      s3 = i16x8.add(i16x8.add(s3, dot8(v128.load32_splat(x3, 12), lo)), dot8(v128.load32_splat(x3, 28), hi));
     }
     const sc = loadH4(p);
     const d = xd + (<usize>b << 2);
@@ -242,7 +349,12 @@ export function mm_q4x4(w: usize, groups: i32, rowsValid: i32, cols: i32, n: i32
       }
     }
     for (; t < n; t++) {
-      for (let g = g0; g < g1; g++) {
+      let g = g0;
+      for (; g + 2 <= g1; g += 2) {
+        q4x4_t1x2(w + <usize>g * gBytes, gBytes, nb, xq + <usize>t * cols, xd + ((<usize>t * nb) << 2), xs + ((<usize>t * nb) << 3),
+          out + ((<usize>t * ldo + (g << 2)) << 2), rowsValid - (g << 2));
+      }
+      for (; g < g1; g++) {
         const v = q4x4_t1(w + <usize>g * gBytes, nb, xq + <usize>t * cols, xd + ((<usize>t * nb) << 2), xs + ((<usize>t * nb) << 3));
         storeRows(out + ((<usize>t * ldo + (g << 2)) << 2), v, rowsValid - (g << 2));
       }

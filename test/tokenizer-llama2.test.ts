@@ -4,28 +4,41 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fixture, skipNoFixtures } from './fixtures.js';
-import { loadTokenizer } from '../src/tokenizer/load.js';
+import { loadTokenizer, tokenizerFromGGUFMetadata } from '../src/tokenizer/load.js';
+import type { GGUFValue } from '../src/formats/types.js';
 import { pbFields, pbFloat } from '../src/tokenizer/protobuf.js';
 import type { Tokenizer } from '../src/tokenizer/types.js';
 import { awkwardText, EXTRA_TEXTS, goldenCases, prng, type Llama2Case } from './tokenizer-helpers.js';
 
 const DIR = fixture('tokenizers', 'llama2');
 
-/** llama2.c's tokenizer.bin, written the way its tokenizer.py exports tokenizer.model. */
-function writeLlama2cTokenizer(path: string): void {
+/** Pieces, scores and types of Llama 2's tokenizer.model, read with the protobuf reader. */
+function modelPieces(): { pieces: string[]; scores: number[]; types: number[] } {
   const pieces: string[] = [];
   const scores: number[] = [];
+  const types: number[] = [];
   for (const f of pbFields(new Uint8Array(readFileSync(join(DIR, 'tokenizer.model'))))) {
     if (f.field !== 1) continue;
     let piece = '';
     let score = 0;
+    let type = 1;
     for (const g of pbFields(f.bytes)) {
       if (g.field === 1) piece = new TextDecoder('utf-8', { ignoreBOM: true }).decode(g.bytes);
       if (g.field === 2) score = pbFloat(g.bytes);
+      if (g.field === 3) type = g.varint;
     }
-    pieces.push(piece === '<s>' ? '\n<s>\n' : piece === '</s>' ? '\n</s>\n' : piece.replaceAll('\u2581', ' '));
+    pieces.push(piece);
     scores.push(score);
+    types.push(type);
   }
+  return { pieces, scores, types };
+}
+
+/** llama2.c's tokenizer.bin, written the way its tokenizer.py exports tokenizer.model. */
+function writeLlama2cTokenizer(path: string): void {
+  const model = modelPieces();
+  const scores = model.scores;
+  const pieces = model.pieces.map((p) => (p === '<s>' ? '\n<s>\n' : p === '</s>' ? '\n</s>\n' : p.replaceAll('\u2581', ' ')));
   const bytes = pieces.map((p) => Buffer.from(p, 'utf8'));
   const maxLen = Math.max(...bytes.map((b) => b.length));
   const parts: Buffer[] = [Buffer.from(new Int32Array([maxLen]).buffer)];
@@ -38,8 +51,9 @@ function writeLlama2cTokenizer(path: string): void {
   writeFileSync(path, Buffer.concat(parts));
 }
 
-let cache: Promise<Record<'json' | 'model' | 'bin', Tokenizer>> | undefined;
-const tokenizers = (): Promise<Record<'json' | 'model' | 'bin', Tokenizer>> =>
+type Source = 'json' | 'model' | 'bin' | 'gguf';
+let cache: Promise<Record<Source, Tokenizer>> | undefined;
+const tokenizers = (): Promise<Record<Source, Tokenizer>> =>
   (cache ??= (async () => {
     const tmp = mkdtempSync(join(tmpdir(), 'llama-ts-l2c-'));
     try {
@@ -48,14 +62,39 @@ const tokenizers = (): Promise<Record<'json' | 'model' | 'bin', Tokenizer>> =>
         json: await loadTokenizer(join(DIR, 'tokenizer.json')),
         model: await loadTokenizer(join(DIR, 'tokenizer.model')),
         bin: await loadTokenizer(join(tmp, 'tokenizer.bin')),
+        gguf: ggufLlama2(),
       };
     } finally {
       rmSync(tmp, { recursive: true, force: true });
     }
   })());
 
-for (const source of ['json', 'model', 'bin'] as const) {
-  test(`llama2 from ${source === 'json' ? 'tokenizer.json' : source === 'model' ? 'tokenizer.model (SentencePiece protobuf)' : 'llama2.c tokenizer.bin'}: every golden case byte-exact`, { skip: skipNoFixtures }, async () => {
+/** The metadata llama.cpp's converter writes for Llama 2 (model "llama": tokens, scores, types). */
+function ggufLlama2(): Tokenizer {
+  const { pieces, scores, types } = modelPieces();
+  const meta = new Map<string, GGUFValue>([
+    ['tokenizer.ggml.model', 'llama'],
+    ['tokenizer.ggml.pre', 'default'],
+    ['tokenizer.ggml.tokens', pieces],
+    ['tokenizer.ggml.scores', scores],
+    ['tokenizer.ggml.token_type', types],
+    ['tokenizer.ggml.bos_token_id', 1],
+    ['tokenizer.ggml.eos_token_id', 2],
+    ['tokenizer.ggml.unknown_token_id', 0],
+    ['tokenizer.ggml.add_bos_token', true],
+  ]);
+  return tokenizerFromGGUFMetadata(meta);
+}
+
+const NAMES: Record<Source, string> = {
+  json: 'tokenizer.json',
+  model: 'tokenizer.model (SentencePiece protobuf)',
+  bin: 'llama2.c tokenizer.bin',
+  gguf: 'GGUF metadata (model "llama")',
+};
+
+for (const source of ['json', 'model', 'bin', 'gguf'] as const) {
+  test(`llama2 from ${NAMES[source]}: every golden case byte-exact`, { skip: skipNoFixtures }, async () => {
     const tok = (await tokenizers())[source];
     assert.equal(tok.kind, 'spm');
     assert.equal(tok.vocabSize, 32000);
@@ -74,13 +113,14 @@ for (const source of ['json', 'model', 'bin'] as const) {
 }
 
 test('llama2: the three loaders agree on extra and random text, and round-trip it', { skip: skipNoFixtures }, async () => {
-  const { json, model, bin } = await tokenizers();
+  const { json, model, bin, gguf } = await tokenizers();
   const rnd = prng(11);
   const texts = [...EXTRA_TEXTS, ...Array.from({ length: 400 }, () => awkwardText(rnd)), ...Array.from({ length: 10 }, () => awkwardText(rnd, undefined, 300))];
   for (const t of texts) {
     const ids = json.encode(t, { addBos: false });
     assert.deepEqual(model.encode(t, { addBos: false }), ids, `tokenizer.model vs json on ${JSON.stringify(t)}`);
     assert.deepEqual(bin.encode(t, { addBos: false }), ids, `tokenizer.bin vs json on ${JSON.stringify(t)}`);
+    assert.deepEqual(gguf.encode(t, { addBos: false }), ids, `GGUF vs json on ${JSON.stringify(t)}`);
     // A literal "▁" is SentencePiece's space marker and comes back as a space.
     if (!t.includes('\u2581')) assert.equal(json.decode(ids), t.replace(/\p{Cs}/gu, '\uFFFD'), `round trip of ${JSON.stringify(t)}`);
     assert.equal(model.decode(ids), json.decode(ids));

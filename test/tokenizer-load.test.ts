@@ -29,6 +29,34 @@ test('loadTokenizer: typed errors for missing and foreign files', async () => {
   }
 });
 
+test('loadTokenizer: a llama2.c tokenizer.bin whose first byte looks like protobuf, and an unsupported SentencePiece model', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'llama-ts-tokload-'));
+  try {
+    // max_token_length 10 = 0x0a, the byte a SentencePiece ModelProto starts with.
+    const pieces: [string, number][] = [['<unk>', 0], ['\n<s>\n', 0], ['\n</s>\n', 0]];
+    for (let b = 0; b < 256; b++) pieces.push([`<0x${b.toString(16).toUpperCase().padStart(2, '0')}>`, 0]);
+    pieces.push([' ', -1], ['a', -2], ['b', -3], [' a', -4], [' ab', -5]);
+    const parts: Buffer[] = [Buffer.from(Int32Array.of(10).buffer)];
+    for (const [p, score] of pieces) {
+      const head = Buffer.alloc(8);
+      head.writeFloatLE(score, 0);
+      head.writeInt32LE(Buffer.byteLength(p), 4);
+      parts.push(head, Buffer.from(p));
+    }
+    writeFileSync(join(dir, 'tokenizer.bin'), Buffer.concat(parts));
+    const tok = await loadTokenizer(join(dir, 'tokenizer.bin'));
+    assert.equal(tok.kind, 'spm');
+    assert.deepEqual(tok.encode('ab ba'), [1, 263, 259, 261, 260]);
+    assert.equal(tok.decode([1, 263, 259, 261, 260], { skipSpecial: true }), 'ab ba');
+    // A SentencePiece unigram model (trainer_spec.model_type = 1) is refused as such.
+    const piece = Buffer.from([0x0a, 0x01, 0x61, 0x15, 0, 0, 0, 0, 0x18, 0x01]);
+    writeFileSync(join(dir, 'unigram.model'), Buffer.concat([Buffer.from([0x0a, piece.length]), piece, Buffer.from([0x12, 0x02, 0x18, 0x01])]));
+    await assert.rejects(loadTokenizer(join(dir, 'unigram.model')), { code: 'TOKENIZER_ERROR', message: /model type 1/ });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('loadTokenizer: dispatches on content — folder, tokenizer.json, config file, protobuf under another name', { skip: skipNoFixtures }, async () => {
   const folder = await loadTokenizer(fixture('tokenizers', 'llama2'));
   assert.equal(folder.kind, 'spm');

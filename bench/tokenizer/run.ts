@@ -24,6 +24,8 @@ interface ChildResult {
   readonly loadMs: number;
   /** Seconds per full pass over all chunks. */
   readonly reps: number[];
+  /** CPU seconds (all threads of the process) per pass: less sensitive to a busy machine. */
+  readonly cpu: number[];
   readonly tokens: number;
 }
 
@@ -65,12 +67,19 @@ async function child(impl: Impl, chunksPath: string, idsPath: string, reps: numb
   const encode = await load(impl, peersDir);
   const loadMs = performance.now() - t0;
   const times: number[] = [];
+  const cpu: number[] = [];
+  const cpuSeconds = (): number => {
+    const u = process.cpuUsage();
+    return (u.user + u.system) / 1e6;
+  };
   let all: ArrayLike<number>[] = [];
   for (let r = 0; r < reps; r++) {
     const out: ArrayLike<number>[] = new Array(chunks.length);
     const s = performance.now();
+    const c0 = cpuSeconds();
     for (let c = 0; c < chunks.length; c++) out[c] = encode(chunks[c]!);
     times.push((performance.now() - s) / 1000);
+    cpu.push(cpuSeconds() - c0);
     all = out;
   }
   // ids file: per chunk its length then its ids (int32).
@@ -82,7 +91,7 @@ async function child(impl: Impl, chunksPath: string, idsPath: string, reps: numb
     for (let k = 0; k < ids.length; k++) buf[at++] = Number(ids[k]);
   }
   writeFileSync(idsPath, new Uint8Array(buf.buffer));
-  const result: ChildResult = { impl, loadMs, reps: times, tokens };
+  const result: ChildResult = { impl, loadMs, reps: times, cpu, tokens };
   process.stdout.write(JSON.stringify(result) + '\n');
 }
 
@@ -156,6 +165,7 @@ async function main(): Promise<void> {
         first_mb_s: bytes / 1e6 / r.reps[0]!,
         best_mb_s: bytes / 1e6 / Math.min(...r.reps),
         median_mb_s: bytes / 1e6 / median(r.reps),
+        median_cpu_mb_s: bytes / 1e6 / median(r.cpu),
         tokens: r.tokens,
         chunks_differing_from_llama_ts: differing,
       };
@@ -165,9 +175,9 @@ async function main(): Promise<void> {
     const fastest = peers.length ? peers.reduce((a, b) => (b.median_mb_s > a.median_mb_s ? b : a)) : undefined;
     const f = (x: number): string => x.toFixed(2).padStart(10);
     const out: string[] = [];
-    out.push(`${'implementation'.padEnd(28)}${'load ms'.padStart(9)}${'first MB/s'.padStart(12)}${'best MB/s'.padStart(11)}${'median MB/s'.padStart(13)}${'tokens'.padStart(10)}${'differing chunks'.padStart(18)}`);
+    out.push(`${'implementation'.padEnd(32)}${'load ms'.padStart(9)}${'first MB/s'.padStart(12)}${'best MB/s'.padStart(11)}${'median MB/s'.padStart(13)}${'MB/CPU-s'.padStart(10)}${'tokens'.padStart(10)}${'differing chunks'.padStart(18)}`);
     for (const r of rows) {
-      out.push(`${(r.impl + ' ' + r.version).padEnd(28)}${String(r.load_ms).padStart(9)}${f(r.first_mb_s).padStart(12)}${f(r.best_mb_s).padStart(11)}${f(r.median_mb_s).padStart(13)}${String(r.tokens).padStart(10)}${String(r.chunks_differing_from_llama_ts).padStart(18)}`);
+      out.push(`${(r.impl + ' ' + r.version).padEnd(32)}${String(r.load_ms).padStart(9)}${f(r.first_mb_s).padStart(12)}${f(r.best_mb_s).padStart(11)}${f(r.median_mb_s).padStart(13)}${f(r.median_cpu_mb_s).padStart(10)}${String(r.tokens).padStart(10)}${String(r.chunks_differing_from_llama_ts).padStart(18)}`);
     }
     if (fastest) {
       out.push(`llama-ts vs fastest peer (${fastest.impl}): ${(me.median_mb_s / fastest.median_mb_s).toFixed(1)}× median, ${(me.first_mb_s / Math.max(...peers.map((p) => p.first_mb_s))).toFixed(1)}× first pass (goal ≥ 3×)`);
@@ -179,7 +189,13 @@ async function main(): Promise<void> {
         text_bytes: bytes,
         chunks: chunks.length,
         reps,
-        results: rows.map((r) => ({ ...r, first_mb_s: +r.first_mb_s.toFixed(3), best_mb_s: +r.best_mb_s.toFixed(3), median_mb_s: +r.median_mb_s.toFixed(3) })),
+        results: rows.map((r) => ({
+          ...r,
+          first_mb_s: +r.first_mb_s.toFixed(3),
+          best_mb_s: +r.best_mb_s.toFixed(3),
+          median_mb_s: +r.median_mb_s.toFixed(3),
+          median_cpu_mb_s: +r.median_cpu_mb_s.toFixed(3),
+        })),
         speedup_median_vs_fastest_peer: fastest ? +(me.median_mb_s / fastest.median_mb_s).toFixed(2) : null,
       }),
     );

@@ -38,6 +38,15 @@ export interface BenchResult {
   /** Measured memory read bandwidth of this machine with the same thread count (wasm backend). */
   mem_read_gbps: number | null;
   load_s: number;
+  /** With LLAMA_TS_WASM_PROFILE=1 (wasm backend): wall ms per token spent in each op kind. */
+  pp_profile_ms_per_token?: Record<string, number>;
+  tg_profile_ms_per_token?: Record<string, number>;
+}
+
+function profileOf(p: Map<string, { calls: number; ms: number }>, tokens: number): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, v] of [...p.entries()].sort((a, b) => b[1].ms - a[1].ms)) out[k] = Number((v.ms / Math.max(1, tokens)).toFixed(4));
+  return out;
 }
 
 function median(xs: number[]): number {
@@ -110,10 +119,13 @@ export async function benchCommand(opts: BenchOptions, out: (s: string) => void)
     if (opts.n > 0) await tg(m, Math.min(opts.n, 8), 7);
     const ppRuns: number[] = [];
     const tgRuns: number[] = [];
-    for (let r = 0; r < opts.reps; r++) {
-      if (opts.p > 0) ppRuns.push(await pp(m, opts.p, 100 + r));
-      if (opts.n > 0) tgRuns.push(await tg(m, opts.n, 200 + r));
-    }
+    const prof = wasm?.profile;
+    prof?.clear();
+    for (let r = 0; r < opts.reps && opts.p > 0; r++) ppRuns.push(await pp(m, opts.p, 100 + r));
+    const ppProfile = prof ? profileOf(prof, opts.reps * opts.p) : undefined;
+    prof?.clear();
+    for (let r = 0; r < opts.reps && opts.n > 0; r++) tgRuns.push(await tg(m, opts.n, 200 + r));
+    const tgProfile = prof ? profileOf(prof, opts.reps * opts.n) : undefined;
     const bpt = perTokenBytes(m);
     const tgMed = tgRuns.length ? median(tgRuns) : null;
     const res: BenchResult = {
@@ -135,6 +147,7 @@ export async function benchCommand(opts: BenchOptions, out: (s: string) => void)
       tg_gbps: tgMed === null ? null : (tgMed * bpt) / 1e9,
       mem_read_gbps: wasm ? wasm.measureReadBandwidth() / 1e9 : null,
       load_s: loadS,
+      ...(ppProfile ? { pp_profile_ms_per_token: ppProfile, tg_profile_ms_per_token: tgProfile } : {}),
     };
     out(opts.json ? JSON.stringify(res) + '\n' : table(res));
     return res;
@@ -157,6 +170,11 @@ function table(r: BenchResult): string {
   if (r.tg_gbps !== null) {
     const bw = r.mem_read_gbps;
     lines.push(`decode reads ${f(r.tg_gbps)} GB/s${bw ? ` of ${f(bw)} GB/s measured read bandwidth (${((100 * r.tg_gbps) / bw).toFixed(0)}%)` : ''}`);
+  }
+  for (const [label, prof] of [['pp', r.pp_profile_ms_per_token], ['tg', r.tg_profile_ms_per_token]] as const) {
+    if (!prof) continue;
+    lines.push(`${label} profile (ms per token):`);
+    for (const [k, v] of Object.entries(prof)) lines.push(`  ${v.toFixed(3).padStart(9)}  ${k}`);
   }
   return lines.join('\n') + '\n';
 }

@@ -5,6 +5,7 @@ import type { AddedToken } from './added-tokens.js';
 import { ByteLevelBPETokenizer } from './bpe.js';
 import { sentencePieceFromVocab, SPM_KINDS } from './spm-model.js';
 import { PairTable } from './pair-table.js';
+import { PieceIndex, resolveMerge } from './piece-index.js';
 import { GPT2_PATTERN, LLAMA3_PATTERN } from './scanner.js';
 import { TokenizerError } from './errors.js';
 
@@ -91,20 +92,13 @@ export function tokenizerFromGGUFMetadata(meta: GGUFMetadata): Tokenizer {
   else if (GPT2_PRE.has(pre)) pattern = GPT2_PATTERN;
   else throw new TokenizerError(`GGUF pre-tokenizer "${pre}" is not supported (llama-bpe or default)`);
 
-  const ids = new Map<string, number>();
-  for (let i = 0; i < n; i++) if (kinds[i] === 'normal' || kinds[i] === 'byte') if (!ids.has(pieces[i]!)) ids.set(pieces[i]!, i);
   const merges = arr(meta, 'tokenizer.ggml.merges') ?? [];
   const pairs = new PairTable(merges.length);
+  const index = new PieceIndex(pieces, (i) => kinds[i] === 'normal' || kinds[i] === 'byte');
   merges.forEach((m, r) => {
-    const sp = typeof m === 'string' ? m.indexOf(' ', 1) : -1;
-    if (typeof m !== 'string' || sp < 0) throw new TokenizerError(`GGUF tokenizer.ggml.merges[${r}] is malformed`);
-    const a = m.slice(0, sp);
-    const b = m.slice(sp + 1);
-    const ia = ids.get(a);
-    const ib = ids.get(b);
-    const im = ids.get(a + b);
-    if (ia === undefined || ib === undefined || im === undefined) throw new TokenizerError(`GGUF merge ${r} (${JSON.stringify(m)}) uses tokens missing from the vocabulary`);
-    pairs.set(ia, ib, r, im);
+    const ids = resolveMerge(index, m);
+    if (ids === undefined) throw new TokenizerError(`GGUF tokenizer.ggml.merges[${r}] (${JSON.stringify(m)}) is malformed or uses tokens missing from the vocabulary`);
+    pairs.set(ids[0], ids[1], r, ids[2]);
   });
   const added: AddedToken[] = [];
   pieces.forEach((content, i) => {

@@ -4,6 +4,7 @@ import { llama3EogIds, type TokenKind } from './vocab.js';
 import { ByteLevelBPETokenizer } from './bpe.js';
 import { SentencePieceTokenizer, SPACE } from './spm.js';
 import { PairTable } from './pair-table.js';
+import { PieceIndex, resolveMerge } from './piece-index.js';
 import { GPT2_PATTERN } from './scanner.js';
 import { TokenizerError } from './errors.js';
 
@@ -48,15 +49,6 @@ export function chatTemplateOf(config: Json | undefined): string | undefined {
   return typeof pick?.['template'] === 'string' ? (pick['template'] as string) : undefined;
 }
 
-function splitMerge(m: unknown, i: number): [string, string] {
-  if (Array.isArray(m) && m.length === 2 && typeof m[0] === 'string' && typeof m[1] === 'string') return [m[0], m[1]];
-  if (typeof m === 'string') {
-    const sp = m.indexOf(' ', 1);
-    if (sp > 0) return [m.slice(0, sp), m.slice(sp + 1)];
-  }
-  throw new TokenizerError(`tokenizer.json: merge ${i} is malformed: ${JSON.stringify(m)}`);
-}
-
 export interface HFExtras {
   /** tokenizer_config.json, if present. */
   readonly config?: Json | undefined;
@@ -86,13 +78,12 @@ export function tokenizerFromHFJson(json: unknown, extras: HFExtras = {}): Token
   for (const t of addedJson) if (typeof t['id'] === 'number' && t['id'] + 1 > size) size = t['id'] + 1;
   const pieces = new Array<string>(size).fill('');
   const kinds = new Array<TokenKind>(size).fill('unused');
-  const vocabIds = new Map<string, number>();
   for (const piece of keys) {
     const id = vocab[piece] as number;
     pieces[id] = piece;
     kinds[id] = 'normal';
-    vocabIds.set(piece, id);
   }
+  const index = new PieceIndex(pieces, (id) => kinds[id] === 'normal');
   const added: AddedToken[] = [];
   for (const t of addedJson) {
     const id = t['id'];
@@ -110,14 +101,16 @@ export function tokenizerFromHFJson(json: unknown, extras: HFExtras = {}): Token
   const addedIds = new Map(added.map((t) => [t.content, t.id]));
   const idOf = (text: string | undefined): number | undefined => {
     if (text === undefined) return undefined;
-    return addedIds.get(text) ?? vocabIds.get(text);
+    const id = addedIds.get(text) ?? index.get(text);
+    return id >= 0 ? id : undefined;
   };
 
   // BOS: tokenizer_config's bos_token, else the special token the post-processor puts first.
   const components = [...flatten(root['pre_tokenizer']), ...flatten(root['normalizer']), ...flatten(root['decoder']), ...flatten(root['post_processor'])];
   const template = flatten(root['post_processor']).find((c) => c['type'] === 'TemplateProcessing');
   const firstOfSingle = list(template?.['single'])[0];
-  const templBos = typeof firstOfSingle?.['SpecialToken'] === 'object' ? tokenText({ content: (firstOfSingle['SpecialToken'] as Json)['id'] }) : undefined;
+  const firstSpecial = firstOfSingle?.['SpecialToken'];
+  const templBos = typeof firstSpecial === 'object' && firstSpecial !== null ? tokenText({ content: (firstSpecial as Json)['id'] }) : undefined;
   const bosId = idOf(tokenText(config?.['bos_token'])) ?? idOf(templBos);
   const addBos = typeof config?.['add_bos_token'] === 'boolean' ? (config['add_bos_token'] as boolean) : templBos !== undefined;
   const eosIds: number[] = [];
@@ -130,14 +123,9 @@ export function tokenizerFromHFJson(json: unknown, extras: HFExtras = {}): Token
   const merges = Array.isArray(model['merges']) ? (model['merges'] as unknown[]) : [];
   const pairs = new PairTable(merges.length);
   for (let r = 0; r < merges.length; r++) {
-    const [a, b] = splitMerge(merges[r], r);
-    const ia = vocabIds.get(a);
-    const ib = vocabIds.get(b);
-    const im = vocabIds.get(a + b);
-    if (ia === undefined || ib === undefined || im === undefined) {
-      throw new TokenizerError(`tokenizer.json: merge ${r} (${JSON.stringify(a)} + ${JSON.stringify(b)}) uses pieces missing from the vocabulary`);
-    }
-    pairs.set(ia, ib, r, im);
+    const ids = resolveMerge(index, merges[r]);
+    if (ids === undefined) throw new TokenizerError(`tokenizer.json: merge ${r} (${JSON.stringify(merges[r])}) is malformed or uses pieces missing from the vocabulary`);
+    pairs.set(ids[0], ids[1], r, ids[2]);
   }
 
   const common = { pieces, kinds, added, bosId, eosIds, addBos, chatTemplate: chatTemplateOf(config) };

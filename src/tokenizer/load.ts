@@ -71,12 +71,26 @@ async function loadFile(path: string): Promise<Tokenizer> {
   }
   if (looksLikeTiktoken(data)) return tiktokenLlama3(new TextDecoder().decode(data));
   // A SentencePiece ModelProto starts with its first piece: field 1, length-delimited (0x0a).
-  if (data[0] === 0x0a) return sentencePieceFromModelProto(data);
+  // llama2.c's tokenizer.bin has no magic (it starts with max_token_length, which may be 10 too),
+  // so whichever parse fails hands over to the other.
+  const reasons: string[] = [];
+  let protoError: unknown;
+  if (data[0] === 0x0a) {
+    try {
+      return sentencePieceFromModelProto(data);
+    } catch (e) {
+      protoError = e;
+      reasons.push(e instanceof Error ? e.message : String(e));
+    }
+  }
   try {
     return llama2cTokenizer(data, path);
-  } catch (cause) {
-    throw new NotAModelError(path, 'not a tokenizer.json, GGUF, tiktoken or SentencePiece tokenizer.model, or llama2.c tokenizer.bin' + (cause instanceof Error ? ` (${cause.message})` : ''));
+  } catch (e) {
+    reasons.push(e instanceof Error ? e.message : String(e));
   }
+  // A well-formed SentencePiece model with a feature we do not support: say that, not "not a model".
+  if (protoError instanceof TokenizerError && protoError.message.startsWith('tokenizer.model:') && !protoError.message.includes('no pieces')) throw protoError;
+  throw new NotAModelError(path, `not a tokenizer.json, GGUF, tiktoken or SentencePiece tokenizer.model, or llama2.c tokenizer.bin (${reasons.join('; ')})`);
 }
 
 async function readFileHead(path: string): Promise<Uint8Array> {

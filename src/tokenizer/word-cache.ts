@@ -23,11 +23,13 @@ export class WordCache {
     this.pool = new Int32Array(size * 2);
   }
 
-  /** FNV-1a over the UTF-16 code units of text[start..end). */
+  /** FNV-1a over the UTF-16 code units of text[start..end), finalised so every bit is mixed. */
   static hash(text: string, start: number, end: number): number {
     let h = 0x811c9dc5 | 0;
     for (let k = start; k < end; k++) h = Math.imul(h ^ text.charCodeAt(k), 0x01000193);
-    return h;
+    h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+    h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+    return h ^ (h >>> 16);
   }
 
   /** Slot holding text[start..end), or -1. */

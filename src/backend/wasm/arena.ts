@@ -1,3 +1,4 @@
+import { LlamaError } from '../../errors/errors.js';
 import { MAX_PAGES } from './module.js';
 
 const PAGE = 65536;
@@ -47,7 +48,10 @@ export class Arena {
     if (end > have) {
       const pages = Math.ceil((end - have) / PAGE);
       if (have / PAGE + pages > MAX_PAGES) {
-        throw new RangeError(`${this.label}: needs ${end} bytes, beyond the 4 GiB a wasm32 memory can hold`);
+        throw new LlamaError(
+          'BACKEND_ERROR',
+          `${this.label} would need ${end} bytes, beyond the 4 GiB a wasm32 memory holds; weights and KV caches are split across threads, so use more threads (or a smaller context)`,
+        );
       }
       this.memory.grow(pages);
     }

@@ -79,6 +79,9 @@ export class WasmBackend implements Backend {
   private f32 = new Float32Array(0);
   private i32 = new Int32Array(0);
   private u8 = new Uint8Array(0);
+  /** Per-op wall time (LLAMA_TS_WASM_PROFILE=1): where a token's time goes. */
+  readonly profile: Map<string, { calls: number; ms: number }> | undefined =
+    process.env['LLAMA_TS_WASM_PROFILE'] === '1' ? new Map() : undefined;
   private ropeKey: { pos: Int32Array; inv: ArrayLike<number>; hd: number } | undefined;
   private ropeTab: Scratch = { ptr: 0, size: 0 };
 
@@ -94,6 +97,15 @@ export class WasmBackend implements Backend {
     this.k0 = this.kAll[0]!;
     this.scratch = memories.map(() => ({ ptr: 0, size: 0 }));
     this.refresh();
+  }
+
+  private note(name: string, t0: number): void {
+    const e = this.profile!.get(name);
+    const ms = performance.now() - t0;
+    if (e) {
+      e.calls++;
+      e.ms += ms;
+    } else this.profile!.set(name, { calls: 1, ms });
   }
 
   get threads(): number {
@@ -208,6 +220,7 @@ export class WasmBackend implements Backend {
   }
 
   createKVCache(spec: KVCacheSpec): KVCache {
+    if (spec.headDim % 4 !== 0) throw new BadArgumentError(`the wasm backend needs headDim to be a multiple of 4, got ${spec.headDim}`);
     const dtype = this.kvOverride ?? spec.dtype;
     const s = { ...spec, dtype };
     const T = this.threads;
@@ -245,6 +258,7 @@ export class WasmBackend implements Backend {
   }
 
   embed(out: Tensor, table: Weight, ids: Int32Array): void {
+    const t0 = this.profile ? performance.now() : 0;
     const w = w_(table);
     const o = t_(out);
     const { cols } = w;
@@ -272,9 +286,11 @@ export class WasmBackend implements Backend {
         this.u8.set(b.subarray(dst, dst + cols * 4), o.ptr + i * cols * 4);
       }
     }
+    if (this.profile) this.note('embed', t0);
   }
 
   matmul(out: Tensor, x: Tensor, w: Weight, n: number): void {
+    const t0 = this.profile ? performance.now() : 0;
     const wt = w_(w);
     const { cols, rows, layout } = wt;
     const xp = t_(x).ptr;
@@ -292,6 +308,7 @@ export class WasmBackend implements Backend {
       xSrc = this.ensure(0, this.scratch[0]!, xBytes + (cols / 256 + 1) * KQ_SCRATCH_PER_BLOCK + 128);
       if (layout === Layout.Q8x4) this.k0.quant_q7u(xp, n, cols, xSrc, xSrc + dOff);
       else this.k0.quant_q8s(xp, n, cols, xSrc, xSrc + dOff, xSrc + sOff);
+      if (this.profile) this.note('quantize activations', t0);
     }
     const kqScratch0 = xSrc + xBytes + 64 - ((xSrc + xBytes) % 64);
     const pool = this.pool;
@@ -347,16 +364,21 @@ export class WasmBackend implements Backend {
           k.mm_f(wt.kind, own.ptr, own.rows, cols, n, xSrc, o, rows);
       }
     });
+    if (this.profile) this.note(`matmul ${dtypeName(wt.dtype)} ${rows}x${cols}${n === 1 ? '' : ' prefill'}`, t0);
   }
 
   rmsnorm(out: Tensor, x: Tensor, w: Weight, n: number, dim: number, eps: number): void {
+    const t0 = this.profile ? performance.now() : 0;
     this.k0.rmsnorm(t_(x).ptr, w_(w).vec, t_(out).ptr, n, dim, eps);
+    if (this.profile) this.note('rmsnorm', t0);
   }
 
   rope(x: Tensor, n: number, heads: number, headDim: number, positions: Int32Array, invFreq: ArrayLike<number>): void {
+    const t0 = this.profile ? performance.now() : 0;
     if (headDim % 4 !== 0) throw new BadArgumentError(`the wasm backend needs headDim to be a multiple of 4, got ${headDim}`);
     const tab = this.ropeTable(n, headDim, positions, invFreq);
     this.k0.rope(t_(x).ptr, n, heads, headDim, tab, tab + n * headDim * 4);
+    if (this.profile) this.note('rope', t0);
   }
 
   /** cos/sin tables for these positions (angles in f64), reused while the positions repeat. */
@@ -395,6 +417,7 @@ export class WasmBackend implements Backend {
   }
 
   storeKV(cache: KVCache, layer: number, k: Tensor, v: Tensor, n: number, slot: number): void {
+    const t0 = this.profile ? performance.now() : 0;
     const c = c_(cache);
     const { kvHeads, headDim, capacity } = c.spec;
     if (slot < 0 || slot + n > capacity) throw new BadArgumentError(`KV cache holds ${capacity} slots; cannot store ${n} at slot ${slot}`);
@@ -435,9 +458,11 @@ export class WasmBackend implements Backend {
       this.k0.store_kv(kp + off, kvDim, n, p0.nkv, headDim, p0.k + layerOff, c.headStride, slot, f16);
       this.k0.store_kv(vp + off, kvDim, n, p0.nkv, headDim, p0.v + layerOff, c.headStride, slot, f16);
     });
+    if (this.profile) this.note('storeKV', t0);
   }
 
   attention(out: Tensor, q: Tensor, cache: KVCache, layer: number, n: number, queryPositions: Int32Array, heads: number, scale: number): void {
+    const t0 = this.profile ? performance.now() : 0;
     const c = c_(cache);
     const { kvHeads, headDim } = c.spec;
     if (heads % kvHeads !== 0) throw new BadArgumentError(`${heads} query heads cannot share ${kvHeads} KV heads`);
@@ -490,14 +515,19 @@ export class WasmBackend implements Backend {
       this.k0.attn(n, headDim, grp, p0.nkv, len, scale, f16, qp + col, qStride, qpos, c.posPtr,
         p0.k + layerOff, p0.v + layerOff, c.headStride, op + col, qStride, scr0);
     });
+    if (this.profile) this.note('attention', t0);
   }
 
   siluMul(out: Tensor, gate: Tensor, up: Tensor, length: number): void {
+    const t0 = this.profile ? performance.now() : 0;
     this.k0.silu_mul(t_(out).ptr, t_(gate).ptr, t_(up).ptr, length);
+    if (this.profile) this.note('siluMul', t0);
   }
 
   add(out: Tensor, a: Tensor, b: Tensor, length: number): void {
+    const t0 = this.profile ? performance.now() : 0;
     this.k0.add(t_(out).ptr, t_(a).ptr, t_(b).ptr, length);
+    if (this.profile) this.note('add', t0);
   }
 
   copy(dst: Tensor, src: Tensor, length: number, dstOffset = 0, srcOffset = 0): void {

@@ -2,12 +2,12 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { LlamaError } from '../../errors/errors.js';
-import { DONE, ERROR, PARAMS, PARAM_SLOTS, QUIT, SEQ, SLEEPERS } from './protocol.js';
+import { DONE, ERROR, MAIN_WAITING, PARAMS, PARAM_SLOTS, QUIT, SEQ, SLEEPERS } from './protocol.js';
 
 /** Iterations a worker polls SEQ before sleeping (~0.1–0.5 ms: covers the gaps between ops). */
 const WORKER_SPIN = 200_000;
-/** Iterations the main thread polls DONE before falling back to timed waits. */
-const MAIN_SPIN = 2_000_000;
+/** Iterations the main thread polls DONE before sleeping until notified. */
+const MAIN_SPIN = 200_000;
 
 /**
  * Compiled, the worker is worker.js beside this file. Run from source under tsx, the worker
@@ -98,8 +98,15 @@ export class Pool {
     }
     const want = this.threads - 1;
     let spins = 0;
-    while (Atomics.load(c, DONE) < want) {
-      if (++spins > MAIN_SPIN) Atomics.wait(c, DONE, Atomics.load(c, DONE), 1);
+    for (;;) {
+      const done = Atomics.load(c, DONE);
+      if (done >= want) break;
+      if (++spins > MAIN_SPIN) {
+        // Long op: sleep until a worker's notify (the timeout only guards a lost wake-up).
+        Atomics.store(c, MAIN_WAITING, 1);
+        Atomics.wait(c, DONE, done, 50);
+        Atomics.store(c, MAIN_WAITING, 0);
+      }
     }
     if (err !== undefined) throw err;
     if (Atomics.load(c, ERROR)) {

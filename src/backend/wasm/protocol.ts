@@ -9,6 +9,8 @@ export const DONE = 1;
 export const ERROR = 2;
 export const SLEEPERS = 3;
 export const QUIT = 4;
+/** Set while the main thread sleeps on DONE: the last worker to finish notifies it. */
+export const MAIN_WAITING = 5;
 
 /** Per-thread parameter block: 32 slots starting at PARAMS + thread · PARAM_SLOTS. */
 export const PARAMS = 16;

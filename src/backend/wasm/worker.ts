@@ -1,6 +1,6 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { instantiate, type Kernels } from './module.js';
-import { AT, RD, DONE, ERROR, Layout, MM, Op, PARAMS, PARAM_SLOTS, QUIT, SEQ, SK, SLEEPERS } from './protocol.js';
+import { AT, RD, DONE, ERROR, Layout, MAIN_WAITING, MM, Op, PARAMS, PARAM_SLOTS, QUIT, SEQ, SK, SLEEPERS } from './protocol.js';
 
 /**
  * A compute thread: owns one WebAssembly.Memory (its row shard of every weight, its KV heads,
@@ -141,5 +141,6 @@ for (;;) {
     parentPort?.postMessage({ error: String((e as Error)?.stack ?? e) });
   }
   Atomics.add(ctrl, DONE, 1);
+  if (Atomics.load(ctrl, MAIN_WAITING)) Atomics.notify(ctrl, DONE);
 }
 parentPort?.postMessage({ exited: true });
