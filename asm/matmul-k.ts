@@ -1,7 +1,7 @@
 // K-quant matmul (Q4_K, Q5_K, Q6_K) against the original ggml blocks. Each weight row is first
 // unpacked into a uniform form (u8 quants + per-16 f32 scale A and offset B, value = A·q − B),
 // then dotted with every token's Q8s activations, so the bit-twiddling is paid once per row.
-import { dot32, fma, hsum, h2fs } from './simd';
+import { dot32o, fma, hsum, h2fs } from './simd';
 
 export const KIND_Q4_K = 12;
 export const KIND_Q5_K = 13;
@@ -91,14 +91,14 @@ function unpackQ6K(p: usize, u: usize): void {
 }
 
 /** One unpacked 256-block · one token's Q8s activations (256 values). */
-@inline function blockDot(u: usize, xq: usize, xd: usize, xs: usize): f32 {
+@inline function blockDot(u: usize, xq: usize, xd: usize, xs: usize, ones: v128): f32 {
   let acc = f32x4.splat(0);
   let corr: f32 = 0;
   for (let b: usize = 0; b < 8; b++) {
     const q = u + (b << 5);
     const x = xq + (b << 5);
-    const d0 = f32x4.convert_i32x4_s(dot32(v128.load(x), v128.load(q)));
-    const d1 = f32x4.convert_i32x4_s(dot32(v128.load(x, 16), v128.load(q, 16)));
+    const d0 = f32x4.convert_i32x4_s(dot32o(v128.load(x), v128.load(q), ones));
+    const d1 = f32x4.convert_i32x4_s(dot32o(v128.load(x, 16), v128.load(q, 16), ones));
     const A = u + 256 + (b << 3);
     const B = u + 320 + (b << 3);
     const v = fma(d1, f32x4.splat(load<f32>(A, 4)), f32x4.mul(d0, f32x4.splat(load<f32>(A))));
@@ -119,6 +119,7 @@ export function mm_kq(kind: i32, w: usize, rows: i32, cols: i32, n: i32, xq: usi
   const bb: usize = kind == KIND_Q4_K ? 144 : kind == KIND_Q5_K ? 176 : 210;
   const rowBytes = <usize>nblk * bb;
   const nb32 = <usize>(cols >> 5);
+  const ones = i16x8.splat(1);
   for (let r = 0; r < rows; r++) {
     const wr = w + <usize>r * rowBytes;
     for (let k: usize = 0; k < <usize>nblk; k++) {
@@ -134,7 +135,7 @@ export function mm_kq(kind: i32, w: usize, rows: i32, cols: i32, n: i32, xq: usi
       const ts = xs + ((<usize>t * nb32) << 3);
       let s: f32 = 0;
       for (let k: usize = 0; k < <usize>nblk; k++) {
-        s += blockDot(scratch + k * UB, tq + (k << 8), td + (k << 5), ts + (k << 6));
+        s += blockDot(scratch + k * UB, tq + (k << 8), td + (k << 5), ts + (k << 6), ones);
       }
       store<f32>(out + ((<usize>t * ldo + r) << 2), s);
     }

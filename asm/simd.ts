@@ -26,6 +26,11 @@
   return i32x4.extadd_pairwise_i16x8_s(dot8(a, b));
 }
 
+/** As dot32, widening with pmaddwd against `ones` (i16x8.splat(1) held in a register by the caller). */
+@inline export function dot32o(a: v128, b: v128, ones: v128): v128 {
+  return i32x4.dot_i16x8_s(dot8(a, b), ones);
+}
+
 /** a·b + c (fused where relaxed SIMD allows it). */
 @inline export function fma(a: v128, b: v128, c: v128): v128 {
   if (ASC_FEATURE_RELAXED_SIMD) {

@@ -1,6 +1,7 @@
 /** Shared by the tokenizer tests: golden files, a seeded PRNG and generators of awkward text. */
 import { readFileSync } from 'node:fs';
 import { fixture } from './fixtures.js';
+import { uniformSource } from '../src/generate/rng.js';
 
 export interface Llama3Case {
   text: string;
@@ -22,15 +23,9 @@ export function goldenCases<T>(name: 'llama3.1' | 'llama2'): T[] {
   return (JSON.parse(readFileSync(fixture('tokenizers', `${name}.golden.json`), 'utf8')) as { cases: T[] }).cases;
 }
 
+/** Deterministic uniform [0, 1) source (the project's seeded RNG). */
 export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  return uniformSource(seed);
 }
 
 /** Fragments that stress pre-tokenizers and byte handling. */

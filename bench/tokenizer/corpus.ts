@@ -6,17 +6,11 @@
  */
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
+import { uniformSource } from '../../src/generate/rng.js';
 
-/** mulberry32: small, fast, deterministic. */
+/** Deterministic uniform [0, 1) source (the project's seeded RNG). */
 export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  return uniformSource(seed);
 }
 
 function walk(dir: string, keep: (path: string) => boolean, out: string[]): void {

@@ -51,3 +51,9 @@ export class Rng {
 function rotl(x: number, k: number): number {
   return ((x << k) | (x >>> (32 - k))) >>> 0;
 }
+
+/** A seeded uniform [0, 1) source as a plain function (tests, benchmarks, synthetic data). */
+export function uniformSource(seed: number): () => number {
+  const r = new Rng(seed);
+  return () => r.next();
+}

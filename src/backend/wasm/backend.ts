@@ -296,6 +296,8 @@ export class WasmBackend implements Backend {
     const xp = t_(x).ptr;
     const op = t_(out).ptr;
     const nb = Math.floor(cols / 32);
+    // Kernel scratch: an unpacked K-quant row, or the f32 scale tile of the Q8x4/Q4x4 kernels.
+    const kernelScratch = layout === Layout.KQuant ? (cols / 256) * KQ_SCRATCH_PER_BLOCK : layout === Layout.Float ? 0 : this.k0.mmq_scratch_bytes(cols);
     // Activations: quantized once on this thread, copied by each worker into its own memory.
     let xSrc = xp;
     let xBytes = n * cols * 4;
@@ -305,7 +307,7 @@ export class WasmBackend implements Backend {
       dOff = n * cols;
       sOff = dOff + n * nb * 4;
       xBytes = layout === Layout.Q8x4 ? sOff : sOff + n * nb * 8;
-      xSrc = this.ensure(0, this.scratch[0]!, xBytes + (cols / 256 + 1) * KQ_SCRATCH_PER_BLOCK + 128);
+      xSrc = this.ensure(0, this.scratch[0]!, xBytes + kernelScratch + 128);
       if (layout === Layout.Q8x4) this.k0.quant_q7u(xp, n, cols, xSrc, xSrc + dOff);
       else this.k0.quant_q8s(xp, n, cols, xSrc, xSrc + dOff, xSrc + sOff);
       if (this.profile) this.note('quantize activations', t0);
@@ -322,8 +324,7 @@ export class WasmBackend implements Backend {
       }
       const t = sh.thread;
       const outBytes = n * sh.rows * 4;
-      const kqBytes = layout === Layout.KQuant ? (cols / 256) * KQ_SCRATCH_PER_BLOCK : 0;
-      const base = this.ensure(t, this.scratch[t]!, xBytes + outBytes + kqBytes + 192);
+      const base = this.ensure(t, this.scratch[t]!, xBytes + outBytes + kernelScratch + 192);
       const xLocal = base;
       const outLocal = align64(xLocal + xBytes);
       const kq = align64(outLocal + outBytes);
@@ -352,10 +353,10 @@ export class WasmBackend implements Backend {
       const o = op + own.rowStart * 4;
       switch (layout) {
         case Layout.Q8x4:
-          k.mm_q8x4(own.ptr, own.groups, own.rows, cols, n, xSrc, xSrc + dOff, o, rows);
+          k.mm_q8x4(own.ptr, own.groups, own.rows, cols, n, xSrc, xSrc + dOff, o, rows, kqScratch0);
           break;
         case Layout.Q4x4:
-          k.mm_q4x4(own.ptr, own.groups, own.rows, cols, n, xSrc, xSrc + dOff, xSrc + sOff, o, rows);
+          k.mm_q4x4(own.ptr, own.groups, own.rows, cols, n, xSrc, xSrc + dOff, xSrc + sOff, o, rows, kqScratch0);
           break;
         case Layout.KQuant:
           k.mm_kq(wt.kind, own.ptr, own.rows, cols, n, xSrc, xSrc + dOff, xSrc + sOff, o, rows, kqScratch0);

@@ -7,8 +7,9 @@ import v8 from 'node:v8';
 export interface Kernels {
   quant_q8s(x: number, n: number, cols: number, q: number, d: number, s: number): void;
   quant_q7u(x: number, n: number, cols: number, q: number, d: number): void;
-  mm_q8x4(w: number, groups: number, rowsValid: number, cols: number, n: number, xq: number, xd: number, out: number, ldo: number): void;
-  mm_q4x4(w: number, groups: number, rowsValid: number, cols: number, n: number, xq: number, xd: number, xs: number, out: number, ldo: number): void;
+  mm_q8x4(w: number, groups: number, rowsValid: number, cols: number, n: number, xq: number, xd: number, out: number, ldo: number, scr: number): void;
+  mm_q4x4(w: number, groups: number, rowsValid: number, cols: number, n: number, xq: number, xd: number, xs: number, out: number, ldo: number, scr: number): void;
+  mmq_scratch_bytes(cols: number): number;
   mm_kq(kind: number, w: number, rows: number, cols: number, n: number, xq: number, xd: number, xs: number, out: number, ldo: number, scratch: number): void;
   deq_kq(kind: number, w: number, cols: number, out: number, scratch: number): void;
   mm_f(kind: number, w: number, rows: number, cols: number, n: number, x: number, out: number, ldo: number): void;
