@@ -295,9 +295,9 @@ function q4x4_t1x2(w: usize, gb: usize, nb: i32, xq: usize, xd: usize, xs: usize
   storeRows(out + 16, acc1, rem - 4);
 }
 
-@inline function q4fin(s: v128, acc: v128, sc: v128, xd: usize, xs: usize, ones: v128): v128 {
+@inline function q4fin(s: v128, acc: v128, sc: v128, xd: usize, xs: usize): v128 {
   const bs = load<i32>(xs) + load<i32>(xs, 4);
-  const i = i32x4.sub(i32x4.dot_i16x8_s(s, ones), i32x4.splat(bs << 3));
+  const i = i32x4.sub(i32x4.extadd_pairwise_i16x8_s(s), i32x4.splat(bs << 3));
   return fma(f32x4.convert_i32x4_s(i), f32x4.mul(sc, f32x4.splat(load<f32>(xd))), acc);
 }
 
@@ -306,56 +306,72 @@ function q4x4_t4(w: usize, sp: usize, nb: i32, xq: usize, xd: usize, xsum: usize
   const ds = <usize>nb << 2;
   const ss = <usize>nb << 3;
   const m = i8x16.splat(0x0f);
-  const ones = i16x8.splat(1);
   let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
   for (let b = 0; b < nb; b++) {
     const p = w + <usize>b * 72;
     const x0 = xq + (<usize>b << 5);
     const x1 = x0 + qs, x2 = x0 + 2 * qs, x3 = x0 + 3 * qs;
     let s0 = i16x8.splat(0), s1 = i16x8.splat(0), s2 = i16x8.splat(0), s3 = i16x8.splat(0);
+    // Low nibbles for all four tokens, then high nibbles: keeps live registers under 16.
     {
       const v = v128.load(p, 8);
-      const lo = v128.and(v, m);
-      const hi = v128.and(i16x8.shr_u(v, 4), m);
-      s0 = i16x8.add(i16x8.add(s0, dot8(v128.load32_splat(x0, 0), lo)), dot8(v128.load32_splat(x0, 16), hi));
-      s1 = i16x8.add(i16x8.add(s1, dot8(v128.load32_splat(x1, 0), lo)), dot8(v128.load32_splat(x1, 16), hi));
-      s2 = i16x8.add(i16x8.add(s2, dot8(v128.load32_splat(x2, 0), lo)), dot8(v128.load32_splat(x2, 16), hi));
-      s3 = i16x8.add(i16x8.add(s3, dot8(v128.load32_splat(x3, 0), lo)), dot8(v128.load32_splat(x3, 16), hi));
+      let h = v128.and(v, m);
+      s0 = i16x8.add(s0, dot8(v128.load32_splat(x0, 0), h));
+      s1 = i16x8.add(s1, dot8(v128.load32_splat(x1, 0), h));
+      s2 = i16x8.add(s2, dot8(v128.load32_splat(x2, 0), h));
+      s3 = i16x8.add(s3, dot8(v128.load32_splat(x3, 0), h));
+      h = v128.and(i16x8.shr_u(v, 4), m);
+      s0 = i16x8.add(s0, dot8(v128.load32_splat(x0, 16), h));
+      s1 = i16x8.add(s1, dot8(v128.load32_splat(x1, 16), h));
+      s2 = i16x8.add(s2, dot8(v128.load32_splat(x2, 16), h));
+      s3 = i16x8.add(s3, dot8(v128.load32_splat(x3, 16), h));
     }
     {
       const v = v128.load(p, 24);
-      const lo = v128.and(v, m);
-      const hi = v128.and(i16x8.shr_u(v, 4), m);
-      s0 = i16x8.add(i16x8.add(s0, dot8(v128.load32_splat(x0, 4), lo)), dot8(v128.load32_splat(x0, 20), hi));
-      s1 = i16x8.add(i16x8.add(s1, dot8(v128.load32_splat(x1, 4), lo)), dot8(v128.load32_splat(x1, 20), hi));
-      s2 = i16x8.add(i16x8.add(s2, dot8(v128.load32_splat(x2, 4), lo)), dot8(v128.load32_splat(x2, 20), hi));
-      s3 = i16x8.add(i16x8.add(s3, dot8(v128.load32_splat(x3, 4), lo)), dot8(v128.load32_splat(x3, 20), hi));
+      let h = v128.and(v, m);
+      s0 = i16x8.add(s0, dot8(v128.load32_splat(x0, 4), h));
+      s1 = i16x8.add(s1, dot8(v128.load32_splat(x1, 4), h));
+      s2 = i16x8.add(s2, dot8(v128.load32_splat(x2, 4), h));
+      s3 = i16x8.add(s3, dot8(v128.load32_splat(x3, 4), h));
+      h = v128.and(i16x8.shr_u(v, 4), m);
+      s0 = i16x8.add(s0, dot8(v128.load32_splat(x0, 20), h));
+      s1 = i16x8.add(s1, dot8(v128.load32_splat(x1, 20), h));
+      s2 = i16x8.add(s2, dot8(v128.load32_splat(x2, 20), h));
+      s3 = i16x8.add(s3, dot8(v128.load32_splat(x3, 20), h));
     }
     {
       const v = v128.load(p, 40);
-      const lo = v128.and(v, m);
-      const hi = v128.and(i16x8.shr_u(v, 4), m);
-      s0 = i16x8.add(i16x8.add(s0, dot8(v128.load32_splat(x0, 8), lo)), dot8(v128.load32_splat(x0, 24), hi));
-      s1 = i16x8.add(i16x8.add(s1, dot8(v128.load32_splat(x1, 8), lo)), dot8(v128.load32_splat(x1, 24), hi));
-      s2 = i16x8.add(i16x8.add(s2, dot8(v128.load32_splat(x2, 8), lo)), dot8(v128.load32_splat(x2, 24), hi));
-      s3 = i16x8.add(i16x8.add(s3, dot8(v128.load32_splat(x3, 8), lo)), dot8(v128.load32_splat(x3, 24), hi));
+      let h = v128.and(v, m);
+      s0 = i16x8.add(s0, dot8(v128.load32_splat(x0, 8), h));
+      s1 = i16x8.add(s1, dot8(v128.load32_splat(x1, 8), h));
+      s2 = i16x8.add(s2, dot8(v128.load32_splat(x2, 8), h));
+      s3 = i16x8.add(s3, dot8(v128.load32_splat(x3, 8), h));
+      h = v128.and(i16x8.shr_u(v, 4), m);
+      s0 = i16x8.add(s0, dot8(v128.load32_splat(x0, 24), h));
+      s1 = i16x8.add(s1, dot8(v128.load32_splat(x1, 24), h));
+      s2 = i16x8.add(s2, dot8(v128.load32_splat(x2, 24), h));
+      s3 = i16x8.add(s3, dot8(v128.load32_splat(x3, 24), h));
     }
     {
       const v = v128.load(p, 56);
-      const lo = v128.and(v, m);
-      const hi = v128.and(i16x8.shr_u(v, 4), m);
-      s0 = i16x8.add(i16x8.add(s0, dot8(v128.load32_splat(x0, 12), lo)), dot8(v128.load32_splat(x0, 28), hi));
-      s1 = i16x8.add(i16x8.add(s1, dot8(v128.load32_splat(x1, 12), lo)), dot8(v128.load32_splat(x1, 28), hi));
-      s2 = i16x8.add(i16x8.add(s2, dot8(v128.load32_splat(x2, 12), lo)), dot8(v128.load32_splat(x2, 28), hi));
-      s3 = i16x8.add(i16x8.add(s3, dot8(v128.load32_splat(x3, 12), lo)), dot8(v128.load32_splat(x3, 28), hi));
+      let h = v128.and(v, m);
+      s0 = i16x8.add(s0, dot8(v128.load32_splat(x0, 12), h));
+      s1 = i16x8.add(s1, dot8(v128.load32_splat(x1, 12), h));
+      s2 = i16x8.add(s2, dot8(v128.load32_splat(x2, 12), h));
+      s3 = i16x8.add(s3, dot8(v128.load32_splat(x3, 12), h));
+      h = v128.and(i16x8.shr_u(v, 4), m);
+      s0 = i16x8.add(s0, dot8(v128.load32_splat(x0, 28), h));
+      s1 = i16x8.add(s1, dot8(v128.load32_splat(x1, 28), h));
+      s2 = i16x8.add(s2, dot8(v128.load32_splat(x2, 28), h));
+      s3 = i16x8.add(s3, dot8(v128.load32_splat(x3, 28), h));
     }
     const sc = v128.load(sp + (<usize>b << 4));
     const d = xd + (<usize>b << 2);
     const su = xsum + (<usize>b << 3);
-    a0 = q4fin(s0, a0, sc, d, su, ones);
-    a1 = q4fin(s1, a1, sc, d + ds, su + ss, ones);
-    a2 = q4fin(s2, a2, sc, d + 2 * ds, su + 2 * ss, ones);
-    a3 = q4fin(s3, a3, sc, d + 3 * ds, su + 3 * ss, ones);
+    a0 = q4fin(s0, a0, sc, d, su);
+    a1 = q4fin(s1, a1, sc, d + ds, su + ss);
+    a2 = q4fin(s2, a2, sc, d + 2 * ds, su + 2 * ss);
+    a3 = q4fin(s3, a3, sc, d + 3 * ds, su + 3 * ss);
   }
   const os = <usize>ldo << 2;
   storeRows(out, a0, rem);
