@@ -31,10 +31,15 @@ test('run --ids --json reproduces the reference greedy continuation', { skip }, 
   assert.ok(out.timings.decode_tps > 0);
 });
 
-test('run streams text from a text prompt', { skip }, async () => {
-  const r = await cli(['run', '-m', fixture('models', 'tiny-llama3-chat', 'tiny-llama3-chat.q8_0.gguf'), '-p', 'Hello', '-n', '8', '--ignore-eos', '--backend', 'ref']);
+test('run streams text from a text prompt on the default (wasm) backend; a seed reproduces it', { skip }, async () => {
+  const model = fixture('models', 'tiny-llama3-chat', 'tiny-llama3-chat.q8_0.gguf');
+  const r = await cli(['run', '-m', model, '-p', 'Hello', '-n', '8', '--ignore-eos']);
   assert.equal(r.code, 0, r.stderr);
   assert.ok(r.stdout.length > 1);
+  const a = await cli(['run', '-m', model, '-p', 'Hello', '-n', '8', '--ignore-eos', '--json', '--temp', '0.9', '--seed', '5', '--top-k', '40']);
+  const b = await cli(['run', '-m', model, '-p', 'Hello', '-n', '8', '--ignore-eos', '--json', '--temp', '0.9', '--seed', '5', '--top-k', '40']);
+  assert.equal(a.code, 0, a.stderr);
+  assert.deepEqual(JSON.parse(a.stdout).ids, JSON.parse(b.stdout).ids, 'a seed reproduces the run');
 });
 
 test('info prints config, tensor table and memory', { skip }, async () => {

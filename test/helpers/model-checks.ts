@@ -149,9 +149,11 @@ export async function checkLong(modelName: string, file: string, options: LoadOp
     await s.eval(ids.slice(0, ids.length - 48), { logits: 'last' });
     const got = await s.eval(ids.slice(ids.length - 48));
     s.dispose();
-    const d = maxAbsDiff(got, f32(ref, 'logits_long_last48'));
+    const want = f32(ref, 'logits_long_last48');
+    const d = maxAbsDiff(got, want);
     assert.equal(got.length, 48 * vocab);
     assert.ok(d <= tol, `${modelName} long: max |Δ| ${d} > ${tol}`);
+    assert.deepEqual(rowArgmax(got, vocab), rowArgmax(want, vocab), `${modelName} long: argmax`);
     return d;
   } finally {
     await model.dispose();
