@@ -10,22 +10,10 @@ import { ChatTemplate } from '../src/chat/template.js';
 import { ChatTemplateError } from '../src/chat/template-error.js';
 import { detectChatFormat } from '../src/chat/formats.js';
 import type { ChatMessage, ToolDefinition } from '../src/chat/types.js';
-
-interface GoldenConversation {
-  name: string;
-  messages: ChatMessage[];
-  tools?: ToolDefinition[];
-  builtin_tools?: string[];
-  add_generation_prompt?: boolean;
-}
-interface Golden {
-  templates: Record<string, { chat_template: string }>;
-  conversations: GoldenConversation[];
-  results: Record<string, Record<string, { rendered: string; ids: number[] }>>;
-}
+import { readChatGolden, type ChatGolden, type GoldenConversation } from './helpers/chat-golden.js';
 
 const GGUF = fixture('models', 'tiny-llama3-chat', 'tiny-llama3-chat.q8_0.gguf');
-let golden: Golden;
+let golden: ChatGolden;
 /** tokenizers/llama3.1/tokenizer.json: Llama 3.0 names for 128008/128010. */
 let tok30: Tokenizer;
 /** The GGUF's tokenizer: the same vocabulary with the Llama 3.1 names. */
@@ -34,7 +22,7 @@ let ggufTemplate: string | undefined;
 
 before(async () => {
   if (!HAVE_FIXTURES) return;
-  golden = JSON.parse(readFileSync(fixture('chat', 'chat.golden.json'), 'utf8')) as Golden;
+  golden = readChatGolden()!;
   tok30 = await loadTokenizer(fixture('tokenizers', 'llama3.1', 'tokenizer.json'));
   tok31 = await loadTokenizer(GGUF);
   const f = readGGUF(GGUF);

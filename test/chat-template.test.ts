@@ -1,36 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { fixture, skipNoFixtures, HAVE_FIXTURES } from './fixtures.js';
+import { fixture, skipNoFixtures } from './fixtures.js';
 import { ChatTemplate, renderChatTemplate } from '../src/chat/template.js';
 import { ChatTemplateError } from '../src/chat/template-error.js';
 import { pyJsonDumps } from '../src/chat/py-json.js';
-import type { ChatMessage, ToolDefinition } from '../src/chat/types.js';
+import type { ChatMessage } from '../src/chat/types.js';
+import { readChatGolden, goldenOptions } from './helpers/chat-golden.js';
 
-interface GoldenConversation {
-  name: string;
-  messages: ChatMessage[];
-  tools?: ToolDefinition[];
-  builtin_tools?: string[];
-  add_generation_prompt?: boolean;
-}
-interface Golden {
-  templates: Record<string, { chat_template: string }>;
-  conversations: GoldenConversation[];
-  results: Record<string, Record<string, { rendered: string; ids: number[]; rendered_by: string }>>;
-}
-
-const golden: Golden | undefined = HAVE_FIXTURES ? (JSON.parse(readFileSync(fixture('chat', 'chat.golden.json'), 'utf8')) as Golden) : undefined;
-
-export function goldenOptions(c: GoldenConversation) {
-  return {
-    bosToken: '<|begin_of_text|>',
-    addGenerationPrompt: c.add_generation_prompt ?? true,
-    dateString: '26 Jul 2024',
-    tools: c.tools ?? null,
-    ...(c.builtin_tools ? { builtinTools: c.builtin_tools } : {}),
-  };
-}
+const golden = readChatGolden();
 
 test('every golden rendering matches exactly (3 templates × 8 conversations, including the jinja2-only cases)', { skip: skipNoFixtures }, () => {
   const g = golden!;

@@ -100,3 +100,14 @@ export function fileTensor(
     },
   };
 }
+
+/** Opens `path` and runs `parse` on it; the file is closed if parsing throws. */
+export function openAndParse<T>(path: string, parse: (file: FileReader) => T): T {
+  const file = new FileReader(path);
+  try {
+    return parse(file);
+  } catch (e) {
+    file.close();
+    throw e;
+  }
+}

@@ -9,7 +9,7 @@
  */
 import { BadConfigError, NotAModelError, TruncatedFileError, UnsupportedTensorTypeError } from '../errors/errors.js';
 import { BLOCK, DType } from '../quant/dtype.js';
-import { FileReader, fileTensor, type FileTensorRecord } from './file-reader.js';
+import { FileReader, openAndParse, fileTensor, type FileTensorRecord } from './file-reader.js';
 import { GGUF_DEFAULT_ALIGNMENT, GGUF_MAGIC, GGUFValueType, ggmlTypeName, type GGUFType } from './gguf-types.js';
 import type { GGUFValue } from './types.js';
 
@@ -128,13 +128,7 @@ function readValue(c: HeaderCursor, type: GGUFValueType, path: string): [GGUFVal
 
 /** Opens a GGUF file and parses its header; tensor bytes stay on disk until read. */
 export function readGGUF(path: string): GGUFFile {
-  const file = new FileReader(path);
-  try {
-    return parse(file);
-  } catch (e) {
-    file.close();
-    throw e;
-  }
+  return openAndParse(path, parse);
 }
 
 function parse(file: FileReader): GGUFFile {

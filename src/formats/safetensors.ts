@@ -5,7 +5,7 @@
  */
 import { NotAModelError, TruncatedFileError, UnsupportedTensorTypeError } from '../errors/errors.js';
 import { DType } from '../quant/dtype.js';
-import { FileReader, fileTensor, type FileTensorRecord } from './file-reader.js';
+import { FileReader, openAndParse, fileTensor, type FileTensorRecord } from './file-reader.js';
 
 export interface SafetensorsFile {
   readonly path: string;
@@ -39,13 +39,7 @@ function isEntry(v: unknown): v is HeaderEntry {
 }
 
 export function readSafetensors(path: string): SafetensorsFile {
-  const file = new FileReader(path);
-  try {
-    return parse(file);
-  } catch (e) {
-    file.close();
-    throw e;
-  }
+  return openAndParse(path, parse);
 }
 
 function parse(file: FileReader): SafetensorsFile {
