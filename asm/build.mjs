@@ -6,19 +6,17 @@ import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
-// kernels-rdot: relaxed SIMD plus the single-instruction i32 dot (ASC_RDOT), which needs Liftoff off.
 export const VARIANTS = {
-  'kernels-rdot.wasm': ['simd,threads,relaxed-simd', 1],
-  'kernels-relaxed.wasm': ['simd,threads,relaxed-simd', 0],
-  'kernels-simd.wasm': ['simd,threads', 0],
+  'kernels-relaxed.wasm': 'simd,threads,relaxed-simd',
+  'kernels-simd.wasm': 'simd,threads',
 };
 
 export async function buildKernels(outDir) {
   const asc = (await import('assemblyscript/asc')).default;
   mkdirSync(outDir, { recursive: true });
-  for (const [file, [features, rdot]] of Object.entries(VARIANTS)) {
+  for (const [file, features] of Object.entries(VARIANTS)) {
     const { error, stderr } = await asc.main([
-      join(here, 'index.ts'), '-O3', '--noAssert', '--enable', features, '--runtime', 'stub', '--use', `ASC_RDOT=${rdot}`,
+      join(here, 'index.ts'), '-O3', '--noAssert', '--enable', features, '--runtime', 'stub',
       '--importMemory', '--sharedMemory', '--initialMemory', '1', '--maximumMemory', '65536',
       '--outFile', join(outDir, file),
     ]);

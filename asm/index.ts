@@ -6,4 +6,3 @@ export { mm_f, deq_f } from './matmul-f';
 export { attn, attn_rows, attn_scratch_bytes, store_kv } from './attention';
 export { rmsnorm, silu_mul, add, rope, deq_x4, read_bytes } from './elementwise';
 export { repack_q8_0, repack_q4_0 } from './repack';
-export { rdot_probe } from './simd';

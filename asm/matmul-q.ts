@@ -5,7 +5,7 @@
 //   vector k = [row0 w[4k..4k+3], row1 …, row2 …, row3 …].
 // Q4x4 group block (72 bytes): 4 f16 scales | 4 vectors, vector k = each row's qs[4k..4k+3]:
 //   low nibbles are columns 4k..4k+3, high nibbles columns 16+4k..16+4k+3.
-import { dot8, dot32, dot32a, dot32o, fma, loadH4 } from './simd';
+import { dot8, dot32, dot32o, fma, loadH4 } from './simd';
 
 /** Writes rows g·4 .. g·4+3 of one token's output (fewer when the shard ends mid-group). */
 @inline function storeRows(p: usize, v: v128, rem: i32): void {
@@ -44,13 +44,13 @@ export function mmq_scratch_bytes(cols: i32): i32 {
 
 @inline function q8blk1(p: usize, x: usize, ones: v128): v128 {
   let i = dot32o(v128.load(p, 16), v128.load32_splat(x), ones);
-  i = dot32a(v128.load(p, 32), v128.load32_splat(x, 4), i, ones);
-  i = dot32a(v128.load(p, 48), v128.load32_splat(x, 8), i, ones);
-  i = dot32a(v128.load(p, 64), v128.load32_splat(x, 12), i, ones);
-  i = dot32a(v128.load(p, 80), v128.load32_splat(x, 16), i, ones);
-  i = dot32a(v128.load(p, 96), v128.load32_splat(x, 20), i, ones);
-  i = dot32a(v128.load(p, 112), v128.load32_splat(x, 24), i, ones);
-  i = dot32a(v128.load(p, 128), v128.load32_splat(x, 28), i, ones);
+  i = i32x4.add(i, dot32o(v128.load(p, 32), v128.load32_splat(x, 4), ones));
+  i = i32x4.add(i, dot32o(v128.load(p, 48), v128.load32_splat(x, 8), ones));
+  i = i32x4.add(i, dot32o(v128.load(p, 64), v128.load32_splat(x, 12), ones));
+  i = i32x4.add(i, dot32o(v128.load(p, 80), v128.load32_splat(x, 16), ones));
+  i = i32x4.add(i, dot32o(v128.load(p, 96), v128.load32_splat(x, 20), ones));
+  i = i32x4.add(i, dot32o(v128.load(p, 112), v128.load32_splat(x, 24), ones));
+  i = i32x4.add(i, dot32o(v128.load(p, 128), v128.load32_splat(x, 28), ones));
   return i;
 }
 
@@ -83,26 +83,26 @@ function q8x4_t1x2(w: usize, gb: usize, nb: i32, xq: usize, xd: usize, out: usiz
     let i = dot32o(v128.load(p, 16), x0, ones);
     let j = dot32o(v128.load(q, 16), x0, ones);
     x0 = v128.load32_splat(x, 4);
-    i = dot32a(v128.load(p, 32), x0, i, ones);
-    j = dot32a(v128.load(q, 32), x0, j, ones);
+    i = i32x4.add(i, dot32o(v128.load(p, 32), x0, ones));
+    j = i32x4.add(j, dot32o(v128.load(q, 32), x0, ones));
     x0 = v128.load32_splat(x, 8);
-    i = dot32a(v128.load(p, 48), x0, i, ones);
-    j = dot32a(v128.load(q, 48), x0, j, ones);
+    i = i32x4.add(i, dot32o(v128.load(p, 48), x0, ones));
+    j = i32x4.add(j, dot32o(v128.load(q, 48), x0, ones));
     x0 = v128.load32_splat(x, 12);
-    i = dot32a(v128.load(p, 64), x0, i, ones);
-    j = dot32a(v128.load(q, 64), x0, j, ones);
+    i = i32x4.add(i, dot32o(v128.load(p, 64), x0, ones));
+    j = i32x4.add(j, dot32o(v128.load(q, 64), x0, ones));
     x0 = v128.load32_splat(x, 16);
-    i = dot32a(v128.load(p, 80), x0, i, ones);
-    j = dot32a(v128.load(q, 80), x0, j, ones);
+    i = i32x4.add(i, dot32o(v128.load(p, 80), x0, ones));
+    j = i32x4.add(j, dot32o(v128.load(q, 80), x0, ones));
     x0 = v128.load32_splat(x, 20);
-    i = dot32a(v128.load(p, 96), x0, i, ones);
-    j = dot32a(v128.load(q, 96), x0, j, ones);
+    i = i32x4.add(i, dot32o(v128.load(p, 96), x0, ones));
+    j = i32x4.add(j, dot32o(v128.load(q, 96), x0, ones));
     x0 = v128.load32_splat(x, 24);
-    i = dot32a(v128.load(p, 112), x0, i, ones);
-    j = dot32a(v128.load(q, 112), x0, j, ones);
+    i = i32x4.add(i, dot32o(v128.load(p, 112), x0, ones));
+    j = i32x4.add(j, dot32o(v128.load(q, 112), x0, ones));
     x0 = v128.load32_splat(x, 28);
-    i = dot32a(v128.load(p, 128), x0, i, ones);
-    j = dot32a(v128.load(q, 128), x0, j, ones);
+    i = i32x4.add(i, dot32o(v128.load(p, 128), x0, ones));
+    j = i32x4.add(j, dot32o(v128.load(q, 128), x0, ones));
     const dx = f32x4.splat(load<f32>(d));
     // Both groups' scales and Σw in one go: [p scales | q scales] as 8 lanes of u16.
     i = i32x4.sub(i, i32x4.shl(i32x4.extend_low_i16x8_s(v128.load64_zero(p, 8)), 6));
@@ -130,40 +130,40 @@ function q8x4_t4(w: usize, sp: usize, nb: i32, xq: usize, xd: usize, cols: i32, 
     let i2 = dot32o(wv, v128.load32_splat(x2), ones);
     let i3 = dot32o(wv, v128.load32_splat(x3), ones);
     wv = v128.load(p, 32);
-    i0 = dot32a(wv, v128.load32_splat(x0, 4), i0, ones);
-    i1 = dot32a(wv, v128.load32_splat(x1, 4), i1, ones);
-    i2 = dot32a(wv, v128.load32_splat(x2, 4), i2, ones);
-    i3 = dot32a(wv, v128.load32_splat(x3, 4), i3, ones);
+    i0 = i32x4.add(i0, dot32o(wv, v128.load32_splat(x0, 4), ones));
+    i1 = i32x4.add(i1, dot32o(wv, v128.load32_splat(x1, 4), ones));
+    i2 = i32x4.add(i2, dot32o(wv, v128.load32_splat(x2, 4), ones));
+    i3 = i32x4.add(i3, dot32o(wv, v128.load32_splat(x3, 4), ones));
     wv = v128.load(p, 48);
-    i0 = dot32a(wv, v128.load32_splat(x0, 8), i0, ones);
-    i1 = dot32a(wv, v128.load32_splat(x1, 8), i1, ones);
-    i2 = dot32a(wv, v128.load32_splat(x2, 8), i2, ones);
-    i3 = dot32a(wv, v128.load32_splat(x3, 8), i3, ones);
+    i0 = i32x4.add(i0, dot32o(wv, v128.load32_splat(x0, 8), ones));
+    i1 = i32x4.add(i1, dot32o(wv, v128.load32_splat(x1, 8), ones));
+    i2 = i32x4.add(i2, dot32o(wv, v128.load32_splat(x2, 8), ones));
+    i3 = i32x4.add(i3, dot32o(wv, v128.load32_splat(x3, 8), ones));
     wv = v128.load(p, 64);
-    i0 = dot32a(wv, v128.load32_splat(x0, 12), i0, ones);
-    i1 = dot32a(wv, v128.load32_splat(x1, 12), i1, ones);
-    i2 = dot32a(wv, v128.load32_splat(x2, 12), i2, ones);
-    i3 = dot32a(wv, v128.load32_splat(x3, 12), i3, ones);
+    i0 = i32x4.add(i0, dot32o(wv, v128.load32_splat(x0, 12), ones));
+    i1 = i32x4.add(i1, dot32o(wv, v128.load32_splat(x1, 12), ones));
+    i2 = i32x4.add(i2, dot32o(wv, v128.load32_splat(x2, 12), ones));
+    i3 = i32x4.add(i3, dot32o(wv, v128.load32_splat(x3, 12), ones));
     wv = v128.load(p, 80);
-    i0 = dot32a(wv, v128.load32_splat(x0, 16), i0, ones);
-    i1 = dot32a(wv, v128.load32_splat(x1, 16), i1, ones);
-    i2 = dot32a(wv, v128.load32_splat(x2, 16), i2, ones);
-    i3 = dot32a(wv, v128.load32_splat(x3, 16), i3, ones);
+    i0 = i32x4.add(i0, dot32o(wv, v128.load32_splat(x0, 16), ones));
+    i1 = i32x4.add(i1, dot32o(wv, v128.load32_splat(x1, 16), ones));
+    i2 = i32x4.add(i2, dot32o(wv, v128.load32_splat(x2, 16), ones));
+    i3 = i32x4.add(i3, dot32o(wv, v128.load32_splat(x3, 16), ones));
     wv = v128.load(p, 96);
-    i0 = dot32a(wv, v128.load32_splat(x0, 20), i0, ones);
-    i1 = dot32a(wv, v128.load32_splat(x1, 20), i1, ones);
-    i2 = dot32a(wv, v128.load32_splat(x2, 20), i2, ones);
-    i3 = dot32a(wv, v128.load32_splat(x3, 20), i3, ones);
+    i0 = i32x4.add(i0, dot32o(wv, v128.load32_splat(x0, 20), ones));
+    i1 = i32x4.add(i1, dot32o(wv, v128.load32_splat(x1, 20), ones));
+    i2 = i32x4.add(i2, dot32o(wv, v128.load32_splat(x2, 20), ones));
+    i3 = i32x4.add(i3, dot32o(wv, v128.load32_splat(x3, 20), ones));
     wv = v128.load(p, 112);
-    i0 = dot32a(wv, v128.load32_splat(x0, 24), i0, ones);
-    i1 = dot32a(wv, v128.load32_splat(x1, 24), i1, ones);
-    i2 = dot32a(wv, v128.load32_splat(x2, 24), i2, ones);
-    i3 = dot32a(wv, v128.load32_splat(x3, 24), i3, ones);
+    i0 = i32x4.add(i0, dot32o(wv, v128.load32_splat(x0, 24), ones));
+    i1 = i32x4.add(i1, dot32o(wv, v128.load32_splat(x1, 24), ones));
+    i2 = i32x4.add(i2, dot32o(wv, v128.load32_splat(x2, 24), ones));
+    i3 = i32x4.add(i3, dot32o(wv, v128.load32_splat(x3, 24), ones));
     wv = v128.load(p, 128);
-    i0 = dot32a(wv, v128.load32_splat(x0, 28), i0, ones);
-    i1 = dot32a(wv, v128.load32_splat(x1, 28), i1, ones);
-    i2 = dot32a(wv, v128.load32_splat(x2, 28), i2, ones);
-    i3 = dot32a(wv, v128.load32_splat(x3, 28), i3, ones);
+    i0 = i32x4.add(i0, dot32o(wv, v128.load32_splat(x0, 28), ones));
+    i1 = i32x4.add(i1, dot32o(wv, v128.load32_splat(x1, 28), ones));
+    i2 = i32x4.add(i2, dot32o(wv, v128.load32_splat(x2, 28), ones));
+    i3 = i32x4.add(i3, dot32o(wv, v128.load32_splat(x3, 28), ones));
     const corr = i32x4.shl(i32x4.extend_low_i16x8_s(v128.load64_zero(p, 8)), 6);
     const sc = v128.load(sp + (<usize>b << 4));
     const d = xd + (<usize>b << 2);

@@ -31,25 +31,6 @@
   return i32x4.dot_i16x8_s(dot8(a, b), ones);
 }
 
-/**
- * c + dot32(a, b). The kernels-rdot variant (ASC_RDOT = 1) uses the single relaxed instruction;
- * Node 20's Liftoff miscompiles it (doubles the dot, drops c), so that variant is only loaded with
- * Liftoff off and after a known-answer check (rdot_probe).
- */
-@inline export function dot32a(a: v128, b: v128, c: v128, ones: v128): v128 {
-  if (ASC_FEATURE_RELAXED_SIMD && ASC_RDOT != 0) {
-    return i32x4.relaxed_dot_i8x16_i7x16_add_s(a, b, c);
-  } else {
-    return i32x4.add(c, dot32o(a, b, ones));
-  }
-}
-
-/** Known-answer probe for dot32a: lane sums of (a·b + c) for splatted inputs the engine cannot fold. */
-export function rdot_probe(a: i32, b: i32, c: i32): i32 {
-  const ones = i16x8.splat(1);
-  return hsumi(dot32a(i8x16.splat(<i8>a), i8x16.splat(<i8>b), i32x4.splat(c), ones));
-}
-
 /** a·b + c (fused where relaxed SIMD allows it). */
 @inline export function fma(a: v128, b: v128, c: v128): v128 {
   if (ASC_FEATURE_RELAXED_SIMD) {

@@ -75,27 +75,6 @@ async function kernelDir(): Promise<string> {
   return cache;
 }
 
-/** Expected rdot_probe(a, b, c): four lanes of 4·a·b + c. */
-const PROBES: ReadonlyArray<readonly [number, number, number]> = [[-128, 127, 1000], [37, 100, -7], [-1, 1, 0]];
-
-/**
- * The kernels-rdot build (single-instruction relaxed i32 dot) with Liftoff turned off for the
- * process: Node 20's Liftoff miscompiles that instruction, TurboFan does not. A known-answer probe
- * decides; any mismatch (or an engine that rejects the module) means the caller falls back.
- */
-function loadRdot(dir: string): WebAssembly.Module | undefined {
-  const file = join(dir, 'kernels-rdot.wasm');
-  if (!existsSync(file)) return undefined;
-  v8.setFlagsFromString('--no-liftoff');
-  const bytes = readFileSync(file);
-  if (!WebAssembly.validate(bytes)) return undefined;
-  const module = new WebAssembly.Module(bytes);
-  const memory = new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true });
-  const k = instantiate(module, memory) as Kernels & { rdot_probe(a: number, b: number, c: number): number };
-  for (const [a, b, c] of PROBES) if (k.rdot_probe(a, b, c) !== 4 * (4 * a * b + c)) return undefined;
-  return module;
-}
-
 let cached: Promise<KernelModule> | undefined;
 
 /**
@@ -109,8 +88,6 @@ export function loadKernelModule(): Promise<KernelModule> {
     const wantRelaxed = process.env['LLAMA_TS_WASM_SIMD'] !== 'standard';
     if (wantRelaxed) {
       v8.setFlagsFromString('--experimental-wasm-relaxed-simd');
-      const rdot = process.env['LLAMA_TS_WASM_RDOT'] !== '0' ? loadRdot(dir) : undefined;
-      if (rdot) return { module: rdot, relaxed: true };
       const bytes = readFileSync(join(dir, 'kernels-relaxed.wasm'));
       if (WebAssembly.validate(bytes)) return { module: new WebAssembly.Module(bytes), relaxed: true };
     }
