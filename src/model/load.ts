@@ -82,7 +82,10 @@ async function open(path: string, format: ContainerFormat, options: Pick<LoadOpt
       const folder = statSync(path).isDirectory() ? path : dirname(path);
       let tokenizer = extraTokenizer;
       if (!tokenizer && (existsSync(join(folder, 'tokenizer.json')) || existsSync(join(folder, 'tokenizer.model')))) {
-        tokenizer = await loadTokenizer(folder);
+        tokenizer = await loadTokenizer(folder).catch((e: unknown) => {
+          m.close();
+          throw e;
+        });
       }
       return { format, config: m.config, tensors: m.tensors, layout: 'hf', tokenizer, chatTemplate: m.chatTemplate, close: () => m.close() };
     }
@@ -90,7 +93,12 @@ async function open(path: string, format: ContainerFormat, options: Pick<LoadOpt
       const m = readLlama2c(path);
       let tokenizer = extraTokenizer;
       const beside = join(dirname(path), 'tokenizer.bin');
-      if (!tokenizer && existsSync(beside)) tokenizer = await loadTokenizer(beside);
+      if (!tokenizer && existsSync(beside)) {
+        tokenizer = await loadTokenizer(beside).catch((e: unknown) => {
+          m.close();
+          throw e;
+        });
+      }
       return { format, config: m.config, tensors: m.tensors, layout: 'llama2c', tokenizer, chatTemplate: undefined, close: () => m.close() };
     }
   }
@@ -101,15 +109,14 @@ async function open(path: string, format: ContainerFormat, options: Pick<LoadOpt
  * a GGUF file, or a llama2.c .bin checkpoint. Weights are read once, tensor by tensor.
  */
 export async function loadModel(path: string, options: LoadOptions = {}): Promise<LlamaModel> {
-  const format = detectFormat(path);
-  const opened = await open(path, format, options);
+  const opened = await openModelFiles(path, options);
   let backend: Backend | undefined;
   try {
     backend = await makeBackend(options);
     const weights = loadWeights(opened.config, opened.tensors, opened.layout, backend, path, options.onProgress);
     let weightBytes = 0;
     for (const t of opened.tensors.values()) weightBytes += t.byteLength;
-    return new LlamaModel(opened.config, backend, weights, opened.tokenizer, opened.chatTemplate, { path, format, weightBytes }, () => opened.close(), options.kvDType);
+    return new LlamaModel(opened.config, backend, weights, opened.tokenizer, opened.chatTemplate, { path, format: opened.format, weightBytes }, () => opened.close(), options.kvDType);
   } catch (e) {
     opened.close();
     await backend?.dispose();
