@@ -14,3 +14,4 @@ export { RefBackend } from './backend/ref/ref-backend.js';
 export { DType, dtypeName } from './quant/dtype.js';
 export * from './errors/errors.js';
 export * from './chat/index.js';
+export { consume } from './generate/consume.js';

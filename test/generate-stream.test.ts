@@ -3,18 +3,15 @@ import assert from 'node:assert/strict';
 import { fixture, skipNoFixtures } from './fixtures.js';
 import { loadModel } from '../src/model/load.js';
 import type { LlamaModel } from '../src/model/model.js';
+import { consume } from '../src/generate/consume.js';
 import type { GenerateChunk, GenerateOptions, GenerateResult } from '../src/generate/options.js';
 
 const CHAT = (): string => fixture('models', 'tiny-llama3-chat', 'tiny-llama3-chat.q8_0.gguf');
 
 async function collect(model: LlamaModel, prompt: string | number[], o: GenerateOptions): Promise<{ chunks: GenerateChunk[]; result: GenerateResult }> {
-  const gen = model.generate(prompt, o);
   const chunks: GenerateChunk[] = [];
-  for (;;) {
-    const s = await gen.next();
-    if (s.done) return { chunks, result: s.value };
-    chunks.push(s.value);
-  }
+  const result = await consume(model.generate(prompt, o), (c) => chunks.push(c));
+  return { chunks, result };
 }
 
 test('streamed text equals the decoded ids, chunk by chunk, with valid UTF-8', { skip: skipNoFixtures }, async () => {

@@ -7,7 +7,7 @@
  */
 import { createInterface } from 'node:readline';
 import type { Model } from '../model/types.js';
-import type { GenerateResult } from '../generate/options.js';
+import { consume } from '../generate/consume.js';
 import { Conversation } from '../chat/conversation.js';
 import { ToolCallStreamParser, type ParsedAssistantMessage, type ToolStreamEvent } from '../chat/tools.js';
 import { LlamaError } from '../errors/errors.js';
@@ -80,14 +80,7 @@ export async function chatCommand(model: Model, opts: ChatCommandOptions = {}): 
       ...(opts.seed !== undefined ? { seed: opts.seed } : {}),
       stopIds,
     });
-    let result: GenerateResult;
-    for (;;) {
-      const step = await gen.next();
-      if (step.done) {
-        result = step.value;
-        break;
-      }
-      const { id, text } = step.value;
+    const result = await consume(gen, ({ id, text }) => {
       let piece = text;
       // Special tokens (<|python_tag|>) steer the tool-call parser; add their text if the decoder did not.
       if (tok.isSpecial(id)) {
@@ -95,7 +88,7 @@ export async function chatCommand(model: Model, opts: ChatCommandOptions = {}): 
         if (!piece.includes(special)) piece += special;
       }
       show(parser.push(piece));
-    }
+    });
     const end = parser.finish({ endToken: result.stoppedBy === eom && eom !== undefined ? 'eom' : 'eot' });
     show(end.events);
     const message: ParsedAssistantMessage = end.message;

@@ -1,4 +1,4 @@
-import type { GenerateResult } from '../generate/options.js';
+import { consume } from '../generate/consume.js';
 import { loadModel, type BackendName } from '../model/load.js';
 import { BadArgumentError } from '../errors/errors.js';
 import { loadProgress } from './progress.js';
@@ -49,15 +49,9 @@ export async function runCommand(o: RunOptions, write: (s: string) => void): Pro
       stop: o.stop,
       ignoreEos: o.ignoreEos,
     });
-    let result: GenerateResult;
-    for (;;) {
-      const step = await gen.next();
-      if (step.done) {
-        result = step.value;
-        break;
-      }
-      if (!o.json) write(step.value.text);
-    }
+    const result = await consume(gen, (chunk) => {
+      if (!o.json) write(chunk.text);
+    });
     session.dispose();
     if (o.json) {
       write(

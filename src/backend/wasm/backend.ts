@@ -417,6 +417,26 @@ export class WasmBackend implements Backend {
     return ptr;
   }
 
+  /**
+   * Writes `op` and its parameters into each worker's control slots for a KV-sharded op; workers that
+   * own no KV head of this cache get a no-op. `fill` receives the worker, its shard, a slot indexer
+   * and the byte offset of `layer` in the shard.
+   */
+  private forKVWorkers(c: WKVCache, layer: number, op: Op, fill: (t: number, p: WKVCache['parts'][number], i: (slot: number) => number, layerOff: number) => void): void {
+    const pool = this.pool;
+    const cu = pool.ctrlU;
+    for (let t = 1; t < this.threads; t++) {
+      const p = c.parts[t]!;
+      const i = (s: number): number => pool.index(t, s);
+      if (p.nkv === 0) {
+        cu[i(0)] = Op.Nop;
+        continue;
+      }
+      cu[i(0)] = op;
+      fill(t, p, i, layer * p.nkv * c.headStride);
+    }
+  }
+
   storeKV(cache: KVCache, layer: number, k: Tensor, v: Tensor, n: number, slot: number): void {
     const t0 = this.profile ? performance.now() : 0;
     const c = c_(cache);
@@ -428,15 +448,7 @@ export class WasmBackend implements Backend {
     const cu = pool.ctrlU;
     const kp = t_(k).ptr;
     const vp = t_(v).ptr;
-    for (let t = 1; t < this.threads; t++) {
-      const p = c.parts[t]!;
-      const i = (s: number): number => pool.index(t, s);
-      if (p.nkv === 0) {
-        cu[i(0)] = Op.Nop;
-        continue;
-      }
-      const layerOff = layer * p.nkv * c.headStride;
-      cu[i(0)] = Op.StoreKV;
+    this.forKVWorkers(c, layer, Op.StoreKV, (t, p, i, layerOff) => {
       cu[i(SK.kSrc)] = kp;
       cu[i(SK.vSrc)] = vp;
       cu[i(SK.n)] = n;
@@ -450,7 +462,7 @@ export class WasmBackend implements Backend {
       cu[i(SK.slot)] = slot;
       cu[i(SK.f16)] = f16;
       cu[i(SK.local)] = this.ensure(t, this.scratch[t]!, n * kvDim * 4 + 64);
-    }
+    });
     const p0 = c.parts[0]!;
     pool.run(() => {
       if (p0.nkv === 0) return;
@@ -481,15 +493,7 @@ export class WasmBackend implements Backend {
     const cu = pool.ctrlU;
     const qp = t_(q).ptr;
     const op = t_(out).ptr;
-    for (let t = 1; t < this.threads; t++) {
-      const p = c.parts[t]!;
-      const i = (s: number): number => pool.index(t, s);
-      if (p.nkv === 0) {
-        cu[i(0)] = Op.Nop;
-        continue;
-      }
-      const layerOff = layer * p.nkv * c.headStride;
-      cu[i(0)] = Op.Attention;
+    this.forKVWorkers(c, layer, Op.Attention, (t, p, i, layerOff) => {
       cu[i(AT.n)] = n;
       cu[i(AT.hd)] = headDim;
       cu[i(AT.grp)] = grp;
@@ -507,7 +511,7 @@ export class WasmBackend implements Backend {
       cu[i(AT.outMain)] = op;
       cu[i(AT.colOff)] = p.h0 * grp * headDim;
       cu[i(AT.local)] = this.ensure(t, this.scratch[t]!, 2 * n * qStride * 4 + (n + len) * 4 + attnScratch + 256);
-    }
+    });
     const p0 = c.parts[0]!;
     pool.run(() => {
       if (p0.nkv === 0) return;
