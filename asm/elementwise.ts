@@ -76,21 +76,21 @@ export function deq_x4(q4: i32, w: usize, lane: i32, cols: i32, out: usize): voi
   const nb = cols >> 5;
   for (let b = 0; b < nb; b++) {
     if (q4) {
-      const p = w + <usize>b * 72;
-      const d = h2fs(load<u16>(p + (<usize>lane << 1)));
+      const p = w + <usize>b * 80;
+      const d = load<f32>(p + (<usize>lane << 2));
       for (let k = 0; k < 4; k++) {
         for (let j = 0; j < 4; j++) {
-          const by = <i32>load<u8>(p + 8 + (<usize>k << 4) + (<usize>lane << 2) + j);
+          const by = <i32>load<u8>(p + 16 + (<usize>k << 4) + (<usize>lane << 2) + j);
           store<f32>(out + (<usize>(b * 32 + k * 4 + j) << 2), <f32>((by & 15) - 8) * d);
           store<f32>(out + (<usize>(b * 32 + 16 + k * 4 + j) << 2), <f32>((by >> 4) - 8) * d);
         }
       }
     } else {
-      const p = w + <usize>b * 144;
+      const p = w + <usize>b * 136;
       const d = h2fs(load<u16>(p + (<usize>lane << 1)));
       for (let k = 0; k < 8; k++) {
         for (let j = 0; j < 4; j++) {
-          const q = load<i8>(p + 16 + (<usize>k << 4) + (<usize>lane << 2) + j);
+          const q = <i32>load<u8>(p + 8 + (<usize>k << 4) + (<usize>lane << 2) + j) - 128;
           store<f32>(out + (<usize>(b * 32 + k * 4 + j) << 2), <f32>q * d);
         }
       }

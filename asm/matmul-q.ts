@@ -1,11 +1,30 @@
 // Matmul for Q8_0 and Q4_0 weights, repacked at load into 4-row interleaved groups so one
-// relaxed dot yields four rows' partial sums at once (activations are broadcast 4 bytes at a time).
+// relaxed dot yields four rows' partial sums at once, against activation records (quant.ts:
+// each 4-value chunk of a block pre-broadcast to a whole vector, with its scale and offset term).
 //
-// Q8x4 group block (144 bytes, 4 rows × 32 columns): 4 f16 scales | 4 i16 Σw | 8 vectors,
-//   vector k = [row0 w[4k..4k+3], row1 …, row2 …, row3 …].
-// Q4x4 group block (72 bytes): 4 f16 scales | 4 vectors, vector k = each row's qs[4k..4k+3]:
+// Q8x4 group block (136 bytes, 4 rows × 32 columns, as many bytes as ggml's): 4 f16 scales |
+//   8 vectors, vector k = [row0 w[4k..4k+3], row1 …, row2 …, row3 …] offset by 128 (unsigned).
+// Q4x4 group block (80 bytes): 4 f32 scales | 4 vectors, vector k = each row's qs[4k..4k+3]:
 //   low nibbles are columns 4k..4k+3, high nibbles columns 16+4k..16+4k+3.
-import { dot8, dot32, dot32o, fma, loadH4 } from './simd';
+//
+// Why this shape: V8 keeps a wasm loop's loaded values live from the top of the iteration, so
+// the kernels keep few values in flight (one group per pass in decode) and take every operand
+// from a plain vector load at a constant offset (no broadcasts, no per-iteration constants).
+import { dot8, fma } from './simd';
+import { REC, REC_D, REC_S } from './quant';
+
+/** Loop-invariant vectors, loaded once per kernel call (V8 rematerializes v128 constants per use). */
+const CONSTS = memory.data<u32>([
+  0x0f0f0f0f, 0x0f0f0f0f, 0x0f0f0f0f, 0x0f0f0f0f, // 0: nibble mask
+  0x00010001, 0x00010001, 0x00010001, 0x00010001, // 16: i16 ones
+], 16);
+
+/**
+ * f32 scales of one cache tile of Q8x4 groups, converted once for all its token tiles (each
+ * thread's memory has its own copy): one group of rows up to 65536 columns wide.
+ */
+const TILE_SCALES_BYTES: i32 = 32768;
+const TILE_SCALES = memory.data(TILE_SCALES_BYTES, 16);
 
 /** Writes rows g·4 .. g·4+3 of one token's output (fewer when the shard ends mid-group). */
 @inline function storeRows(p: usize, v: v128, rem: i32): void {
@@ -24,354 +43,245 @@ import { dot8, dot32, dot32o, fma, loadH4 } from './simd';
   return t < 1 ? 1 : t;
 }
 
+/** Bytes of one 4-token tile of records. */
+@inline function tileBytes(nb: i32): usize {
+  return <usize>nb * 4 * REC;
+}
+
+// ---------------------------------------------------------------- Q8x4 · 7-bit signed records
+
 /**
- * The f16 scales of `groups` consecutive groups (blockBytes per group block, scales first) as
- * f32x4 per block into scr: converted once per cache tile instead of once per token tile.
+ * Four f16 scales at p as f32 times 2^-112: shifting a non-negative finite f16 into an f32's
+ * exponent/mantissa is exact and leaves the bias short by 112. repack_q8_0 makes every scale
+ * non-negative and the records carry d·2^64, so q8out's final ·2^48 restores the scale exactly
+ * (powers of two, far from f32's limits) at 2 instructions per block instead of 7.
  */
-function scalesF32(w: usize, groups: i32, nb: i32, blockBytes: usize, scr: usize): void {
-  const total = groups * nb;
-  for (let i = 0; i < total; i++) v128.store(scr + (<usize>i << 4), loadH4(w + <usize>i * blockBytes));
+@inline function scales16(p: usize): v128 {
+  return i32x4.shl(i32x4.extend_low_i16x8_u(v128.load64_zero(p)), 13);
 }
 
-/** Scratch bytes mm_q8x4 / mm_q4x4 need for their scale tiles. */
-export function mmq_scratch_bytes(cols: i32): i32 {
-  const nb = cols >> 5;
-  const g = max(groupTile(nb * 72), 1);
-  return g * nb * 16 + 64;
+/** The 2^48 left over from scales16 and the records' 2^64. */
+@inline function q8out(acc: v128): v128 {
+  return f32x4.mul(acc, f32x4.splat(reinterpret<f32>(0x57800000)));
 }
 
-// ---------------------------------------------------------------- Q8x4 · Q7u activations
-
-@inline function q8blk1(p: usize, x: usize, ones: v128): v128 {
-  let i = dot32o(v128.load(p, 16), v128.load32_splat(x), ones);
-  i = i32x4.add(i, dot32o(v128.load(p, 32), v128.load32_splat(x, 4), ones));
-  i = i32x4.add(i, dot32o(v128.load(p, 48), v128.load32_splat(x, 8), ones));
-  i = i32x4.add(i, dot32o(v128.load(p, 64), v128.load32_splat(x, 12), ones));
-  i = i32x4.add(i, dot32o(v128.load(p, 80), v128.load32_splat(x, 16), ones));
-  i = i32x4.add(i, dot32o(v128.load(p, 96), v128.load32_splat(x, 20), ones));
-  i = i32x4.add(i, dot32o(v128.load(p, 112), v128.load32_splat(x, 24), ones));
-  i = i32x4.add(i, dot32o(v128.load(p, 128), v128.load32_splat(x, 28), ones));
+/** Σ over one block of 4 rows: i32x4 of (w+128)·q, before the 128·Σq correction. */
+@inline function q8blk(p: usize, x: usize, ones: v128): v128 {
+  let i = i32x4.dot_i16x8_s(dot8(v128.load(x), v128.load(p, 8)), ones);
+  i = i32x4.add(i, i32x4.dot_i16x8_s(dot8(v128.load(x, 16), v128.load(p, 24)), ones));
+  i = i32x4.add(i, i32x4.dot_i16x8_s(dot8(v128.load(x, 32), v128.load(p, 40)), ones));
+  i = i32x4.add(i, i32x4.dot_i16x8_s(dot8(v128.load(x, 48), v128.load(p, 56)), ones));
+  i = i32x4.add(i, i32x4.dot_i16x8_s(dot8(v128.load(x, 64), v128.load(p, 72)), ones));
+  i = i32x4.add(i, i32x4.dot_i16x8_s(dot8(v128.load(x, 80), v128.load(p, 88)), ones));
+  i = i32x4.add(i, i32x4.dot_i16x8_s(dot8(v128.load(x, 96), v128.load(p, 104)), ones));
+  i = i32x4.add(i, i32x4.dot_i16x8_s(dot8(v128.load(x, 112), v128.load(p, 120)), ones));
   return i;
 }
 
-function q8x4_t1(w: usize, nb: i32, xq: usize, xd: usize): v128 {
+/** One token against one group; xstep = bytes between the token's consecutive block records. */
+function q8x4_t1(w: usize, nb: i32, x: usize, xstep: usize): v128 {
+  const ones = v128.load(CONSTS, 16);
   let acc = f32x4.splat(0);
-  const ones = i16x8.splat(1);
-  for (let b = 0; b < nb; b++) {
-    const p = w + <usize>b * 144;
-    const corr = i32x4.shl(i32x4.extend_low_i16x8_s(v128.load64_zero(p, 8)), 6);
-    const i = i32x4.sub(q8blk1(p, xq + (<usize>b << 5), ones), corr);
-    const sc = f32x4.mul(loadH4(p), f32x4.splat(load<f32>(xd + (<usize>b << 2))));
-    acc = fma(f32x4.convert_i32x4_s(i), sc, acc);
+  const end = w + <usize>nb * 136;
+  for (let p = w; p < end; p += 136, x += xstep) {
+    const i = i32x4.sub(q8blk(p, x, ones), v128.load(x, REC_S));
+    acc = fma(f32x4.convert_i32x4_s(i), f32x4.mul(scales16(p), v128.load(x, REC_D)), acc);
   }
-  return acc;
+  return q8out(acc);
 }
 
-/** One token against two groups (gb bytes apart): shares the activation loads, two chains. */
-function q8x4_t1x2(w: usize, gb: usize, nb: i32, xq: usize, xd: usize, out: usize, rem: i32): void {
-  let acc0 = f32x4.splat(0);
-  let acc1 = f32x4.splat(0);
-  const ones = i16x8.splat(1);
-  // Pointers advance per block (no per-block multiplies in the loop).
-  let p = w;
-  let x = xq;
-  let d = xd;
-  const end = w + <usize>nb * 144;
-  for (; p < end; p += 144, x += 32, d += 4) {
-    const q = p + gb;
-    let x0 = v128.load32_splat(x);
-    let i = dot32o(v128.load(p, 16), x0, ones);
-    let j = dot32o(v128.load(q, 16), x0, ones);
-    x0 = v128.load32_splat(x, 4);
-    i = i32x4.add(i, dot32o(v128.load(p, 32), x0, ones));
-    j = i32x4.add(j, dot32o(v128.load(q, 32), x0, ones));
-    x0 = v128.load32_splat(x, 8);
-    i = i32x4.add(i, dot32o(v128.load(p, 48), x0, ones));
-    j = i32x4.add(j, dot32o(v128.load(q, 48), x0, ones));
-    x0 = v128.load32_splat(x, 12);
-    i = i32x4.add(i, dot32o(v128.load(p, 64), x0, ones));
-    j = i32x4.add(j, dot32o(v128.load(q, 64), x0, ones));
-    x0 = v128.load32_splat(x, 16);
-    i = i32x4.add(i, dot32o(v128.load(p, 80), x0, ones));
-    j = i32x4.add(j, dot32o(v128.load(q, 80), x0, ones));
-    x0 = v128.load32_splat(x, 20);
-    i = i32x4.add(i, dot32o(v128.load(p, 96), x0, ones));
-    j = i32x4.add(j, dot32o(v128.load(q, 96), x0, ones));
-    x0 = v128.load32_splat(x, 24);
-    i = i32x4.add(i, dot32o(v128.load(p, 112), x0, ones));
-    j = i32x4.add(j, dot32o(v128.load(q, 112), x0, ones));
-    x0 = v128.load32_splat(x, 28);
-    i = i32x4.add(i, dot32o(v128.load(p, 128), x0, ones));
-    j = i32x4.add(j, dot32o(v128.load(q, 128), x0, ones));
-    const dx = f32x4.splat(load<f32>(d));
-    // Both groups' scales and Σw in one go: [p scales | q scales] as 8 lanes of u16.
-    i = i32x4.sub(i, i32x4.shl(i32x4.extend_low_i16x8_s(v128.load64_zero(p, 8)), 6));
-    j = i32x4.sub(j, i32x4.shl(i32x4.extend_low_i16x8_s(v128.load64_zero(q, 8)), 6));
-    acc0 = fma(f32x4.convert_i32x4_s(i), f32x4.mul(loadH4(p), dx), acc0);
-    acc1 = fma(f32x4.convert_i32x4_s(j), f32x4.mul(loadH4(q), dx), acc1);
-  }
-  storeRows(out, acc0, rem);
-  storeRows(out + 16, acc1, rem - 4);
+@inline function q8fin(i: v128, sc: v128, x: usize, acc: v128): v128 {
+  return fma(f32x4.convert_i32x4_s(i32x4.sub(i, v128.load(x, REC_S))), f32x4.mul(sc, v128.load(x, REC_D)), acc);
 }
 
-/** Four tokens against one group: each weight vector is loaded once and used four times. */
-function q8x4_t4(w: usize, sp: usize, nb: i32, xq: usize, xd: usize, cols: i32, out: usize, ldo: i32, rem: i32): void {
-  const xs = <usize>cols;
-  const ds = <usize>nb << 2;
-  const ones = i16x8.splat(1);
+/** One 4-token tile against one group: each weight vector is loaded once and used four times. */
+function q8x4_t4(w: usize, sp: usize, nb: i32, x: usize, out: usize, ldo: i32, rem: i32): void {
+  const ones = v128.load(CONSTS, 16);
   let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
-  for (let b = 0; b < nb; b++) {
-    const p = w + <usize>b * 144;
-    const x0 = xq + (<usize>b << 5);
-    const x1 = x0 + xs, x2 = x0 + 2 * xs, x3 = x0 + 3 * xs;
-    let wv = v128.load(p, 16);
-    let i0 = dot32o(wv, v128.load32_splat(x0), ones);
-    let i1 = dot32o(wv, v128.load32_splat(x1), ones);
-    let i2 = dot32o(wv, v128.load32_splat(x2), ones);
-    let i3 = dot32o(wv, v128.load32_splat(x3), ones);
-    wv = v128.load(p, 32);
-    i0 = i32x4.add(i0, dot32o(wv, v128.load32_splat(x0, 4), ones));
-    i1 = i32x4.add(i1, dot32o(wv, v128.load32_splat(x1, 4), ones));
-    i2 = i32x4.add(i2, dot32o(wv, v128.load32_splat(x2, 4), ones));
-    i3 = i32x4.add(i3, dot32o(wv, v128.load32_splat(x3, 4), ones));
-    wv = v128.load(p, 48);
-    i0 = i32x4.add(i0, dot32o(wv, v128.load32_splat(x0, 8), ones));
-    i1 = i32x4.add(i1, dot32o(wv, v128.load32_splat(x1, 8), ones));
-    i2 = i32x4.add(i2, dot32o(wv, v128.load32_splat(x2, 8), ones));
-    i3 = i32x4.add(i3, dot32o(wv, v128.load32_splat(x3, 8), ones));
-    wv = v128.load(p, 64);
-    i0 = i32x4.add(i0, dot32o(wv, v128.load32_splat(x0, 12), ones));
-    i1 = i32x4.add(i1, dot32o(wv, v128.load32_splat(x1, 12), ones));
-    i2 = i32x4.add(i2, dot32o(wv, v128.load32_splat(x2, 12), ones));
-    i3 = i32x4.add(i3, dot32o(wv, v128.load32_splat(x3, 12), ones));
-    wv = v128.load(p, 80);
-    i0 = i32x4.add(i0, dot32o(wv, v128.load32_splat(x0, 16), ones));
-    i1 = i32x4.add(i1, dot32o(wv, v128.load32_splat(x1, 16), ones));
-    i2 = i32x4.add(i2, dot32o(wv, v128.load32_splat(x2, 16), ones));
-    i3 = i32x4.add(i3, dot32o(wv, v128.load32_splat(x3, 16), ones));
-    wv = v128.load(p, 96);
-    i0 = i32x4.add(i0, dot32o(wv, v128.load32_splat(x0, 20), ones));
-    i1 = i32x4.add(i1, dot32o(wv, v128.load32_splat(x1, 20), ones));
-    i2 = i32x4.add(i2, dot32o(wv, v128.load32_splat(x2, 20), ones));
-    i3 = i32x4.add(i3, dot32o(wv, v128.load32_splat(x3, 20), ones));
-    wv = v128.load(p, 112);
-    i0 = i32x4.add(i0, dot32o(wv, v128.load32_splat(x0, 24), ones));
-    i1 = i32x4.add(i1, dot32o(wv, v128.load32_splat(x1, 24), ones));
-    i2 = i32x4.add(i2, dot32o(wv, v128.load32_splat(x2, 24), ones));
-    i3 = i32x4.add(i3, dot32o(wv, v128.load32_splat(x3, 24), ones));
-    wv = v128.load(p, 128);
-    i0 = i32x4.add(i0, dot32o(wv, v128.load32_splat(x0, 28), ones));
-    i1 = i32x4.add(i1, dot32o(wv, v128.load32_splat(x1, 28), ones));
-    i2 = i32x4.add(i2, dot32o(wv, v128.load32_splat(x2, 28), ones));
-    i3 = i32x4.add(i3, dot32o(wv, v128.load32_splat(x3, 28), ones));
-    const corr = i32x4.shl(i32x4.extend_low_i16x8_s(v128.load64_zero(p, 8)), 6);
-    const sc = v128.load(sp + (<usize>b << 4));
-    const d = xd + (<usize>b << 2);
-    a0 = fma(f32x4.convert_i32x4_s(i32x4.sub(i0, corr)), f32x4.mul(sc, f32x4.splat(load<f32>(d))), a0);
-    a1 = fma(f32x4.convert_i32x4_s(i32x4.sub(i1, corr)), f32x4.mul(sc, f32x4.splat(load<f32>(d + ds))), a1);
-    a2 = fma(f32x4.convert_i32x4_s(i32x4.sub(i2, corr)), f32x4.mul(sc, f32x4.splat(load<f32>(d + 2 * ds))), a2);
-    a3 = fma(f32x4.convert_i32x4_s(i32x4.sub(i3, corr)), f32x4.mul(sc, f32x4.splat(load<f32>(d + 3 * ds))), a3);
+  const end = w + <usize>nb * 136;
+  for (let p = w; p < end; p += 136, x += 4 * REC) {
+    let i0 = i32x4.splat(0), i1 = i32x4.splat(0), i2 = i32x4.splat(0), i3 = i32x4.splat(0);
+    let v: v128;
+    v = v128.load(p, 8);
+    i0 = i32x4.add(i0, i32x4.dot_i16x8_s(dot8(v128.load(x, 0), v), ones));
+    i1 = i32x4.add(i1, i32x4.dot_i16x8_s(dot8(v128.load(x, REC + 0), v), ones));
+    i2 = i32x4.add(i2, i32x4.dot_i16x8_s(dot8(v128.load(x, 2 * REC + 0), v), ones));
+    i3 = i32x4.add(i3, i32x4.dot_i16x8_s(dot8(v128.load(x, 3 * REC + 0), v), ones));
+    v = v128.load(p, 24);
+    i0 = i32x4.add(i0, i32x4.dot_i16x8_s(dot8(v128.load(x, 16), v), ones));
+    i1 = i32x4.add(i1, i32x4.dot_i16x8_s(dot8(v128.load(x, REC + 16), v), ones));
+    i2 = i32x4.add(i2, i32x4.dot_i16x8_s(dot8(v128.load(x, 2 * REC + 16), v), ones));
+    i3 = i32x4.add(i3, i32x4.dot_i16x8_s(dot8(v128.load(x, 3 * REC + 16), v), ones));
+    v = v128.load(p, 40);
+    i0 = i32x4.add(i0, i32x4.dot_i16x8_s(dot8(v128.load(x, 32), v), ones));
+    i1 = i32x4.add(i1, i32x4.dot_i16x8_s(dot8(v128.load(x, REC + 32), v), ones));
+    i2 = i32x4.add(i2, i32x4.dot_i16x8_s(dot8(v128.load(x, 2 * REC + 32), v), ones));
+    i3 = i32x4.add(i3, i32x4.dot_i16x8_s(dot8(v128.load(x, 3 * REC + 32), v), ones));
+    v = v128.load(p, 56);
+    i0 = i32x4.add(i0, i32x4.dot_i16x8_s(dot8(v128.load(x, 48), v), ones));
+    i1 = i32x4.add(i1, i32x4.dot_i16x8_s(dot8(v128.load(x, REC + 48), v), ones));
+    i2 = i32x4.add(i2, i32x4.dot_i16x8_s(dot8(v128.load(x, 2 * REC + 48), v), ones));
+    i3 = i32x4.add(i3, i32x4.dot_i16x8_s(dot8(v128.load(x, 3 * REC + 48), v), ones));
+    v = v128.load(p, 72);
+    i0 = i32x4.add(i0, i32x4.dot_i16x8_s(dot8(v128.load(x, 64), v), ones));
+    i1 = i32x4.add(i1, i32x4.dot_i16x8_s(dot8(v128.load(x, REC + 64), v), ones));
+    i2 = i32x4.add(i2, i32x4.dot_i16x8_s(dot8(v128.load(x, 2 * REC + 64), v), ones));
+    i3 = i32x4.add(i3, i32x4.dot_i16x8_s(dot8(v128.load(x, 3 * REC + 64), v), ones));
+    v = v128.load(p, 88);
+    i0 = i32x4.add(i0, i32x4.dot_i16x8_s(dot8(v128.load(x, 80), v), ones));
+    i1 = i32x4.add(i1, i32x4.dot_i16x8_s(dot8(v128.load(x, REC + 80), v), ones));
+    i2 = i32x4.add(i2, i32x4.dot_i16x8_s(dot8(v128.load(x, 2 * REC + 80), v), ones));
+    i3 = i32x4.add(i3, i32x4.dot_i16x8_s(dot8(v128.load(x, 3 * REC + 80), v), ones));
+    v = v128.load(p, 104);
+    i0 = i32x4.add(i0, i32x4.dot_i16x8_s(dot8(v128.load(x, 96), v), ones));
+    i1 = i32x4.add(i1, i32x4.dot_i16x8_s(dot8(v128.load(x, REC + 96), v), ones));
+    i2 = i32x4.add(i2, i32x4.dot_i16x8_s(dot8(v128.load(x, 2 * REC + 96), v), ones));
+    i3 = i32x4.add(i3, i32x4.dot_i16x8_s(dot8(v128.load(x, 3 * REC + 96), v), ones));
+    v = v128.load(p, 120);
+    i0 = i32x4.add(i0, i32x4.dot_i16x8_s(dot8(v128.load(x, 112), v), ones));
+    i1 = i32x4.add(i1, i32x4.dot_i16x8_s(dot8(v128.load(x, REC + 112), v), ones));
+    i2 = i32x4.add(i2, i32x4.dot_i16x8_s(dot8(v128.load(x, 2 * REC + 112), v), ones));
+    i3 = i32x4.add(i3, i32x4.dot_i16x8_s(dot8(v128.load(x, 3 * REC + 112), v), ones));
+    const sc = v128.load(sp);
+    sp += 16;
+    a0 = q8fin(i0, sc, x, a0);
+    a1 = q8fin(i1, sc, x + REC, a1);
+    a2 = q8fin(i2, sc, x + 2 * REC, a2);
+    a3 = q8fin(i3, sc, x + 3 * REC, a3);
   }
   const os = <usize>ldo << 2;
-  storeRows(out, a0, rem);
-  storeRows(out + os, a1, rem);
-  storeRows(out + 2 * os, a2, rem);
-  storeRows(out + 3 * os, a3, rem);
+  storeRows(out, q8out(a0), rem);
+  storeRows(out + os, q8out(a1), rem);
+  storeRows(out + 2 * os, q8out(a2), rem);
+  storeRows(out + 3 * os, q8out(a3), rem);
 }
 
 /**
- * out[t, r] = Σ_c x[t, c] · w[r, c] for r < rowsValid. w: `groups` Q8x4 groups; xq/xd: Q7u
- * activations [n, cols]; out row stride ldo floats.
+ * out[t, r] = Σ_c x[t, c] · w[r, c] for r < rowsValid. w: `groups` Q8x4 groups; xr: n tokens of
+ * 7-bit signed records (quant_rec_q7s); out row stride ldo floats.
  */
-export function mm_q8x4(w: usize, groups: i32, rowsValid: i32, cols: i32, n: i32, xq: usize, xd: usize, out: usize, ldo: i32, scr: usize): void {
+export function mm_q8x4(w: usize, groups: i32, rowsValid: i32, cols: i32, n: i32, xr: usize, out: usize, ldo: i32): void {
   const nb = cols >> 5;
-  const gBytes = <usize>nb * 144;
-  const gt = groupTile(<i32>gBytes);
-  const ss = <usize>nb << 4;
+  const gBytes = <usize>nb * 136;
+  // Prefill converts a cache tile's scales once; the scratch bounds the tile for very wide rows.
+  const gt = min(groupTile(<i32>gBytes), max(1, TILE_SCALES_BYTES / (nb << 4)));
   for (let g0 = 0; g0 < groups; g0 += gt) {
     const g1 = min(groups, g0 + gt);
-    // Prefill tiles reuse each group's scales for every token tile: convert them once.
-    if (n >= 4) scalesF32(w + <usize>g0 * gBytes, g1 - g0, nb, 144, scr);
-    let t = 0;
-    for (; t + 4 <= n; t += 4) {
-      for (let g = g0; g < g1; g++) {
-        q8x4_t4(w + <usize>g * gBytes, scr + <usize>(g - g0) * ss, nb, xq + <usize>t * cols, xd + ((<usize>t * nb) << 2), cols,
-          out + ((<usize>t * ldo + (g << 2)) << 2), ldo, rowsValid - (g << 2));
-      }
+    if (n >= 4 && nb << 4 <= TILE_SCALES_BYTES) {
+      const total = (g1 - g0) * nb;
+      const p0 = w + <usize>g0 * gBytes;
+      for (let i = 0; i < total; i++) v128.store(TILE_SCALES + (<usize>i << 4), scales16(p0 + <usize>i * 136));
     }
-    for (; t < n; t++) {
-      let g = g0;
-      for (; g + 2 <= g1; g += 2) {
-        q8x4_t1x2(w + <usize>g * gBytes, gBytes, nb, xq + <usize>t * cols, xd + ((<usize>t * nb) << 2),
-          out + ((<usize>t * ldo + (g << 2)) << 2), rowsValid - (g << 2));
-      }
-      for (; g < g1; g++) {
-        const v = q8x4_t1(w + <usize>g * gBytes, nb, xq + <usize>t * cols, xd + ((<usize>t * nb) << 2));
-        storeRows(out + ((<usize>t * ldo + (g << 2)) << 2), v, rowsValid - (g << 2));
+    for (let t = 0; t < n; t += 4) {
+      const xt = xr + <usize>(t >> 2) * tileBytes(nb);
+      const ts = min(4, n - t);
+      if (ts == 4 && nb << 4 <= TILE_SCALES_BYTES) {
+        for (let g = g0; g < g1; g++) {
+          q8x4_t4(w + <usize>g * gBytes, TILE_SCALES + <usize>(g - g0) * (<usize>nb << 4), nb, xt, out + ((<usize>t * ldo + (g << 2)) << 2), ldo, rowsValid - (g << 2));
+        }
+      } else {
+        for (let j = 0; j < ts; j++) {
+          for (let g = g0; g < g1; g++) {
+            const v = q8x4_t1(w + <usize>g * gBytes, nb, xt + <usize>j * REC, <usize>ts * REC);
+            storeRows(out + ((<usize>(t + j) * ldo + (g << 2)) << 2), v, rowsValid - (g << 2));
+          }
+        }
       }
     }
   }
 }
 
-// ---------------------------------------------------------------- Q4x4 · Q8s activations
+// ---------------------------------------------------------------- Q4x4 · signed 8-bit records
 
-/** One token, one group: nibbles are the unsigned operand; 8 dots fit in i16 (8·2·127·15 < 2^15). */
-function q4x4_t1(w: usize, nb: i32, xq: usize, xd: usize, xs: usize): v128 {
+/**
+ * One block of 4 rows in i16 lanes: nibbles are the unsigned operand; 8 dots fit in i16
+ * (8·2·127·15 < 2^15). Record chunk j holds columns 4j..4j+3, so low nibbles of vector k meet
+ * chunk k and high nibbles chunk 4+k.
+ */
+@inline function q4blk(p: usize, x: usize, m: v128): v128 {
+  const v0 = v128.load(p, 16), v1 = v128.load(p, 32), v2 = v128.load(p, 48), v3 = v128.load(p, 64);
+  let s = dot8(v128.load(x), v128.and(v0, m));
+  s = i16x8.add(s, dot8(v128.load(x, 64), v128.and(i16x8.shr_u(v0, 4), m)));
+  s = i16x8.add(s, dot8(v128.load(x, 16), v128.and(v1, m)));
+  s = i16x8.add(s, dot8(v128.load(x, 80), v128.and(i16x8.shr_u(v1, 4), m)));
+  s = i16x8.add(s, dot8(v128.load(x, 32), v128.and(v2, m)));
+  s = i16x8.add(s, dot8(v128.load(x, 96), v128.and(i16x8.shr_u(v2, 4), m)));
+  s = i16x8.add(s, dot8(v128.load(x, 48), v128.and(v3, m)));
+  s = i16x8.add(s, dot8(v128.load(x, 112), v128.and(i16x8.shr_u(v3, 4), m)));
+  return s;
+}
+
+/** acc + d_w·d_x·(Σ q·n − 8·Σq): the record carries 8·Σq, so Q4_0's −8 costs one subtract. */
+@inline function q4fin(s: v128, sc: v128, x: usize, acc: v128): v128 {
+  const i = i32x4.sub(i32x4.extadd_pairwise_i16x8_s(s), v128.load(x, REC_S));
+  return fma(f32x4.convert_i32x4_s(i), f32x4.mul(sc, v128.load(x, REC_D)), acc);
+}
+
+function q4x4_t1(w: usize, nb: i32, x: usize, xstep: usize): v128 {
+  const m = v128.load(CONSTS);
   let acc = f32x4.splat(0);
-  const m = i8x16.splat(0x0f);
-  const ones = i16x8.splat(1);
-  for (let b = 0; b < nb; b++) {
-    const p = w + <usize>b * 72;
-    const x = xq + (<usize>b << 5);
-    const v0 = v128.load(p, 8), v1 = v128.load(p, 24), v2 = v128.load(p, 40), v3 = v128.load(p, 56);
-    let s = dot8(v128.load32_splat(x), v128.and(v0, m));
-    s = i16x8.add(s, dot8(v128.load32_splat(x, 16), v128.and(i16x8.shr_u(v0, 4), m)));
-    s = i16x8.add(s, dot8(v128.load32_splat(x, 4), v128.and(v1, m)));
-    s = i16x8.add(s, dot8(v128.load32_splat(x, 20), v128.and(i16x8.shr_u(v1, 4), m)));
-    s = i16x8.add(s, dot8(v128.load32_splat(x, 8), v128.and(v2, m)));
-    s = i16x8.add(s, dot8(v128.load32_splat(x, 24), v128.and(i16x8.shr_u(v2, 4), m)));
-    s = i16x8.add(s, dot8(v128.load32_splat(x, 12), v128.and(v3, m)));
-    s = i16x8.add(s, dot8(v128.load32_splat(x, 28), v128.and(i16x8.shr_u(v3, 4), m)));
-    const bs = load<i32>(xs + (<usize>b << 3)) + load<i32>(xs + (<usize>b << 3), 4);
-    const i = i32x4.sub(i32x4.dot_i16x8_s(s, ones), i32x4.splat(bs << 3));
-    const sc = f32x4.mul(loadH4(p), f32x4.splat(load<f32>(xd + (<usize>b << 2))));
-    acc = fma(f32x4.convert_i32x4_s(i), sc, acc);
-  }
+  const end = w + <usize>nb * 80;
+  for (let p = w; p < end; p += 80, x += xstep) acc = q4fin(q4blk(p, x, m), v128.load(p), x, acc);
   return acc;
 }
 
-/** One token against two Q4x4 groups (gb bytes apart): shared activation loads and offset term. */
-function q4x4_t1x2(w: usize, gb: usize, nb: i32, xq: usize, xd: usize, xs: usize, out: usize, rem: i32): void {
-  let acc0 = f32x4.splat(0);
-  let acc1 = f32x4.splat(0);
-  const m = i8x16.splat(0x0f);
-  let p = w;
-  let x = xq;
-  let d = xd;
-  let su = xs;
-  const end = w + <usize>nb * 72;
-  for (; p < end; p += 72, x += 32, d += 4, su += 8) {
-    const q = p + gb;
-    let s = i16x8.splat(0);
-    let u = i16x8.splat(0);
-    {
-      const xl = v128.load32_splat(x, 0);
-      const xh = v128.load32_splat(x, 16);
-      const v = v128.load(p, 8);
-      const z = v128.load(q, 8);
-      s = i16x8.add(i16x8.add(s, dot8(xl, v128.and(v, m))), dot8(xh, v128.and(i16x8.shr_u(v, 4), m)));
-      u = i16x8.add(i16x8.add(u, dot8(xl, v128.and(z, m))), dot8(xh, v128.and(i16x8.shr_u(z, 4), m)));
-    }
-    {
-      const xl = v128.load32_splat(x, 4);
-      const xh = v128.load32_splat(x, 20);
-      const v = v128.load(p, 24);
-      const z = v128.load(q, 24);
-      s = i16x8.add(i16x8.add(s, dot8(xl, v128.and(v, m))), dot8(xh, v128.and(i16x8.shr_u(v, 4), m)));
-      u = i16x8.add(i16x8.add(u, dot8(xl, v128.and(z, m))), dot8(xh, v128.and(i16x8.shr_u(z, 4), m)));
-    }
-    {
-      const xl = v128.load32_splat(x, 8);
-      const xh = v128.load32_splat(x, 24);
-      const v = v128.load(p, 40);
-      const z = v128.load(q, 40);
-      s = i16x8.add(i16x8.add(s, dot8(xl, v128.and(v, m))), dot8(xh, v128.and(i16x8.shr_u(v, 4), m)));
-      u = i16x8.add(i16x8.add(u, dot8(xl, v128.and(z, m))), dot8(xh, v128.and(i16x8.shr_u(z, 4), m)));
-    }
-    {
-      const xl = v128.load32_splat(x, 12);
-      const xh = v128.load32_splat(x, 28);
-      const v = v128.load(p, 56);
-      const z = v128.load(q, 56);
-      s = i16x8.add(i16x8.add(s, dot8(xl, v128.and(v, m))), dot8(xh, v128.and(i16x8.shr_u(v, 4), m)));
-      u = i16x8.add(i16x8.add(u, dot8(xl, v128.and(z, m))), dot8(xh, v128.and(i16x8.shr_u(z, 4), m)));
-    }
-    const bs = i32x4.splat((load<i32>(su) + load<i32>(su, 4)) << 3);
-    const dx = f32x4.splat(load<f32>(d));
-    acc0 = fma(f32x4.convert_i32x4_s(i32x4.sub(i32x4.extadd_pairwise_i16x8_s(s), bs)), f32x4.mul(loadH4(p), dx), acc0);
-    acc1 = fma(f32x4.convert_i32x4_s(i32x4.sub(i32x4.extadd_pairwise_i16x8_s(u), bs)), f32x4.mul(loadH4(q), dx), acc1);
-  }
-  storeRows(out, acc0, rem);
-  storeRows(out + 16, acc1, rem - 4);
-}
-
-@inline function q4fin(s: v128, acc: v128, sc: v128, xd: usize, xs: usize): v128 {
-  const bs = load<i32>(xs) + load<i32>(xs, 4);
-  const i = i32x4.sub(i32x4.extadd_pairwise_i16x8_s(s), i32x4.splat(bs << 3));
-  return fma(f32x4.convert_i32x4_s(i), f32x4.mul(sc, f32x4.splat(load<f32>(xd))), acc);
-}
-
-function q4x4_t4(w: usize, sp: usize, nb: i32, xq: usize, xd: usize, xsum: usize, cols: i32, out: usize, ldo: i32, rem: i32): void {
-  const qs = <usize>cols;
-  const ds = <usize>nb << 2;
-  const ss = <usize>nb << 3;
-  const m = i8x16.splat(0x0f);
+function q4x4_t4(w: usize, nb: i32, x: usize, out: usize, ldo: i32, rem: i32): void {
+  const m = v128.load(CONSTS);
   let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
-  for (let b = 0; b < nb; b++) {
-    const p = w + <usize>b * 72;
-    const x0 = xq + (<usize>b << 5);
-    const x1 = x0 + qs, x2 = x0 + 2 * qs, x3 = x0 + 3 * qs;
+  const end = w + <usize>nb * 80;
+  for (let p = w; p < end; p += 80, x += 4 * REC) {
     let s0 = i16x8.splat(0), s1 = i16x8.splat(0), s2 = i16x8.splat(0), s3 = i16x8.splat(0);
     // Low nibbles for all four tokens, then high nibbles: keeps live registers under 16.
-    {
-      const v = v128.load(p, 8);
-      let h = v128.and(v, m);
-      s0 = i16x8.add(s0, dot8(v128.load32_splat(x0, 0), h));
-      s1 = i16x8.add(s1, dot8(v128.load32_splat(x1, 0), h));
-      s2 = i16x8.add(s2, dot8(v128.load32_splat(x2, 0), h));
-      s3 = i16x8.add(s3, dot8(v128.load32_splat(x3, 0), h));
-      h = v128.and(i16x8.shr_u(v, 4), m);
-      s0 = i16x8.add(s0, dot8(v128.load32_splat(x0, 16), h));
-      s1 = i16x8.add(s1, dot8(v128.load32_splat(x1, 16), h));
-      s2 = i16x8.add(s2, dot8(v128.load32_splat(x2, 16), h));
-      s3 = i16x8.add(s3, dot8(v128.load32_splat(x3, 16), h));
-    }
-    {
-      const v = v128.load(p, 24);
-      let h = v128.and(v, m);
-      s0 = i16x8.add(s0, dot8(v128.load32_splat(x0, 4), h));
-      s1 = i16x8.add(s1, dot8(v128.load32_splat(x1, 4), h));
-      s2 = i16x8.add(s2, dot8(v128.load32_splat(x2, 4), h));
-      s3 = i16x8.add(s3, dot8(v128.load32_splat(x3, 4), h));
-      h = v128.and(i16x8.shr_u(v, 4), m);
-      s0 = i16x8.add(s0, dot8(v128.load32_splat(x0, 20), h));
-      s1 = i16x8.add(s1, dot8(v128.load32_splat(x1, 20), h));
-      s2 = i16x8.add(s2, dot8(v128.load32_splat(x2, 20), h));
-      s3 = i16x8.add(s3, dot8(v128.load32_splat(x3, 20), h));
-    }
-    {
-      const v = v128.load(p, 40);
-      let h = v128.and(v, m);
-      s0 = i16x8.add(s0, dot8(v128.load32_splat(x0, 8), h));
-      s1 = i16x8.add(s1, dot8(v128.load32_splat(x1, 8), h));
-      s2 = i16x8.add(s2, dot8(v128.load32_splat(x2, 8), h));
-      s3 = i16x8.add(s3, dot8(v128.load32_splat(x3, 8), h));
-      h = v128.and(i16x8.shr_u(v, 4), m);
-      s0 = i16x8.add(s0, dot8(v128.load32_splat(x0, 24), h));
-      s1 = i16x8.add(s1, dot8(v128.load32_splat(x1, 24), h));
-      s2 = i16x8.add(s2, dot8(v128.load32_splat(x2, 24), h));
-      s3 = i16x8.add(s3, dot8(v128.load32_splat(x3, 24), h));
-    }
-    {
-      const v = v128.load(p, 56);
-      let h = v128.and(v, m);
-      s0 = i16x8.add(s0, dot8(v128.load32_splat(x0, 12), h));
-      s1 = i16x8.add(s1, dot8(v128.load32_splat(x1, 12), h));
-      s2 = i16x8.add(s2, dot8(v128.load32_splat(x2, 12), h));
-      s3 = i16x8.add(s3, dot8(v128.load32_splat(x3, 12), h));
-      h = v128.and(i16x8.shr_u(v, 4), m);
-      s0 = i16x8.add(s0, dot8(v128.load32_splat(x0, 28), h));
-      s1 = i16x8.add(s1, dot8(v128.load32_splat(x1, 28), h));
-      s2 = i16x8.add(s2, dot8(v128.load32_splat(x2, 28), h));
-      s3 = i16x8.add(s3, dot8(v128.load32_splat(x3, 28), h));
-    }
-    const sc = v128.load(sp + (<usize>b << 4));
-    const d = xd + (<usize>b << 2);
-    const su = xsum + (<usize>b << 3);
-    a0 = q4fin(s0, a0, sc, d, su);
-    a1 = q4fin(s1, a1, sc, d + ds, su + ss);
-    a2 = q4fin(s2, a2, sc, d + 2 * ds, su + 2 * ss);
-    a3 = q4fin(s3, a3, sc, d + 3 * ds, su + 3 * ss);
+    let v: v128, h: v128;
+    v = v128.load(p, 16);
+    h = v128.and(v, m);
+    s0 = i16x8.add(s0, dot8(v128.load(x, 0), h));
+    s1 = i16x8.add(s1, dot8(v128.load(x, REC + 0), h));
+    s2 = i16x8.add(s2, dot8(v128.load(x, 2 * REC + 0), h));
+    s3 = i16x8.add(s3, dot8(v128.load(x, 3 * REC + 0), h));
+    h = v128.and(i16x8.shr_u(v, 4), m);
+    s0 = i16x8.add(s0, dot8(v128.load(x, 64), h));
+    s1 = i16x8.add(s1, dot8(v128.load(x, REC + 64), h));
+    s2 = i16x8.add(s2, dot8(v128.load(x, 2 * REC + 64), h));
+    s3 = i16x8.add(s3, dot8(v128.load(x, 3 * REC + 64), h));
+    v = v128.load(p, 32);
+    h = v128.and(v, m);
+    s0 = i16x8.add(s0, dot8(v128.load(x, 16), h));
+    s1 = i16x8.add(s1, dot8(v128.load(x, REC + 16), h));
+    s2 = i16x8.add(s2, dot8(v128.load(x, 2 * REC + 16), h));
+    s3 = i16x8.add(s3, dot8(v128.load(x, 3 * REC + 16), h));
+    h = v128.and(i16x8.shr_u(v, 4), m);
+    s0 = i16x8.add(s0, dot8(v128.load(x, 80), h));
+    s1 = i16x8.add(s1, dot8(v128.load(x, REC + 80), h));
+    s2 = i16x8.add(s2, dot8(v128.load(x, 2 * REC + 80), h));
+    s3 = i16x8.add(s3, dot8(v128.load(x, 3 * REC + 80), h));
+    v = v128.load(p, 48);
+    h = v128.and(v, m);
+    s0 = i16x8.add(s0, dot8(v128.load(x, 32), h));
+    s1 = i16x8.add(s1, dot8(v128.load(x, REC + 32), h));
+    s2 = i16x8.add(s2, dot8(v128.load(x, 2 * REC + 32), h));
+    s3 = i16x8.add(s3, dot8(v128.load(x, 3 * REC + 32), h));
+    h = v128.and(i16x8.shr_u(v, 4), m);
+    s0 = i16x8.add(s0, dot8(v128.load(x, 96), h));
+    s1 = i16x8.add(s1, dot8(v128.load(x, REC + 96), h));
+    s2 = i16x8.add(s2, dot8(v128.load(x, 2 * REC + 96), h));
+    s3 = i16x8.add(s3, dot8(v128.load(x, 3 * REC + 96), h));
+    v = v128.load(p, 64);
+    h = v128.and(v, m);
+    s0 = i16x8.add(s0, dot8(v128.load(x, 48), h));
+    s1 = i16x8.add(s1, dot8(v128.load(x, REC + 48), h));
+    s2 = i16x8.add(s2, dot8(v128.load(x, 2 * REC + 48), h));
+    s3 = i16x8.add(s3, dot8(v128.load(x, 3 * REC + 48), h));
+    h = v128.and(i16x8.shr_u(v, 4), m);
+    s0 = i16x8.add(s0, dot8(v128.load(x, 112), h));
+    s1 = i16x8.add(s1, dot8(v128.load(x, REC + 112), h));
+    s2 = i16x8.add(s2, dot8(v128.load(x, 2 * REC + 112), h));
+    s3 = i16x8.add(s3, dot8(v128.load(x, 3 * REC + 112), h));
+    const sc = v128.load(p);
+    a0 = q4fin(s0, sc, x, a0);
+    a1 = q4fin(s1, sc, x + REC, a1);
+    a2 = q4fin(s2, sc, x + 2 * REC, a2);
+    a3 = q4fin(s3, sc, x + 3 * REC, a3);
   }
   const os = <usize>ldo << 2;
   storeRows(out, a0, rem);
@@ -380,32 +290,27 @@ function q4x4_t4(w: usize, sp: usize, nb: i32, xq: usize, xd: usize, xsum: usize
   storeRows(out + 3 * os, a3, rem);
 }
 
-/** As mm_q8x4 for Q4x4 groups with Q8s activations (xs: per-16 sums). */
-export function mm_q4x4(w: usize, groups: i32, rowsValid: i32, cols: i32, n: i32, xq: usize, xd: usize, xs: usize, out: usize, ldo: i32, scr: usize): void {
+/** As mm_q8x4 for Q4x4 groups against signed 8-bit records (quant_rec_q8s). */
+export function mm_q4x4(w: usize, groups: i32, rowsValid: i32, cols: i32, n: i32, xr: usize, out: usize, ldo: i32): void {
   const nb = cols >> 5;
-  const gBytes = <usize>nb * 72;
+  const gBytes = <usize>nb * 80;
   const gt = groupTile(<i32>gBytes);
-  const ss = <usize>nb << 4;
   for (let g0 = 0; g0 < groups; g0 += gt) {
     const g1 = min(groups, g0 + gt);
-    // Prefill tiles reuse each group's scales for every token tile: convert them once.
-    if (n >= 4) scalesF32(w + <usize>g0 * gBytes, g1 - g0, nb, 72, scr);
-    let t = 0;
-    for (; t + 4 <= n; t += 4) {
-      for (let g = g0; g < g1; g++) {
-        q4x4_t4(w + <usize>g * gBytes, scr + <usize>(g - g0) * ss, nb, xq + <usize>t * cols, xd + ((<usize>t * nb) << 2), xs + ((<usize>t * nb) << 3), cols,
-          out + ((<usize>t * ldo + (g << 2)) << 2), ldo, rowsValid - (g << 2));
-      }
-    }
-    for (; t < n; t++) {
-      let g = g0;
-      for (; g + 2 <= g1; g += 2) {
-        q4x4_t1x2(w + <usize>g * gBytes, gBytes, nb, xq + <usize>t * cols, xd + ((<usize>t * nb) << 2), xs + ((<usize>t * nb) << 3),
-          out + ((<usize>t * ldo + (g << 2)) << 2), rowsValid - (g << 2));
-      }
-      for (; g < g1; g++) {
-        const v = q4x4_t1(w + <usize>g * gBytes, nb, xq + <usize>t * cols, xd + ((<usize>t * nb) << 2), xs + ((<usize>t * nb) << 3));
-        storeRows(out + ((<usize>t * ldo + (g << 2)) << 2), v, rowsValid - (g << 2));
+    for (let t = 0; t < n; t += 4) {
+      const xt = xr + <usize>(t >> 2) * tileBytes(nb);
+      const ts = min(4, n - t);
+      if (ts == 4) {
+        for (let g = g0; g < g1; g++) {
+          q4x4_t4(w + <usize>g * gBytes, nb, xt, out + ((<usize>t * ldo + (g << 2)) << 2), ldo, rowsValid - (g << 2));
+        }
+      } else {
+        for (let j = 0; j < ts; j++) {
+          for (let g = g0; g < g1; g++) {
+            const v = q4x4_t1(w + <usize>g * gBytes, nb, xt + <usize>j * REC, <usize>ts * REC);
+            storeRows(out + ((<usize>(t + j) * ldo + (g << 2)) << 2), v, rowsValid - (g << 2));
+          }
+        }
       }
     }
   }

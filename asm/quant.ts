@@ -51,22 +51,81 @@ export function quant_q8s(x: usize, n: i32, cols: i32, q: usize, d: usize, s: us
 }
 
 /**
- * Offset 7-bit activations for Q8_0 weights, whose quants are signed and so must take the
- * signed operand of the relaxed dot: d = amax/63, q = round(x/d) ∈ [-63, 63], stored as
- * q + 64 ∈ [1, 127]. The kernel subtracts 64·Σw per block (Σw is precomputed at load).
- * x: [n, cols] → q: [n, cols] u8, d: [n, cols/32] f32.
+ * Activation records for the 4-row Q8x4 / Q4x4 kernels: one per (token, 32-value block), REC
+ * bytes: the block's 8 chunks of 4 int8 values (chunk j = values 4j..4j+3), each repeated to a
+ * whole vector (the kernels load it where they would otherwise broadcast), then d ×4 (f32) at
+ * REC_D and the offset term ×4 (i32) at REC_S (the weights' unsigned offset times Σq). Tokens are tiled by 4: tile τ (tokens 4τ ..
+ * 4τ+ts−1, ts = min(4, n − 4τ)) starts at τ·4·nb·REC and stores block b of its token j at
+ * (b·ts + j)·REC, so a 4-token kernel reads its four tokens at fixed offsets.
  */
-export function quant_q7u(x: usize, n: i32, cols: i32, q: usize, d: usize): void {
+export const REC: usize = 160;
+export const REC_D: usize = 128;
+export const REC_S: usize = 144;
+
+/** Bytes of the records of n tokens of `cols` values. */
+export function rec_bytes(n: i32, cols: i32): i32 {
+  return n * (cols >> 5) * <i32>REC;
+}
+
+@inline function recAt(dst: usize, t: i32, b: i32, nb: i32, n: i32): usize {
+  const tile = t >> 2;
+  const ts = min(4, n - (tile << 2));
+  return dst + <usize>tile * 4 * <usize>nb * REC + (<usize>b * ts + <usize>(t & 3)) * REC;
+}
+
+/** Stores q0 (values 0..15) and q1 (16..31) with every 4-byte chunk broadcast to a vector. */
+@inline function storeChunks(r: usize, q0: v128, q1: v128): void {
+  v128.store(r, v128.shuffle<i32>(q0, q0, 0, 0, 0, 0));
+  v128.store(r, v128.shuffle<i32>(q0, q0, 1, 1, 1, 1), 16);
+  v128.store(r, v128.shuffle<i32>(q0, q0, 2, 2, 2, 2), 32);
+  v128.store(r, v128.shuffle<i32>(q0, q0, 3, 3, 3, 3), 48);
+  v128.store(r, v128.shuffle<i32>(q1, q1, 0, 0, 0, 0), 64);
+  v128.store(r, v128.shuffle<i32>(q1, q1, 1, 1, 1, 1), 80);
+  v128.store(r, v128.shuffle<i32>(q1, q1, 2, 2, 2, 2), 96);
+  v128.store(r, v128.shuffle<i32>(q1, q1, 3, 3, 3, 3), 112);
+}
+
+/**
+ * Signed 8-bit records for Q4_0 weights (llama.cpp's Q8_0 numerics: d = amax/127,
+ * q = round(x/d) ∈ [-127, 127]); the offset term is 8·Σq (Q4_0 stores n = q + 8).
+ * x: [n, cols] f32 → dst: rec_bytes(n, cols).
+ */
+export function quant_rec_q8s(x: usize, n: i32, cols: i32, dst: usize): void {
   const nb = cols >> 5;
-  const total = n * nb;
-  const off = i8x16.splat(64);
-  for (let b = 0; b < total; b++) {
-    const xp = x + (<usize>b << 7);
-    const amax = absmax32(xp);
-    const dd: f32 = amax / 63.0;
-    const id = f32x4.splat(amax > 0 ? 63.0 / amax : 0);
-    v128.store(q + (<usize>b << 5), i8x16.add(q16(xp, id), off));
-    v128.store(q + (<usize>b << 5), i8x16.add(q16(xp + 64, id), off), 16);
-    store<f32>(d + (<usize>b << 2), dd);
+  for (let t = 0; t < n; t++) {
+    for (let b = 0; b < nb; b++) {
+      const xp = x + ((<usize>t * cols + (b << 5)) << 2);
+      const amax = absmax32(xp);
+      const id = f32x4.splat(amax > 0 ? 127.0 / amax : 0);
+      const q0 = q16(xp, id);
+      const q1 = q16(xp + 64, id);
+      const r = recAt(dst, t, b, nb, n);
+      storeChunks(r, q0, q1);
+      v128.store(r, f32x4.splat(amax / 127.0), REC_D);
+      v128.store(r, i32x4.splat((sum16(q0) + sum16(q1)) << 3), REC_S);
+    }
+  }
+}
+
+/**
+ * 7-bit signed records for Q8_0 weights, which the kernels hold offset by 128 (unsigned 0..255):
+ * d = amax/64, q = round(x/d) ∈ [-64, 64], so a pair of products stays within i16 (2·255·64 <
+ * 2^15); the offset term is 128·Σq and d is stored times 2^64 (see matmul-q.ts scales16).
+ */
+export function quant_rec_q7s(x: usize, n: i32, cols: i32, dst: usize): void {
+  const nb = cols >> 5;
+  for (let t = 0; t < n; t++) {
+    for (let b = 0; b < nb; b++) {
+      const xp = x + ((<usize>t * cols + (b << 5)) << 2);
+      const amax = absmax32(xp);
+      const id = f32x4.splat(amax > 0 ? 64.0 / amax : 0);
+      const q0 = q16(xp, id);
+      const q1 = q16(xp + 64, id);
+      const r = recAt(dst, t, b, nb, n);
+      storeChunks(r, q0, q1);
+      // d·2^64: the other half of mm_q8x4's exact f16-scale shortcut (matmul-q.ts scales16).
+      v128.store(r, f32x4.splat((amax / 64.0) * reinterpret<f32>(0x5f800000)), REC_D);
+      v128.store(r, i32x4.splat((sum16(q0) + sum16(q1)) << 7), REC_S);
+    }
   }
 }

@@ -1,22 +1,31 @@
 // Shared SIMD helpers. Compiled twice: with relaxed SIMD (ASC_FEATURE_RELAXED_SIMD true) and without.
 
 /**
- * Pairwise int8 dot into i16 lanes: lane j = a[2j]·b[2j] + a[2j+1]·b[2j+1].
- * `a` is signed int8; `b` MUST hold values in [0, 127]: on x64 V8 lowers the relaxed op to
- * pmaddubsw, which reads `b` as unsigned, so only a clear top bit is portable. With |a| ≤ 128
- * and b ≤ 127 a lane never exceeds 32512, so pmaddubsw's saturation never triggers and the
- * standard-SIMD fallback gives identical integers.
+ * Pairwise int8 dot into i16 lanes: lane j = a[2j]·b[2j] + a[2j+1]·b[2j+1], `a` signed, `b`
+ * UNSIGNED (0..255). On x64 V8 lowers the relaxed op to pmaddubsw, which reads `b` as unsigned
+ * and saturates the pair sum, so callers keep |a|·b·2 ≤ 32767 (no saturation) and the
+ * standard-SIMD fallback below computes the same integers. Where the relaxed op reads `b` as
+ * signed (arm64), the loader sees it with dot8_probe and takes the standard-SIMD module instead.
  */
 @inline export function dot8(a: v128, b: v128): v128 {
   if (ASC_FEATURE_RELAXED_SIMD) {
     return i16x8.relaxed_dot_i8x16_i7x16_s(a, b);
   } else {
-    const lo = i16x8.extmul_low_i8x16_s(a, b);
-    const hi = i16x8.extmul_high_i8x16_s(a, b);
+    const lo = i16x8.mul(i16x8.extend_low_i8x16_s(a), i16x8.extend_low_i8x16_u(b));
+    const hi = i16x8.mul(i16x8.extend_high_i8x16_s(a), i16x8.extend_high_i8x16_u(b));
     const ev = v128.shuffle<i16>(lo, hi, 0, 2, 4, 6, 8, 10, 12, 14);
     const od = v128.shuffle<i16>(lo, hi, 1, 3, 5, 7, 9, 11, 13, 15);
     return i16x8.add(ev, od);
   }
+}
+
+/**
+ * Lane 0 of dot8(splat(a), splat(b)); the loader calls it with a = 1, b = 0xff: 510 where `b` is
+ * read as unsigned (what the kernels need), −2 where signed. Parameters, not constants, so the
+ * optimizer cannot fold it with its own reading of the relaxed op.
+ */
+export function dot8_probe(a: i32, b: i32): i32 {
+  return i16x8.extract_lane_s(dot8(i8x16.splat(<i8>a), i8x16.splat(<i8>b)), 0);
 }
 
 /** i32 lane j = Σ a[4j..4j+3]·b[4j..4j+3] (same operand rules as dot8). */

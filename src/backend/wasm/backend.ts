@@ -165,37 +165,45 @@ export class WasmBackend implements Backend {
       dequantizeRow(dtype, data, 0, this.f32, vec / 4, cols, name);
       return new WWeight(name, dtype, shape, 1, cols, Layout.Float, DType.F32, [], vec);
     }
-    let layout = layoutOf(dtype);
-    let kind = dtype;
-    let src = data;
-    if (layout === undefined) {
-      // Types without a kernel are widened to F32 once, here: exact, larger, never per token.
-      const f = new Float32Array(rows * cols);
-      for (let r = 0; r < rows; r++) dequantizeRow(dtype, data, r * rb, f, r * cols, cols, name);
-      src = new Uint8Array(f.buffer);
-      layout = Layout.Float;
-      kind = DType.F32;
+    const layout = layoutOf(dtype);
+    if (layout !== undefined) {
+      const shards = this.placeShards(layout, dtype, data, rows, cols);
+      if (shards) return new WWeight(name, dtype, shape, rows, cols, layout, dtype, shards, 0);
+      // A Q8_0 block the kernel layout cannot hold exactly (see asm/repack.ts): widen instead.
     }
+    // Types without a kernel are widened to F32 once, here: exact, larger, never per token.
+    const f = new Float32Array(rows * cols);
+    for (let r = 0; r < rows; r++) dequantizeRow(dtype, data, r * rb, f, r * cols, cols, name);
+    const shards = this.placeShards(Layout.Float, DType.F32, new Uint8Array(f.buffer), rows, cols)!;
+    return new WWeight(name, dtype, shape, rows, cols, Layout.Float, DType.F32, shards, 0);
+  }
+
+  /** Copies (or repacks) each thread's rows into its memory; undefined if a repack refuses. */
+  private placeShards(layout: Layout, kind: DType, src: Uint8Array, rows: number, cols: number): RowShard[] | undefined {
     const srcRb = rowBytes(kind, cols);
     const shards: RowShard[] = [];
-    shardRows(rows, this.threads).forEach(({ rowStart, rows: n }, t) => {
-      if (n === 0) return;
-      const bytes = shardBytes(layout!, kind, n, cols);
+    let refused = false;
+    for (const [t, { rowStart, rows: n }] of shardRows(rows, this.threads).entries()) {
+      if (n === 0) continue;
+      const bytes = shardBytes(layout, kind, n, cols);
       const ptr = this.arenas[t]!.alloc(bytes);
+      shards.push({ thread: t, rowStart, rows: n, groups: Math.ceil(n / 4), bytes, ptr });
       const rowsSrc = src.subarray(rowStart * srcRb, (rowStart + n) * srcRb);
       if (layout === Layout.Q8x4 || layout === Layout.Q4x4) {
         // Stage the raw rows in the same memory, then repack them there in wasm.
         const raw = this.arenas[t]!.alloc(rowsSrc.length);
         this.bytesOf(t).set(rowsSrc, raw);
-        if (layout === Layout.Q8x4) this.kAll[t]!.repack_q8_0(raw, n, cols, ptr);
+        if (layout === Layout.Q8x4) refused = this.kAll[t]!.repack_q8_0(raw, n, cols, ptr) !== 0;
         else this.kAll[t]!.repack_q4_0(raw, n, cols, ptr);
         this.arenas[t]!.release(raw);
+        if (refused) break;
       } else {
         this.bytesOf(t).set(rowsSrc, ptr);
       }
-      shards.push({ thread: t, rowStart, rows: n, groups: Math.ceil(n / 4), bytes, ptr });
-    });
-    return new WWeight(name, dtype, shape, rows, cols, layout, kind, shards, 0);
+    }
+    if (!refused) return shards;
+    for (const sh of shards) this.arenas[sh.thread]!.release(sh.ptr);
+    return undefined;
   }
 
   alloc(length: number): Tensor {
@@ -296,20 +304,26 @@ export class WasmBackend implements Backend {
     const xp = t_(x).ptr;
     const op = t_(out).ptr;
     const nb = Math.floor(cols / 32);
-    // Kernel scratch: an unpacked K-quant row, or the f32 scale tile of the Q8x4/Q4x4 kernels.
-    const kernelScratch = layout === Layout.KQuant ? (cols / 256) * KQ_SCRATCH_PER_BLOCK : layout === Layout.Float ? 0 : this.k0.mmq_scratch_bytes(cols);
+    // Kernel scratch: an unpacked K-quant row.
+    const kernelScratch = layout === Layout.KQuant ? (cols / 256) * KQ_SCRATCH_PER_BLOCK : 0;
     // Activations: quantized once on this thread, copied by each worker into its own memory.
     let xSrc = xp;
     let xBytes = n * cols * 4;
     let dOff = 0;
     let sOff = 0;
-    if (layout !== Layout.Float) {
+    if (layout === Layout.Q8x4 || layout === Layout.Q4x4) {
+      // Records (asm/quant.ts): each 4-value chunk pre-broadcast, with its block's scale and offset.
+      xBytes = this.k0.rec_bytes(n, cols);
+      xSrc = this.ensure(0, this.scratch[0]!, xBytes + 128);
+      if (layout === Layout.Q8x4) this.k0.quant_rec_q7s(xp, n, cols, xSrc);
+      else this.k0.quant_rec_q8s(xp, n, cols, xSrc);
+      if (this.profile) this.note('quantize activations', t0);
+    } else if (layout === Layout.KQuant) {
       dOff = n * cols;
       sOff = dOff + n * nb * 4;
-      xBytes = layout === Layout.Q8x4 ? sOff : sOff + n * nb * 8;
+      xBytes = sOff + n * nb * 8;
       xSrc = this.ensure(0, this.scratch[0]!, xBytes + kernelScratch + 128);
-      if (layout === Layout.Q8x4) this.k0.quant_q7u(xp, n, cols, xSrc, xSrc + dOff);
-      else this.k0.quant_q8s(xp, n, cols, xSrc, xSrc + dOff, xSrc + sOff);
+      this.k0.quant_q8s(xp, n, cols, xSrc, xSrc + dOff, xSrc + sOff);
       if (this.profile) this.note('quantize activations', t0);
     }
     const kqScratch0 = xSrc + xBytes + 64 - ((xSrc + xBytes) % 64);
@@ -353,10 +367,10 @@ export class WasmBackend implements Backend {
       const o = op + own.rowStart * 4;
       switch (layout) {
         case Layout.Q8x4:
-          k.mm_q8x4(own.ptr, own.groups, own.rows, cols, n, xSrc, xSrc + dOff, o, rows, kqScratch0);
+          k.mm_q8x4(own.ptr, own.groups, own.rows, cols, n, xSrc, o, rows);
           break;
         case Layout.Q4x4:
-          k.mm_q4x4(own.ptr, own.groups, own.rows, cols, n, xSrc, xSrc + dOff, xSrc + sOff, o, rows, kqScratch0);
+          k.mm_q4x4(own.ptr, own.groups, own.rows, cols, n, xSrc, o, rows);
           break;
         case Layout.KQuant:
           k.mm_kq(wt.kind, own.ptr, own.rows, cols, n, xSrc, xSrc + dOff, xSrc + sOff, o, rows, kqScratch0);

@@ -48,7 +48,7 @@ export function shardRows(rows: number, threads: number): { rowStart: number; ro
 /** Bytes a shard of `rows` rows takes in `layout`. */
 export function shardBytes(layout: Layout, dtype: DType, rows: number, cols: number): number {
   const groups = Math.ceil(rows / 4);
-  if (layout === Layout.Q8x4) return groups * (cols / 32) * 144;
-  if (layout === Layout.Q4x4) return groups * (cols / 32) * 72;
+  if (layout === Layout.Q8x4) return groups * (cols / 32) * 136;
+  if (layout === Layout.Q4x4) return groups * (cols / 32) * 80;
   return rows * rowBytes(dtype, cols);
 }

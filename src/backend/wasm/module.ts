@@ -6,10 +6,12 @@ import v8 from 'node:v8';
 /** The kernel exports (asm/index.ts). Pointers are byte offsets into the instance's memory. */
 export interface Kernels {
   quant_q8s(x: number, n: number, cols: number, q: number, d: number, s: number): void;
-  quant_q7u(x: number, n: number, cols: number, q: number, d: number): void;
-  mm_q8x4(w: number, groups: number, rowsValid: number, cols: number, n: number, xq: number, xd: number, out: number, ldo: number, scr: number): void;
-  mm_q4x4(w: number, groups: number, rowsValid: number, cols: number, n: number, xq: number, xd: number, xs: number, out: number, ldo: number, scr: number): void;
-  mmq_scratch_bytes(cols: number): number;
+  quant_rec_q8s(x: number, n: number, cols: number, dst: number): void;
+  quant_rec_q7s(x: number, n: number, cols: number, dst: number): void;
+  dot8_probe(a: number, b: number): number;
+  rec_bytes(n: number, cols: number): number;
+  mm_q8x4(w: number, groups: number, rowsValid: number, cols: number, n: number, xr: number, out: number, ldo: number): void;
+  mm_q4x4(w: number, groups: number, rowsValid: number, cols: number, n: number, xr: number, out: number, ldo: number): void;
   mm_kq(kind: number, w: number, rows: number, cols: number, n: number, xq: number, xd: number, xs: number, out: number, ldo: number, scratch: number): void;
   deq_kq(kind: number, w: number, cols: number, out: number, scratch: number): void;
   mm_f(kind: number, w: number, rows: number, cols: number, n: number, x: number, out: number, ldo: number): void;
@@ -27,7 +29,8 @@ export interface Kernels {
   rope(x: number, n: number, heads: number, hd: number, cs: number, sn: number): void;
   deq_x4(q4: number, w: number, lane: number, cols: number, out: number): void;
   read_bytes(p: number, bytes: number): number;
-  repack_q8_0(src: number, rows: number, cols: number, dst: number): void;
+  /** 0, or 1 when a block cannot be held exactly (the weight is then widened to F32). */
+  repack_q8_0(src: number, rows: number, cols: number, dst: number): number;
   repack_q4_0(src: number, rows: number, cols: number, dst: number): void;
 }
 
@@ -89,7 +92,13 @@ export function loadKernelModule(): Promise<KernelModule> {
     if (wantRelaxed) {
       v8.setFlagsFromString('--experimental-wasm-relaxed-simd');
       const bytes = readFileSync(join(dir, 'kernels-relaxed.wasm'));
-      if (WebAssembly.validate(bytes)) return { module: new WebAssembly.Module(bytes), relaxed: true };
+      if (WebAssembly.validate(bytes)) {
+        const module = new WebAssembly.Module(bytes);
+        // The Q8_0 kernels need the relaxed dot to read its second operand as unsigned (x64
+        // does); elsewhere the standard-SIMD module computes the same integers.
+        const probe = instantiate(module, new WebAssembly.Memory({ initial: 2, maximum: MAX_PAGES, shared: true }));
+        if (probe.dot8_probe(1, 0xff) === 510) return { module, relaxed: true };
+      }
     }
     return { module: new WebAssembly.Module(readFileSync(join(dir, 'kernels-simd.wasm'))), relaxed: false };
   })();

@@ -27,9 +27,9 @@ export const enum Op {
 
 /** Weight layouts (what the matmul kernel dispatches on). */
 export const enum Layout {
-  /** Q8_0 repacked into 4-row groups; activations offset 7-bit (quant_q7u). */
+  /** Q8_0 repacked into 4-row groups (quants offset to unsigned); activations 7-bit signed records (quant_rec_q7s). */
   Q8x4 = 1,
-  /** Q4_0 repacked into 4-row groups; activations signed 8-bit (quant_q8s). */
+  /** Q4_0 repacked into 4-row groups; activations signed 8-bit records (quant_rec_q8s). */
   Q4x4 = 2,
   /** Q4_K / Q5_K / Q6_K in ggml's own blocks; activations signed 8-bit. */
   KQuant = 3,

@@ -67,10 +67,10 @@ function matmul(): void {
   pull(p(MM.xSrc), x, p(MM.xBytes));
   switch (layout) {
     case Layout.Q8x4:
-      k.mm_q8x4(p(MM.w), p(MM.groups), rowsValid, cols, n, x, x + p(MM.dOff), out, rowsValid, p(MM.scratch));
+      k.mm_q8x4(p(MM.w), p(MM.groups), rowsValid, cols, n, x, out, rowsValid);
       break;
     case Layout.Q4x4:
-      k.mm_q4x4(p(MM.w), p(MM.groups), rowsValid, cols, n, x, x + p(MM.dOff), x + p(MM.sOff), out, rowsValid, p(MM.scratch));
+      k.mm_q4x4(p(MM.w), p(MM.groups), rowsValid, cols, n, x, out, rowsValid);
       break;
     case Layout.KQuant:
       k.mm_kq(p(MM.kind), p(MM.w), rowsValid, cols, n, x, x + p(MM.dOff), x + p(MM.sOff), out, rowsValid, p(MM.scratch));
