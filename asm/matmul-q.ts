@@ -26,6 +26,19 @@ const CONSTS = memory.data<u32>([
 const TILE_SCALES_BYTES: i32 = 32768;
 const TILE_SCALES = memory.data(TILE_SCALES_BYTES, 16);
 
+/**
+ * A store the next loads must stay behind: V8 schedules a loop body's loads first and the
+ * arithmetic late, so a 4-token tile's 32 activation loads would be hoisted and spilled.
+ * Storing the running sums here every few steps pins the loads in between (per-thread memory).
+ */
+const SINK = memory.data(64, 16);
+@inline function pin(a: v128, b: v128, c: v128, d: v128): void {
+  v128.store(SINK, a);
+  v128.store(SINK, b, 16);
+  v128.store(SINK, c, 32);
+  v128.store(SINK, d, 48);
+}
+
 /** Writes rows g·4 .. g·4+3 of one token's output (fewer when the shard ends mid-group). */
 @inline function storeRows(p: usize, v: v128, rem: i32): void {
   if (rem >= 4) {
@@ -71,6 +84,7 @@ const TILE_SCALES = memory.data(TILE_SCALES_BYTES, 16);
   i = i32x4.add(i, i32x4.dot_i16x8_s(dot8(v128.load(x, 16), v128.load(p, 24)), ones));
   i = i32x4.add(i, i32x4.dot_i16x8_s(dot8(v128.load(x, 32), v128.load(p, 40)), ones));
   i = i32x4.add(i, i32x4.dot_i16x8_s(dot8(v128.load(x, 48), v128.load(p, 56)), ones));
+  v128.store(SINK, i);
   i = i32x4.add(i, i32x4.dot_i16x8_s(dot8(v128.load(x, 64), v128.load(p, 72)), ones));
   i = i32x4.add(i, i32x4.dot_i16x8_s(dot8(v128.load(x, 80), v128.load(p, 88)), ones));
   i = i32x4.add(i, i32x4.dot_i16x8_s(dot8(v128.load(x, 96), v128.load(p, 104)), ones));
@@ -107,36 +121,43 @@ function q8x4_t4(w: usize, sp: usize, nb: i32, x: usize, out: usize, ldo: i32, r
     i1 = i32x4.add(i1, i32x4.dot_i16x8_s(dot8(v128.load(x, REC + 0), v), ones));
     i2 = i32x4.add(i2, i32x4.dot_i16x8_s(dot8(v128.load(x, 2 * REC + 0), v), ones));
     i3 = i32x4.add(i3, i32x4.dot_i16x8_s(dot8(v128.load(x, 3 * REC + 0), v), ones));
+    pin(i0, i1, i2, i3);
     v = v128.load(p, 24);
     i0 = i32x4.add(i0, i32x4.dot_i16x8_s(dot8(v128.load(x, 16), v), ones));
     i1 = i32x4.add(i1, i32x4.dot_i16x8_s(dot8(v128.load(x, REC + 16), v), ones));
     i2 = i32x4.add(i2, i32x4.dot_i16x8_s(dot8(v128.load(x, 2 * REC + 16), v), ones));
     i3 = i32x4.add(i3, i32x4.dot_i16x8_s(dot8(v128.load(x, 3 * REC + 16), v), ones));
+    pin(i0, i1, i2, i3);
     v = v128.load(p, 40);
     i0 = i32x4.add(i0, i32x4.dot_i16x8_s(dot8(v128.load(x, 32), v), ones));
     i1 = i32x4.add(i1, i32x4.dot_i16x8_s(dot8(v128.load(x, REC + 32), v), ones));
     i2 = i32x4.add(i2, i32x4.dot_i16x8_s(dot8(v128.load(x, 2 * REC + 32), v), ones));
     i3 = i32x4.add(i3, i32x4.dot_i16x8_s(dot8(v128.load(x, 3 * REC + 32), v), ones));
+    pin(i0, i1, i2, i3);
     v = v128.load(p, 56);
     i0 = i32x4.add(i0, i32x4.dot_i16x8_s(dot8(v128.load(x, 48), v), ones));
     i1 = i32x4.add(i1, i32x4.dot_i16x8_s(dot8(v128.load(x, REC + 48), v), ones));
     i2 = i32x4.add(i2, i32x4.dot_i16x8_s(dot8(v128.load(x, 2 * REC + 48), v), ones));
     i3 = i32x4.add(i3, i32x4.dot_i16x8_s(dot8(v128.load(x, 3 * REC + 48), v), ones));
+    pin(i0, i1, i2, i3);
     v = v128.load(p, 72);
     i0 = i32x4.add(i0, i32x4.dot_i16x8_s(dot8(v128.load(x, 64), v), ones));
     i1 = i32x4.add(i1, i32x4.dot_i16x8_s(dot8(v128.load(x, REC + 64), v), ones));
     i2 = i32x4.add(i2, i32x4.dot_i16x8_s(dot8(v128.load(x, 2 * REC + 64), v), ones));
     i3 = i32x4.add(i3, i32x4.dot_i16x8_s(dot8(v128.load(x, 3 * REC + 64), v), ones));
+    pin(i0, i1, i2, i3);
     v = v128.load(p, 88);
     i0 = i32x4.add(i0, i32x4.dot_i16x8_s(dot8(v128.load(x, 80), v), ones));
     i1 = i32x4.add(i1, i32x4.dot_i16x8_s(dot8(v128.load(x, REC + 80), v), ones));
     i2 = i32x4.add(i2, i32x4.dot_i16x8_s(dot8(v128.load(x, 2 * REC + 80), v), ones));
     i3 = i32x4.add(i3, i32x4.dot_i16x8_s(dot8(v128.load(x, 3 * REC + 80), v), ones));
+    pin(i0, i1, i2, i3);
     v = v128.load(p, 104);
     i0 = i32x4.add(i0, i32x4.dot_i16x8_s(dot8(v128.load(x, 96), v), ones));
     i1 = i32x4.add(i1, i32x4.dot_i16x8_s(dot8(v128.load(x, REC + 96), v), ones));
     i2 = i32x4.add(i2, i32x4.dot_i16x8_s(dot8(v128.load(x, 2 * REC + 96), v), ones));
     i3 = i32x4.add(i3, i32x4.dot_i16x8_s(dot8(v128.load(x, 3 * REC + 96), v), ones));
+    pin(i0, i1, i2, i3);
     v = v128.load(p, 120);
     i0 = i32x4.add(i0, i32x4.dot_i16x8_s(dot8(v128.load(x, 112), v), ones));
     i1 = i32x4.add(i1, i32x4.dot_i16x8_s(dot8(v128.load(x, REC + 112), v), ones));
@@ -204,6 +225,7 @@ export function mm_q8x4(w: usize, groups: i32, rowsValid: i32, cols: i32, n: i32
   s = i16x8.add(s, dot8(v128.load(x, 64), v128.and(i16x8.shr_u(v0, 4), m)));
   s = i16x8.add(s, dot8(v128.load(x, 16), v128.and(v1, m)));
   s = i16x8.add(s, dot8(v128.load(x, 80), v128.and(i16x8.shr_u(v1, 4), m)));
+  v128.store(SINK, s);
   s = i16x8.add(s, dot8(v128.load(x, 32), v128.and(v2, m)));
   s = i16x8.add(s, dot8(v128.load(x, 96), v128.and(i16x8.shr_u(v2, 4), m)));
   s = i16x8.add(s, dot8(v128.load(x, 48), v128.and(v3, m)));
@@ -244,6 +266,7 @@ function q4x4_t4(w: usize, nb: i32, x: usize, out: usize, ldo: i32, rem: i32): v
     s1 = i16x8.add(s1, dot8(v128.load(x, REC + 64), h));
     s2 = i16x8.add(s2, dot8(v128.load(x, 2 * REC + 64), h));
     s3 = i16x8.add(s3, dot8(v128.load(x, 3 * REC + 64), h));
+    pin(s0, s1, s2, s3);
     v = v128.load(p, 32);
     h = v128.and(v, m);
     s0 = i16x8.add(s0, dot8(v128.load(x, 16), h));
@@ -255,6 +278,7 @@ function q4x4_t4(w: usize, nb: i32, x: usize, out: usize, ldo: i32, rem: i32): v
     s1 = i16x8.add(s1, dot8(v128.load(x, REC + 80), h));
     s2 = i16x8.add(s2, dot8(v128.load(x, 2 * REC + 80), h));
     s3 = i16x8.add(s3, dot8(v128.load(x, 3 * REC + 80), h));
+    pin(s0, s1, s2, s3);
     v = v128.load(p, 48);
     h = v128.and(v, m);
     s0 = i16x8.add(s0, dot8(v128.load(x, 32), h));
@@ -266,6 +290,7 @@ function q4x4_t4(w: usize, nb: i32, x: usize, out: usize, ldo: i32, rem: i32): v
     s1 = i16x8.add(s1, dot8(v128.load(x, REC + 96), h));
     s2 = i16x8.add(s2, dot8(v128.load(x, 2 * REC + 96), h));
     s3 = i16x8.add(s3, dot8(v128.load(x, 3 * REC + 96), h));
+    pin(s0, s1, s2, s3);
     v = v128.load(p, 64);
     h = v128.and(v, m);
     s0 = i16x8.add(s0, dot8(v128.load(x, 48), h));
