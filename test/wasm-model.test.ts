@@ -27,8 +27,9 @@ const CASES: Case[] = [
   { file: ['tiny-llama3.2-tied', 'tiny-llama3.2-tied.f32.gguf'], ref: ['tiny-llama3.2-tied'], tol: 1e-3, exactGreedy: true },
   { file: ['tiny-llama2', 'tiny-llama2.f32.gguf'], ref: ['tiny-llama2'], tol: 1e-3, exactGreedy: true },
   // Q8_0 weights take 7-bit activations (see asm/quant.ts): about twice the 8-bit error.
-  { file: ['tiny-llama3.1', 'tiny-llama3.1.q8_0.gguf'], ref: ['tiny-llama3.1'], tol: 0.6, exactGreedy: false },
-  { file: ['small-llama3.1-kq', 'small-llama3.1-kq.q8_0.gguf'], ref: ['small-llama3.1-kq'], tol: 0.6, exactGreedy: false },
+  // Measured: 0.24 and 0.35 (7-bit activations).
+  { file: ['tiny-llama3.1', 'tiny-llama3.1.q8_0.gguf'], ref: ['tiny-llama3.1'], tol: 0.45, exactGreedy: false },
+  { file: ['small-llama3.1-kq', 'small-llama3.1-kq.q8_0.gguf'], ref: ['small-llama3.1-kq'], tol: 0.45, exactGreedy: false },
   // Measured: 0.18–0.21 for these 8-bit-activation types.
   { file: ['small-llama3.1-kq', 'small-llama3.1-kq.q4_0.gguf'], ref: ['small-llama3.1-kq'], tol: 0.3, exactGreedy: false },
   { file: ['small-llama3.1-kq', 'small-llama3.1-kq.q4_k_m.gguf'], ref: ['small-llama3.1-kq'], tol: 0.3, exactGreedy: false },

@@ -5,14 +5,15 @@ import { RefBackend } from '../src/backend/ref/ref-backend.js';
 import { createWasmBackend } from '../src/backend/wasm/index.js';
 import { DType, dtypeName } from '../src/quant/dtype.js';
 import { dequantizeRow } from '../src/quant/dequant.js';
+import { f32ToF16 } from '../src/quant/half.js';
 import { rng, randn, randomWeight } from './wasm-util.js';
 
 /**
  * Every op of the wasm backend against the reference backend, for thread counts 1..4.
  *
  * Matmul thresholds come from the arithmetic: activations are rounded to a grid of step
- * Δ_b = amax_b/127 per 32-block (signed 8-bit, Q4_0 and K-quants) or amax_b/63 (offset 7-bit,
- * Q8_0), so each product's error is at most |w|·Δ_b/2 and
+ * Δ_b = amax_b/127 per 32-block (signed 8-bit, Q4_0 and K-quants) or amax_b/64 (7-bit, Q8_0),
+ * so each product's error is at most |w|·Δ_b/2 and
  *   |out − ref| ≤ Σ_b Δ_b/2 · Σ_{c∈b} |w_c|  +  f32 accumulation slack (1e-5 · Σ|w·x|).
  * Float weights (F32/F16/BF16) keep f32 activations: only the slack applies.
  */
@@ -21,7 +22,7 @@ const KERNEL_TYPES = [DType.F32, DType.F16, DType.BF16, DType.Q8_0, DType.Q4_0, 
 const CONVERTED = [DType.Q4_1];
 
 function actStep(dtype: DType): number {
-  if (dtype === DType.Q8_0) return 63;
+  if (dtype === DType.Q8_0) return 64;
   if (dtype === DType.F32 || dtype === DType.F16 || dtype === DType.BF16 || CONVERTED.includes(dtype)) return 0;
   return 127;
 }
@@ -33,8 +34,8 @@ function dequant(dtype: DType, data: Uint8Array, rows: number, cols: number): Fl
   return out;
 }
 
-function checkMatmul(be: Backend, r: () => number, dtype: DType, rows: number, cols: number, n: number): void {
-  const data = randomWeight(r, dtype, rows, cols);
+function checkMatmul(be: Backend, r: () => number, dtype: DType, rows: number, cols: number, n: number, weight?: Uint8Array): void {
+  const data = weight ?? randomWeight(r, dtype, rows, cols);
   const w = be.loadWeight({ name: `w.${dtypeName(dtype)}`, dtype, shape: [rows, cols], data });
   const wf = dequant(dtype, data, rows, cols);
   const x = randn(r, n * cols);
@@ -148,6 +149,37 @@ for (const threads of [1, 2, 3, 4]) {
       // Float weights with a column count that is not a multiple of 8.
       checkMatmul(be, r, DType.F32, 9, 45, 5);
       checkMatmul(be, r, DType.F16, 9, 45, 5);
+    });
+
+    test('Q8_0 scales: negative (held negated), subnormal, and a −128 quant under a negative scale (widened to F32)', () => {
+      const r = rng(500 + threads);
+      const rows = 13;
+      const cols = 96;
+      const data = randomWeight(r, DType.Q8_0, rows, cols);
+      const dv = new DataView(data.buffer);
+      for (let b = 0; b < data.length / 34; b++) {
+        if (b % 3 === 1) {
+          dv.setUint16(b * 34, f32ToF16(-(0.2 + r()) * 0.01), true);
+          for (let i = 2; i < 34; i++) if (data[b * 34 + i] === 0x80) data[b * 34 + i] = 0x81;
+        } else if (b % 3 === 2) {
+          dv.setUint16(b * 34, 1 + (b % 0x3ff), true); // f16 subnormal
+        }
+      }
+      for (const n of [1, 7]) checkMatmul(be, r, DType.Q8_0, rows, cols, n, data);
+      const corner = data.slice();
+      corner[34 + 2 + 5] = 0x80; // block 1 has a negative scale
+      for (const n of [1, 6]) checkMatmul(be, r, DType.Q8_0, rows, cols, n, corner);
+      for (const d of [data, corner]) {
+        const ids = Int32Array.from([0, 1, 2, 4, 12]);
+        const [a, b] = [be, ref].map((x) => {
+          const w = x.loadWeight({ name: 'emb', dtype: DType.Q8_0, shape: [rows, cols], data: d });
+          const o = x.alloc(ids.length * cols);
+          x.embed(o, w, ids);
+          return x.read(o);
+        });
+        // Equal values; a zero quant under a negated scale comes out +0 where ggml gives −0.
+        assert.ok(a!.every((v, i) => v === b![i]), 'embed Q8_0');
+      }
     });
 
     test('embed matches the reference exactly for every dtype', () => {
