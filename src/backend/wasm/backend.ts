@@ -57,6 +57,8 @@ const t_ = (t: Tensor): WTensor => t as WTensor;
 const c_ = (c: KVCache): WKVCache => c as WKVCache;
 
 const KQ_SCRATCH_PER_BLOCK = 384;
+/** storeKV of at most this many values per tensor runs on the calling thread (see storeKVInline). */
+const STORE_KV_INLINE = 16384;
 
 /** Per-thread scratch regions (reallocated larger on demand). */
 interface Scratch {
@@ -462,6 +464,11 @@ export class WasmBackend implements Backend {
     const cu = pool.ctrlU;
     const kp = t_(k).ptr;
     const vp = t_(v).ptr;
+    if (n * kvDim <= STORE_KV_INLINE) {
+      this.storeKVInline(c, layer, kp, vp, n, slot);
+      if (this.profile) this.note('storeKV', t0);
+      return;
+    }
     this.forKVWorkers(c, layer, Op.StoreKV, (t, p, i, layerOff) => {
       cu[i(SK.kSrc)] = kp;
       cu[i(SK.vSrc)] = vp;
@@ -486,6 +493,38 @@ export class WasmBackend implements Backend {
       this.k0.store_kv(vp + off, kvDim, n, p0.nkv, headDim, p0.v + layerOff, c.headStride, slot, f16);
     });
     if (this.profile) this.note('storeKV', t0);
+  }
+
+  /**
+   * Small stores (decode) stay on this thread: each worker memory's KV heads are written through
+   * this thread's kernel instance for that memory, while the workers are idle between ops. A
+   * dispatch would cost more than the copy.
+   */
+  private storeKVInline(c: WKVCache, layer: number, kp: number, vp: number, n: number, slot: number): void {
+    const { kvHeads, headDim } = c.spec;
+    const kvDim = kvHeads * headDim;
+    const f16 = c.spec.dtype === 'f16' ? 1 : 0;
+    const bytes = n * kvDim * 4;
+    c.parts.forEach((p, t) => {
+      if (p.nkv === 0) return;
+      const layerOff = layer * p.nkv * c.headStride;
+      const off = p.h0 * headDim * 4;
+      let kSrc = kp;
+      let vSrc = vp;
+      if (t !== 0) {
+        // Stage this thread's copy of k and v in memory t (both whole: the kernel strides by kvDim).
+        const local = this.ensure(t, this.scratch[t]!, 2 * bytes + 64);
+        const mem = this.bytesOf(t);
+        this.refresh();
+        mem.set(this.u8.subarray(kp, kp + bytes), local);
+        mem.set(this.u8.subarray(vp, vp + bytes), local + bytes);
+        kSrc = local;
+        vSrc = local + bytes;
+      }
+      const kt = this.kAll[t]!;
+      kt.store_kv(kSrc + off, kvDim, n, p.nkv, headDim, p.k + layerOff, c.headStride, slot, f16);
+      kt.store_kv(vSrc + off, kvDim, n, p.nkv, headDim, p.v + layerOff, c.headStride, slot, f16);
+    });
   }
 
   attention(out: Tensor, q: Tensor, cache: KVCache, layer: number, n: number, queryPositions: Int32Array, heads: number, scale: number): void {
