@@ -151,6 +151,34 @@ for (const threads of [1, 2, 3, 4]) {
       checkMatmul(be, r, DType.F16, 9, 45, 5);
     });
 
+    test('matmulMany: fused q/k/v-like groups equal separate matmuls exactly; mixed types fall back', () => {
+      const r = rng(600 + threads);
+      const cases: DType[][] = [
+        [DType.Q8_0, DType.Q8_0, DType.Q8_0],
+        [DType.Q4_0, DType.Q4_0],
+        [DType.Q4_K, DType.Q4_K, DType.Q6_K],
+        [DType.F16, DType.F16],
+      ];
+      for (const types of cases) {
+        const kq = types.some((t) => t === DType.Q4_K || t === DType.Q6_K);
+        const cols = kq ? 256 : 64;
+        const rowsOf = [21, 6, 9];
+        const ws = types.map((dtype, j) => be.loadWeight({ name: `w${j}`, dtype, shape: [rowsOf[j]!, cols], data: randomWeight(r, dtype, rowsOf[j]!, cols) }));
+        for (const n of [1, 7]) {
+          const xt = be.alloc(n * cols);
+          be.write(xt, randn(r, n * cols));
+          const fused = ws.map((_, j) => be.alloc(n * rowsOf[j]!));
+          be.matmulMany(fused, xt, ws, n);
+          ws.forEach((w, j) => {
+            const one = be.alloc(n * rowsOf[j]!);
+            be.matmul(one, xt, w, n);
+            assert.deepEqual(be.read(fused[j]!), be.read(one), `${types.map(dtypeName).join('+')} n=${n} weight ${j}`);
+          });
+        }
+      }
+      assert.throws(() => be.matmulMany([be.alloc(4)], be.alloc(4), [], 1), /1 outputs for 0 weights/);
+    });
+
     test('Q8_0 scales: negative (held negated), subnormal, and a −128 quant under a negative scale (widened to F32)', () => {
       const r = rng(500 + threads);
       const rows = 13;

@@ -90,6 +90,11 @@ export interface Backend {
   embed(out: Tensor, table: Weight, ids: Int32Array): void;
   /** out[i, r] = Σ_c x[i, c] · w[r, c]. out: [n, rows], x: [n, cols]. */
   matmul(out: Tensor, x: Tensor, w: Weight, n: number): void;
+  /**
+   * outs[j] = x · ws[j]ᵀ for several weights that read the same x (q/k/v, gate/up): the same
+   * results as one matmul each, but a backend may quantize x once and run them as one op.
+   */
+  matmulMany(outs: readonly Tensor[], x: Tensor, ws: readonly Weight[], n: number): void;
   /** out[i, :] = x[i, :] / sqrt(mean(x[i, :]²) + eps) · w. x, out: [n, dim], w: f32 [dim]. */
   rmsnorm(out: Tensor, x: Tensor, w: Weight, n: number, dim: number, eps: number): void;
   /**

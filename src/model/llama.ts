@@ -59,9 +59,8 @@ export class LlamaForward {
         const w = this.weights.layers[l]!;
         // --- attention block ---
         be.rmsnorm(s.xb, s.x, w.attnNorm, n, dim, c.rmsNormEps); // xb: [n, dim]
-        be.matmul(s.q, s.xb, w.wq, n); // q: [n, heads·hd]
-        be.matmul(s.k, s.xb, w.wk, n); // k: [n, kvHeads·hd]
-        be.matmul(s.v, s.xb, w.wv, n); // v: [n, kvHeads·hd]
+        // q: [n, heads·hd], k: [n, kvHeads·hd], v: [n, kvHeads·hd]
+        be.matmulMany([s.q, s.k, s.v], s.xb, [w.wq, w.wk, w.wv], n);
         be.rope(s.q, n, c.numHeads, c.headDim, positions, this.invFreq);
         be.rope(s.k, n, c.numKVHeads, c.headDim, positions, this.invFreq);
         be.storeKV(cache, l, s.k, s.v, n, slot);
@@ -71,8 +70,7 @@ export class LlamaForward {
         be.add(s.x, s.x, s.proj, n * dim); // x = x + Attn(...)
         // --- feed-forward block (SwiGLU) ---
         be.rmsnorm(s.xb, s.x, w.ffnNorm, n, dim, c.rmsNormEps);
-        be.matmul(s.gate, s.xb, w.wGate, n); // gate: [n, ffn]
-        be.matmul(s.up, s.xb, w.wUp, n); // up: [n, ffn]
+        be.matmulMany([s.gate, s.up], s.xb, [w.wGate, w.wUp], n); // gate, up: [n, ffn]
         be.siluMul(s.gate, s.gate, s.up, n * c.intermediateSize); // gate = silu(gate) · up
         be.matmul(s.proj, s.gate, w.wDown, n); // proj: [n, dim]
         be.add(s.x, s.x, s.proj, n * dim);

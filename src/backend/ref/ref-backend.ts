@@ -127,6 +127,11 @@ export class RefBackend implements Backend {
     }
   }
 
+  matmulMany(outs: readonly Tensor[], x: Tensor, ws: readonly Weight[], n: number): void {
+    if (outs.length !== ws.length) throw new BadArgumentError(`matmulMany: ${outs.length} outputs for ${ws.length} weights`);
+    ws.forEach((w, j) => this.matmul(outs[j]!, x, w, n));
+  }
+
   matmul(out: Tensor, x: Tensor, w: Weight, n: number): void {
     const wt = rw(w);
     const o = td(out);

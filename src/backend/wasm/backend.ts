@@ -6,7 +6,7 @@ import { Arena } from './arena.js';
 import { layoutOf, shardBytes, shardRows, type RowShard } from './layout.js';
 import { instantiate, type Kernels } from './module.js';
 import type { Pool } from './pool.js';
-import { AT, Layout, MM, Op, RD, SK } from './protocol.js';
+import { AT, Layout, MM, MM_MAX, MM_W, Op, RD, SK } from './protocol.js';
 
 class WTensor implements Tensor {
   constructor(
@@ -300,88 +300,117 @@ export class WasmBackend implements Backend {
   }
 
   matmul(out: Tensor, x: Tensor, w: Weight, n: number): void {
-    const t0 = this.profile ? performance.now() : 0;
-    const wt = w_(w);
-    const { cols, rows, layout } = wt;
-    const xp = t_(x).ptr;
-    const op = t_(out).ptr;
-    const nb = Math.floor(cols / 32);
-    // Kernel scratch: an unpacked K-quant row.
-    const kernelScratch = layout === Layout.KQuant ? (cols / 256) * KQ_SCRATCH_PER_BLOCK : 0;
-    // Activations: quantized once on this thread, copied by each worker into its own memory.
-    let xSrc = xp;
-    let xBytes = n * cols * 4;
-    let dOff = 0;
-    let sOff = 0;
-    if (layout === Layout.Q8x4 || layout === Layout.Q4x4) {
-      // Records (asm/quant.ts): each 4-value chunk pre-broadcast, with its block's scale and offset.
-      xBytes = this.k0.rec_bytes(n, cols);
-      xSrc = this.ensure(0, this.scratch[0]!, xBytes + 128);
-      if (layout === Layout.Q8x4) this.k0.quant_rec_q7s(xp, n, cols, xSrc);
-      else this.k0.quant_rec_q8s(xp, n, cols, xSrc);
-      if (this.profile) this.note('quantize activations', t0);
-    } else if (layout === Layout.KQuant) {
-      dOff = n * cols;
-      sOff = dOff + n * nb * 4;
-      xBytes = sOff + n * nb * 8;
-      xSrc = this.ensure(0, this.scratch[0]!, xBytes + kernelScratch + 128);
-      this.k0.quant_q8s(xp, n, cols, xSrc, xSrc + dOff, xSrc + sOff);
-      if (this.profile) this.note('quantize activations', t0);
+    this.matmulMany([out], x, [w], n);
+  }
+
+  /**
+   * Weights that share x and a kernel (same layout, type and width: q/k/v, gate/up) run as one op:
+   * one activation quantization, one dispatch, one copy of x per worker. Others go one by one.
+   */
+  matmulMany(outs: readonly Tensor[], x: Tensor, ws: readonly Weight[], n: number): void {
+    if (outs.length !== ws.length) throw new BadArgumentError(`matmulMany: ${outs.length} outputs for ${ws.length} weights`);
+    if (ws.length === 0) return;
+    const w0 = w_(ws[0]!);
+    const fusable = ws.length <= MM_MAX && ws.every((w) => w_(w).layout === w0.layout && w_(w).kind === w0.kind && w_(w).cols === w0.cols);
+    if (!fusable) {
+      ws.forEach((w, j) => this.matmulMany([outs[j]!], x, [w], n));
+      return;
     }
-    const kqScratch0 = xSrc + xBytes + 64 - ((xSrc + xBytes) % 64);
+    const t0 = this.profile ? performance.now() : 0;
+    const { cols, layout, kind } = w0;
+    const wts = ws.map(w_);
+    const ops = outs.map((o) => t_(o).ptr);
+    const a = this.quantizeActivations(layout, t_(x).ptr, n, cols);
     const pool = this.pool;
     const cu = pool.ctrlU;
-    for (let t = 1; t < this.threads; t++) cu[pool.index(t, 0)] = Op.Nop;
-    let own: RowShard | undefined;
-    for (const sh of wt.shards) {
-      if (sh.thread === 0) {
-        own = sh;
+    for (let t = 1; t < this.threads; t++) {
+      const mine = wts.map((w) => w.shards.find((sh) => sh.thread === t));
+      if (mine.every((sh) => sh === undefined)) {
+        cu[pool.index(t, 0)] = Op.Nop;
         continue;
       }
-      const t = sh.thread;
-      const outBytes = n * sh.rows * 4;
-      const base = this.ensure(t, this.scratch[t]!, xBytes + outBytes + kernelScratch + 192);
-      const xLocal = base;
-      const outLocal = align64(xLocal + xBytes);
-      const kq = align64(outLocal + outBytes);
+      const outBytes = mine.map((sh) => (sh ? align64(n * sh.rows * 4) : 0));
+      const base = this.ensure(t, this.scratch[t]!, a.xBytes + outBytes.reduce((p, b) => p + b, 0) + a.kernelScratch + 192);
       const i = (s: number): number => pool.index(t, s);
       cu[i(0)] = Op.Matmul;
       cu[i(MM.layout)] = layout;
-      cu[i(MM.kind)] = wt.kind;
-      cu[i(MM.w)] = sh.ptr;
-      cu[i(MM.groups)] = sh.groups;
-      cu[i(MM.rowsValid)] = sh.rows;
+      cu[i(MM.kind)] = kind;
       cu[i(MM.cols)] = cols;
       cu[i(MM.n)] = n;
-      cu[i(MM.xSrc)] = xSrc;
-      cu[i(MM.xBytes)] = xBytes;
-      cu[i(MM.xLocal)] = xLocal;
-      cu[i(MM.dOff)] = dOff;
-      cu[i(MM.sOff)] = sOff;
-      cu[i(MM.outLocal)] = outLocal;
-      cu[i(MM.outMain)] = op + sh.rowStart * 4;
-      cu[i(MM.ldoMain)] = rows;
-      cu[i(MM.scratch)] = kq;
+      cu[i(MM.xSrc)] = a.xSrc;
+      cu[i(MM.xBytes)] = a.xBytes;
+      cu[i(MM.xLocal)] = base;
+      cu[i(MM.dOff)] = a.dOff;
+      cu[i(MM.sOff)] = a.sOff;
+      cu[i(MM.count)] = wts.length;
+      let outLocal = align64(base + a.xBytes);
+      mine.forEach((sh, j) => {
+        const at = (f: number): number => i(MM.weights + j * MM_W.stride + f);
+        cu[at(MM_W.rowsValid)] = sh ? sh.rows : 0;
+        if (!sh) return;
+        cu[at(MM_W.w)] = sh.ptr;
+        cu[at(MM_W.groups)] = sh.groups;
+        cu[at(MM_W.outLocal)] = outLocal;
+        cu[at(MM_W.outMain)] = ops[j]! + sh.rowStart * 4;
+        cu[at(MM_W.ldoMain)] = wts[j]!.rows;
+        outLocal += outBytes[j]!;
+      });
+      cu[i(MM.scratch)] = outLocal;
     }
     const k = this.k0;
+    const kqScratch0 = align64(a.xSrc + a.xBytes);
     pool.run(() => {
-      if (!own) return;
-      const o = op + own.rowStart * 4;
-      switch (layout) {
-        case Layout.Q8x4:
-          k.mm_q8x4(own.ptr, own.groups, own.rows, cols, n, xSrc, o, rows);
-          break;
-        case Layout.Q4x4:
-          k.mm_q4x4(own.ptr, own.groups, own.rows, cols, n, xSrc, o, rows);
-          break;
-        case Layout.KQuant:
-          k.mm_kq(wt.kind, own.ptr, own.rows, cols, n, xSrc, xSrc + dOff, xSrc + sOff, o, rows, kqScratch0);
-          break;
-        default:
-          k.mm_f(wt.kind, own.ptr, own.rows, cols, n, xSrc, o, rows);
-      }
+      wts.forEach((wt, j) => {
+        const own = wt.shards.find((sh) => sh.thread === 0);
+        if (!own) return;
+        const o = ops[j]! + own.rowStart * 4;
+        const rows = wt.rows;
+        switch (layout) {
+          case Layout.Q8x4:
+            k.mm_q8x4(own.ptr, own.groups, own.rows, cols, n, a.xSrc, o, rows);
+            break;
+          case Layout.Q4x4:
+            k.mm_q4x4(own.ptr, own.groups, own.rows, cols, n, a.xSrc, o, rows);
+            break;
+          case Layout.KQuant:
+            k.mm_kq(kind, own.ptr, own.rows, cols, n, a.xSrc, a.xSrc + a.dOff, a.xSrc + a.sOff, o, rows, kqScratch0);
+            break;
+          default:
+            k.mm_f(kind, own.ptr, own.rows, cols, n, a.xSrc, o, rows);
+        }
+      });
     });
-    if (this.profile) this.note(`matmul ${dtypeName(wt.dtype)} ${rows}x${cols}${n === 1 ? '' : ' prefill'}`, t0);
+    if (this.profile) this.note(`matmul ${dtypeName(w0.dtype)} ${wts.map((w) => w.rows).join('+')}x${cols}${n === 1 ? '' : ' prefill'}`, t0);
+  }
+
+  /**
+   * Activations in the form `layout`'s kernels read, in this thread's scratch (f32 x itself for
+   * float weights); workers copy [xSrc, xSrc + xBytes) into their own memory.
+   */
+  private quantizeActivations(layout: Layout, xp: number, n: number, cols: number): { xSrc: number; xBytes: number; dOff: number; sOff: number; kernelScratch: number } {
+    const t0 = this.profile ? performance.now() : 0;
+    const nb = Math.floor(cols / 32);
+    if (layout === Layout.Q8x4 || layout === Layout.Q4x4) {
+      // Records (asm/quant.ts): each 4-value chunk pre-broadcast, with its block's scale and offset.
+      const xBytes = this.k0.rec_bytes(n, cols);
+      const xSrc = this.ensure(0, this.scratch[0]!, xBytes + 128);
+      if (layout === Layout.Q8x4) this.k0.quant_rec_q7s(xp, n, cols, xSrc);
+      else this.k0.quant_rec_q8s(xp, n, cols, xSrc);
+      if (this.profile) this.note('quantize activations', t0);
+      return { xSrc, xBytes, dOff: 0, sOff: 0, kernelScratch: 0 };
+    }
+    if (layout === Layout.KQuant) {
+      // An unpacked K-quant row is the kernel's scratch.
+      const kernelScratch = (cols / 256) * KQ_SCRATCH_PER_BLOCK;
+      const dOff = n * cols;
+      const sOff = dOff + n * nb * 4;
+      const xBytes = sOff + n * nb * 8;
+      const xSrc = this.ensure(0, this.scratch[0]!, xBytes + kernelScratch + 128);
+      this.k0.quant_q8s(xp, n, cols, xSrc, xSrc + dOff, xSrc + sOff);
+      if (this.profile) this.note('quantize activations', t0);
+      return { xSrc, xBytes, dOff, sOff, kernelScratch };
+    }
+    return { xSrc: xp, xBytes: n * cols * 4, dOff: 0, sOff: 0, kernelScratch: 0 };
   }
 
   rmsnorm(out: Tensor, x: Tensor, w: Weight, n: number, dim: number, eps: number): void {

@@ -37,11 +37,13 @@ export const enum Layout {
   Float = 4,
 }
 
-// Matmul parameter slots.
+// Matmul parameter slots: shared activations, then up to MM_MAX weights of MM_W.stride slots each.
 export const MM = {
-  layout: 1, kind: 2, w: 3, groups: 4, rowsValid: 5, cols: 6, n: 7, xSrc: 8, xBytes: 9, xLocal: 10,
-  dOff: 11, sOff: 12, outLocal: 13, outMain: 14, ldoMain: 15, scratch: 16,
+  layout: 1, kind: 2, cols: 3, n: 4, xSrc: 5, xBytes: 6, xLocal: 7, dOff: 8, sOff: 9, scratch: 10, count: 11, weights: 12,
 } as const;
+/** Per-weight slots (relative to MM.weights + j · stride); rowsValid 0: no rows of it on this thread. */
+export const MM_W = { w: 0, groups: 1, rowsValid: 2, outLocal: 3, outMain: 4, ldoMain: 5, stride: 6 } as const;
+export const MM_MAX = 3;
 
 // StoreKV parameter slots.
 export const SK = {

@@ -1,6 +1,6 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { instantiate, type Kernels } from './module.js';
-import { AT, RD, DONE, ERROR, Layout, MAIN_WAITING, MM, Op, PARAMS, PARAM_SLOTS, QUIT, SEQ, SK, SLEEPERS } from './protocol.js';
+import { AT, RD, DONE, ERROR, Layout, MAIN_WAITING, MM, MM_W, Op, PARAMS, PARAM_SLOTS, QUIT, SEQ, SK, SLEEPERS } from './protocol.js';
 
 /**
  * A compute thread: owns one WebAssembly.Memory (its row shard of every weight, its KV heads,
@@ -59,26 +59,32 @@ function p(slot: number): number {
 
 function matmul(): void {
   const layout = p(MM.layout);
-  const rowsValid = p(MM.rowsValid);
+  const kind = p(MM.kind);
   const n = p(MM.n);
   const cols = p(MM.cols);
   const x = p(MM.xLocal);
-  const out = p(MM.outLocal);
   pull(p(MM.xSrc), x, p(MM.xBytes));
-  switch (layout) {
-    case Layout.Q8x4:
-      k.mm_q8x4(p(MM.w), p(MM.groups), rowsValid, cols, n, x, out, rowsValid);
-      break;
-    case Layout.Q4x4:
-      k.mm_q4x4(p(MM.w), p(MM.groups), rowsValid, cols, n, x, out, rowsValid);
-      break;
-    case Layout.KQuant:
-      k.mm_kq(p(MM.kind), p(MM.w), rowsValid, cols, n, x, x + p(MM.dOff), x + p(MM.sOff), out, rowsValid, p(MM.scratch));
-      break;
-    default:
-      k.mm_f(p(MM.kind), p(MM.w), rowsValid, cols, n, x, out, rowsValid);
+  for (let j = 0; j < p(MM.count); j++) {
+    const at = (f: number): number => p(MM.weights + j * MM_W.stride + f);
+    const rowsValid = at(MM_W.rowsValid);
+    if (rowsValid === 0) continue;
+    const w = at(MM_W.w);
+    const out = at(MM_W.outLocal);
+    switch (layout) {
+      case Layout.Q8x4:
+        k.mm_q8x4(w, at(MM_W.groups), rowsValid, cols, n, x, out, rowsValid);
+        break;
+      case Layout.Q4x4:
+        k.mm_q4x4(w, at(MM_W.groups), rowsValid, cols, n, x, out, rowsValid);
+        break;
+      case Layout.KQuant:
+        k.mm_kq(kind, w, rowsValid, cols, n, x, x + p(MM.dOff), x + p(MM.sOff), out, rowsValid, p(MM.scratch));
+        break;
+      default:
+        k.mm_f(kind, w, rowsValid, cols, n, x, out, rowsValid);
+    }
+    push(out, rowsValid, at(MM_W.outMain), at(MM_W.ldoMain), rowsValid, n);
   }
-  push(out, rowsValid, p(MM.outMain), p(MM.ldoMain), rowsValid, n);
 }
 
 function storeKV(): void {
