@@ -170,6 +170,16 @@ test('writeGGUF → readGGUF round-trips all 13 value types, nested arrays and t
   }
 });
 
+test('writeGGUF: a header past the first 64 KiB (a 128K-token vocabulary) round-trips', () => {
+  const path = join(tmp, 'big-header.gguf');
+  const tokens = Array.from({ length: 20000 }, (_, i) => `token-${i}-${'x'.repeat(i % 7)}`);
+  writeGGUF(path, { metadata: { 'tokenizer.ggml.tokens': tokens, after: 'end' }, tensors: [{ name: 't', type: DType.F32, shape: [4], data: new Uint8Array(16) }] });
+  const g = readGGUF(path);
+  assert.deepEqual(g.metadata.get('tokenizer.ggml.tokens'), tokens);
+  assert.equal(g.metadata.get('after'), 'end');
+  g.close();
+});
+
 test('GGUF v2 files are accepted', () => {
   const path = join(tmp, 'v2.gguf');
   writeGGUF(path, { version: 2, metadata: { x: 'y' }, tensors: [{ name: 't', type: DType.F32, shape: [4], data: new Uint8Array(16) }] });

@@ -72,6 +72,7 @@ class Bytes {
   length = 0;
   private static enc = new TextEncoder();
 
+  /** Reserves n bytes and returns their offset; may replace buf and view. */
   private grow(n: number): number {
     if (this.length + n > this.buf.length) {
       const next = new Uint8Array(Math.max(this.buf.length * 2, this.length + n));
@@ -83,20 +84,26 @@ class Bytes {
     this.length += n;
     return at;
   }
-  u8(v: number): void { this.view.setUint8(this.grow(1), v); }
-  i8(v: number): void { this.view.setInt8(this.grow(1), v); }
-  u16(v: number): void { this.view.setUint16(this.grow(2), v, true); }
-  i16(v: number): void { this.view.setInt16(this.grow(2), v, true); }
-  u32(v: number): void { this.view.setUint32(this.grow(4), v, true); }
-  i32(v: number): void { this.view.setInt32(this.grow(4), v, true); }
-  f32(v: number): void { this.view.setFloat32(this.grow(4), v, true); }
-  f64(v: number): void { this.view.setFloat64(this.grow(8), v, true); }
-  u64(v: bigint | number): void { this.view.setBigUint64(this.grow(8), BigInt(v), true); }
-  i64(v: bigint | number): void { this.view.setBigInt64(this.grow(8), BigInt(v), true); }
+  /** grow() first, then the (possibly new) view: never `this.view.set…(this.grow(n))`. */
+  private put(n: number, set: (view: DataView, at: number) => void): void {
+    const at = this.grow(n);
+    set(this.view, at);
+  }
+  u8(v: number): void { this.put(1, (d, at) => d.setUint8(at, v)); }
+  i8(v: number): void { this.put(1, (d, at) => d.setInt8(at, v)); }
+  u16(v: number): void { this.put(2, (d, at) => d.setUint16(at, v, true)); }
+  i16(v: number): void { this.put(2, (d, at) => d.setInt16(at, v, true)); }
+  u32(v: number): void { this.put(4, (d, at) => d.setUint32(at, v, true)); }
+  i32(v: number): void { this.put(4, (d, at) => d.setInt32(at, v, true)); }
+  f32(v: number): void { this.put(4, (d, at) => d.setFloat32(at, v, true)); }
+  f64(v: number): void { this.put(8, (d, at) => d.setFloat64(at, v, true)); }
+  u64(v: bigint | number): void { this.put(8, (d, at) => d.setBigUint64(at, BigInt(v), true)); }
+  i64(v: bigint | number): void { this.put(8, (d, at) => d.setBigInt64(at, BigInt(v), true)); }
   str(s: string): void {
     const b = Bytes.enc.encode(s);
     this.u64(b.length);
-    this.buf.set(b, this.grow(b.length));
+    const at = this.grow(b.length);
+    this.buf.set(b, at);
   }
   bytes(): Uint8Array { return this.buf.subarray(0, this.length); }
 }
