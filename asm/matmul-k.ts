@@ -9,7 +9,8 @@ export const KIND_Q6_K = 14;
 
 const UB = 384; // unpacked bytes per 256-block: q[256] | A f32[16] | B f32[16]
 
-@inline function scaleMin(s: usize, j: i32, wantMin: bool): u32 {
+/** Q4_K / Q5_K 6-bit scale (or min) j of the 12 packed bytes at s. */
+@inline export function scaleMin(s: usize, j: i32, wantMin: bool): u32 {
   if (j < 4) return wantMin ? <u32>load<u8>(s + j + 4) & 63 : <u32>load<u8>(s + j) & 63;
   if (wantMin) return (<u32>load<u8>(s + j + 4) >> 4) | ((<u32>load<u8>(s + j) >> 6) << 4);
   return (<u32>load<u8>(s + j + 4) & 0xf) | ((<u32>load<u8>(s + j - 4) >> 6) << 4);

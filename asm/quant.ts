@@ -54,13 +54,16 @@ export function quant_q8s(x: usize, n: i32, cols: i32, q: usize, d: usize, s: us
  * Activation records for the 4-row Q8x4 / Q4x4 kernels: one per (token, 32-value block), REC
  * bytes: the block's 8 chunks of 4 int8 values (chunk j = values 4j..4j+3), each repeated to a
  * whole vector (the kernels load it where they would otherwise broadcast), then d ×4 (f32) at
- * REC_D and the offset term ×4 (i32) at REC_S (the weights' unsigned offset times Σq). Tokens are tiled by 4: tile τ (tokens 4τ ..
+ * REC_D, the offset term ×4 (i32) at REC_S (the weights' unsigned offset times Σq) and
+ * 32·Σq per 16-value half at REC_S16. Tokens are tiled by 4: tile τ (tokens 4τ ..
  * 4τ+ts−1, ts = min(4, n − 4τ)) starts at τ·4·nb·REC and stores block b of its token j at
  * (b·ts + j)·REC, so a 4-token kernel reads its four tokens at fixed offsets.
  */
-export const REC: usize = 160;
+export const REC: usize = 176;
 export const REC_D: usize = 128;
 export const REC_S: usize = 144;
+/** 32·Σq over values 0..15 and 16..31 (i32 each; Q6_K's q − 32 per 16-value sub-block). */
+export const REC_S16: usize = 160;
 
 /** Bytes of the records of n tokens of `cols` values. */
 export function rec_bytes(n: i32, cols: i32): i32 {
@@ -86,8 +89,9 @@ export function rec_bytes(n: i32, cols: i32): i32 {
 }
 
 /**
- * Signed 8-bit records for Q4_0 weights (llama.cpp's Q8_0 numerics: d = amax/127,
- * q = round(x/d) ∈ [-127, 127]); the offset term is 8·Σq (Q4_0 stores n = q + 8).
+ * Signed 8-bit records for Q4_0, Q4_K and Q6_K weights (llama.cpp's Q8_0 numerics: d = amax/127,
+ * q = round(x/d) ∈ [-127, 127]); the offset term is 8·Σq (Q4_0 stores n = q + 8; Q4_K's min
+ * term uses it too).
  * x: [n, cols] f32 → dst: rec_bytes(n, cols).
  */
 export function quant_rec_q8s(x: usize, n: i32, cols: i32, dst: usize): void {
@@ -102,7 +106,10 @@ export function quant_rec_q8s(x: usize, n: i32, cols: i32, dst: usize): void {
       const r = recAt(dst, t, b, nb, n);
       storeChunks(r, q0, q1);
       v128.store(r, f32x4.splat(amax / 127.0), REC_D);
-      v128.store(r, i32x4.splat((sum16(q0) + sum16(q1)) << 3), REC_S);
+      const s0 = sum16(q0);
+      const s1 = sum16(q1);
+      v128.store(r, i32x4.splat((s0 + s1) << 3), REC_S);
+      v128.store(r, i32x4.replace_lane(i32x4.splat(s0 << 5), 1, s1 << 5), REC_S16);
     }
   }
 }
@@ -126,6 +133,7 @@ export function quant_rec_q7s(x: usize, n: i32, cols: i32, dst: usize): void {
       // d·2^64: the other half of mm_q8x4's exact f16-scale shortcut (matmul-q.ts scales16).
       v128.store(r, f32x4.splat((amax / 64.0) * reinterpret<f32>(0x5f800000)), REC_D);
       v128.store(r, i32x4.splat((sum16(q0) + sum16(q1)) << 7), REC_S);
+      v128.store(r, i32x4.splat(0), REC_S16);
     }
   }
 }

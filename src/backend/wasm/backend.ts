@@ -191,12 +191,15 @@ export class WasmBackend implements Backend {
       const ptr = this.arenas[t]!.alloc(bytes);
       shards.push({ thread: t, rowStart, rows: n, groups: Math.ceil(n / 4), bytes, ptr });
       const rowsSrc = src.subarray(rowStart * srcRb, (rowStart + n) * srcRb);
-      if (layout === Layout.Q8x4 || layout === Layout.Q4x4) {
-        // Stage the raw rows in the same memory, then repack them there in wasm.
-        const raw = this.arenas[t]!.alloc(rowsSrc.length);
+      if (layout === Layout.Q8x4 || layout === Layout.Q4x4 || layout === Layout.KX4) {
+        // Stage the raw rows in the same memory (plus 256 bytes of scratch), then repack there in wasm.
+        const raw = this.arenas[t]!.alloc(rowsSrc.length + 256);
         this.bytesOf(t).set(rowsSrc, raw);
-        if (layout === Layout.Q8x4) refused = this.kAll[t]!.repack_q8_0(raw, n, cols, ptr) !== 0;
-        else this.kAll[t]!.repack_q4_0(raw, n, cols, ptr);
+        const kt = this.kAll[t]!;
+        if (layout === Layout.Q8x4) refused = kt.repack_q8_0(raw, n, cols, ptr) !== 0;
+        else if (layout === Layout.Q4x4) kt.repack_q4_0(raw, n, cols, ptr);
+        else if (kind === DType.Q4_K) kt.repack_q4_k(raw, n, cols, ptr, raw + rowsSrc.length);
+        else kt.repack_q6_k(raw, n, cols, ptr, raw + rowsSrc.length);
         this.arenas[t]!.release(raw);
         if (refused) break;
       } else {
@@ -272,7 +275,7 @@ export class WasmBackend implements Backend {
     const w = w_(table);
     const o = t_(out);
     const { cols } = w;
-    const interleaved = w.layout === Layout.Q8x4 || w.layout === Layout.Q4x4;
+    const interleaved = w.layout === Layout.Q8x4 || w.layout === Layout.Q4x4 || w.layout === Layout.KX4;
     // Bytes per row (per 4-row group for the interleaved layouts).
     const rb = interleaved ? shardBytes(w.layout, w.kind, 4, cols) : rowBytes(w.kind, cols);
     const rowBuf = this.ensure(0, this.scratch[0]!, cols * 4 + (cols / 256 + 1) * KQ_SCRATCH_PER_BLOCK + 64);
@@ -287,7 +290,8 @@ export class WasmBackend implements Backend {
       const kt = this.kAll[t]!;
       const dst = t === 0 ? o.ptr + i * cols * 4 : this.ensure(t, this.scratch[t]!, cols * 4 + (cols / 256 + 1) * KQ_SCRATCH_PER_BLOCK + 64);
       const kq = align64((t === 0 ? rowBuf : dst) + cols * 4);
-      if (interleaved) kt.deq_x4(w.layout === Layout.Q4x4 ? 1 : 0, src, r & 3, cols, dst);
+      if (w.layout === Layout.KX4) kt.deq_kx4(w.kind, src, r & 3, cols, dst);
+      else if (interleaved) kt.deq_x4(w.layout === Layout.Q4x4 ? 1 : 0, src, r & 3, cols, dst);
       else if (w.layout === Layout.KQuant) kt.deq_kq(w.kind, src, cols, dst, kq);
       else kt.deq_f(w.kind, src, cols, dst);
       if (t !== 0) {
@@ -372,6 +376,9 @@ export class WasmBackend implements Backend {
           case Layout.Q4x4:
             k.mm_q4x4(own.ptr, own.groups, own.rows, cols, n, a.xSrc, o, rows);
             break;
+          case Layout.KX4:
+            k.mm_kx4(kind, own.ptr, own.groups, own.rows, cols, n, a.xSrc, o, rows);
+            break;
           case Layout.KQuant:
             k.mm_kq(kind, own.ptr, own.rows, cols, n, a.xSrc, a.xSrc + a.dOff, a.xSrc + a.sOff, o, rows, kqScratch0);
             break;
@@ -390,7 +397,7 @@ export class WasmBackend implements Backend {
   private quantizeActivations(layout: Layout, xp: number, n: number, cols: number): { xSrc: number; xBytes: number; dOff: number; sOff: number; kernelScratch: number } {
     const t0 = this.profile ? performance.now() : 0;
     const nb = Math.floor(cols / 32);
-    if (layout === Layout.Q8x4 || layout === Layout.Q4x4) {
+    if (layout === Layout.Q8x4 || layout === Layout.Q4x4 || layout === Layout.KX4) {
       // Records (asm/quant.ts): each 4-value chunk pre-broadcast, with its block's scale and offset.
       const xBytes = this.k0.rec_bytes(n, cols);
       const xSrc = this.ensure(0, this.scratch[0]!, xBytes + 128);

@@ -12,6 +12,10 @@ export interface Kernels {
   rec_bytes(n: number, cols: number): number;
   mm_q8x4(w: number, groups: number, rowsValid: number, cols: number, n: number, xr: number, out: number, ldo: number): void;
   mm_q4x4(w: number, groups: number, rowsValid: number, cols: number, n: number, xr: number, out: number, ldo: number): void;
+  mm_kx4(kind: number, w: number, groups: number, rowsValid: number, cols: number, n: number, xr: number, out: number, ldo: number): void;
+  deq_kx4(kind: number, w: number, lane: number, cols: number, out: number): void;
+  repack_q4_k(src: number, rows: number, cols: number, dst: number, tmp: number): void;
+  repack_q6_k(src: number, rows: number, cols: number, dst: number, tmp: number): void;
   mm_kq(kind: number, w: number, rows: number, cols: number, n: number, xq: number, xd: number, xs: number, out: number, ldo: number, scratch: number): void;
   deq_kq(kind: number, w: number, cols: number, out: number, scratch: number): void;
   mm_f(kind: number, w: number, rows: number, cols: number, n: number, x: number, out: number, ldo: number): void;

@@ -31,10 +31,12 @@ export const enum Layout {
   Q8x4 = 1,
   /** Q4_0 repacked into 4-row groups; activations signed 8-bit records (quant_rec_q8s). */
   Q4x4 = 2,
-  /** Q4_K / Q5_K / Q6_K in ggml's own blocks; activations signed 8-bit. */
+  /** Q5_K in ggml's own blocks; activations signed 8-bit. */
   KQuant = 3,
   /** F32 / F16 / BF16 rows; f32 activations. */
   Float = 4,
+  /** Q4_K / Q6_K repacked into 4-row groups (asm/matmul-kx4.ts); activations signed 8-bit records. */
+  KX4 = 5,
 }
 
 // Matmul parameter slots: shared activations, then up to MM_MAX weights of MM_W.stride slots each.

@@ -77,6 +77,9 @@ function matmul(): void {
       case Layout.Q4x4:
         k.mm_q4x4(w, at(MM_W.groups), rowsValid, cols, n, x, out, rowsValid);
         break;
+      case Layout.KX4:
+        k.mm_kx4(kind, w, at(MM_W.groups), rowsValid, cols, n, x, out, rowsValid);
+        break;
       case Layout.KQuant:
         k.mm_kq(kind, w, rowsValid, cols, n, x, x + p(MM.dOff), x + p(MM.sOff), out, rowsValid, p(MM.scratch));
         break;

@@ -1,0 +1,248 @@
+// Q4_K and Q6_K repacked at load into 4-row interleaved groups (as Q4x4 / Q8x4 in matmul-q.ts)
+// and dotted against the same activation records, so the per-block scaling is one vector op for
+// four rows. Sub-block scales stay small integers; each 256-column superblock starts with the
+// rows' f32 super-scales, so the bytes stay close to ggml's.
+//
+// Q4Kx4, per group and 256-column superblock (608 bytes, 4.75 bits per weight):
+//   D f32×4 (each row's d) | DM f32×4 (each row's −dmin/8) | 8 blocks of 72 bytes:
+//   sc u8×4 | m u8×4 | 64 bytes of nibbles arranged as Q4x4 (low: columns 4k.., high: 16+4k..).
+//   value = D·sc·q − dmin·m  (ggml's d·sc·q − dmin·m, same f32 products).
+// Q6Kx4, per group and superblock (1104 bytes, 8.6 bits per weight):
+//   D f32×4 | 8 blocks of 136 bytes: sc i8×8 (rows 0..3 for columns 0..15, then 16..31) |
+//   128 bytes of q ∈ [0, 63] arranged as Q8x4 (vector k = each row's columns 4k..4k+3).
+//   value = D·sc·(q − 32).
+import { dot8, fma } from './simd';
+import { REC, REC_D, REC_S, REC_S16 } from './quant';
+import { scaleMin } from './matmul-k';
+import { h2fs } from './simd';
+
+export const Q4KX4_SB: usize = 608;
+export const Q6KX4_SB: usize = 1104;
+
+const NIBBLES = memory.data<u32>([0x0f0f0f0f, 0x0f0f0f0f, 0x0f0f0f0f, 0x0f0f0f0f], 16);
+/** See matmul-q.ts: a store the following loads cannot move above (per-thread memory). */
+const SINK = memory.data(16, 16);
+
+/** Row r's 256 quants of one ggml Q4_K block into q (u8 each). */
+function q4kValues(p: usize, q: usize): void {
+  for (let j: usize = 0; j < 4; j++) {
+    for (let l: usize = 0; l < 32; l++) {
+      const b = load<u8>(p + 16 + (j << 5) + l);
+      store<u8>(q + (j << 6) + l, b & 15);
+      store<u8>(q + (j << 6) + 32 + l, b >> 4);
+    }
+  }
+}
+
+/** Row r's 256 quants (0..63) of one ggml Q6_K block into q. */
+function q6kValues(p: usize, q: usize): void {
+  for (let h: usize = 0; h < 2; h++) {
+    const ql = p + (h << 6);
+    const qh = p + 128 + (h << 5);
+    const o = q + (h << 7);
+    for (let l: usize = 0; l < 32; l++) {
+      const a = <u32>load<u8>(ql + l);
+      const b = <u32>load<u8>(ql + 32 + l);
+      const hb = <u32>load<u8>(qh + l);
+      store<u8>(o + l, (a & 15) | ((hb & 3) << 4));
+      store<u8>(o + 32 + l, (b & 15) | (((hb >> 2) & 3) << 4));
+      store<u8>(o + 64 + l, (a >> 4) | (((hb >> 4) & 3) << 4));
+      store<u8>(o + 96 + l, (b >> 4) | (((hb >> 6) & 3) << 4));
+    }
+  }
+}
+
+/** src: `rows` Q4_K rows of `cols`; dst: ceil(rows/4) Q4Kx4 groups; tmp: 256 bytes of scratch. */
+export function repack_q4_k(src: usize, rows: i32, cols: i32, dst: usize, tmp: usize): void {
+  const nsb = cols >> 8;
+  const rb = <usize>nsb * 144;
+  const groups = (rows + 3) >> 2;
+  memory.fill(dst, 0, <usize>groups * nsb * Q4KX4_SB);
+  for (let r = 0; r < rows; r++) {
+    const lane = <usize>(r & 3);
+    for (let s = 0; s < nsb; s++) {
+      const p = src + <usize>r * rb + <usize>s * 144;
+      const o = dst + (<usize>(r >> 2) * nsb + s) * Q4KX4_SB;
+      store<f32>(o + (lane << 2), h2fs(load<u16>(p)));
+      store<f32>(o + 16 + (lane << 2), -h2fs(load<u16>(p, 2)) / 8);
+      q4kValues(p, tmp);
+      for (let j = 0; j < 8; j++) {
+        const b = o + 32 + <usize>j * 72;
+        store<u8>(b + lane, <u8>scaleMin(p + 4, j, false));
+        store<u8>(b + 4 + lane, <u8>scaleMin(p + 4, j, true));
+        const q = tmp + (<usize>j << 5);
+        for (let k: usize = 0; k < 4; k++) {
+          for (let i: usize = 0; i < 4; i++) {
+            store<u8>(b + 8 + (k << 4) + (lane << 2) + i, load<u8>(q + (k << 2) + i) | (load<u8>(q + 16 + (k << 2) + i) << 4));
+          }
+        }
+      }
+    }
+  }
+}
+
+/** As repack_q4_k for Q6_K (210-byte blocks → Q6Kx4). Padding rows hold q = 32 (value 0). */
+export function repack_q6_k(src: usize, rows: i32, cols: i32, dst: usize, tmp: usize): void {
+  const nsb = cols >> 8;
+  const rb = <usize>nsb * 210;
+  const groups = (rows + 3) >> 2;
+  memory.fill(dst, 0, <usize>groups * nsb * Q6KX4_SB);
+  for (let r = 0; r < groups << 2; r++) {
+    const lane = <usize>(r & 3);
+    for (let s = 0; s < nsb; s++) {
+      const o = dst + (<usize>(r >> 2) * nsb + s) * Q6KX4_SB;
+      const real = r < rows;
+      const p = src + <usize>r * rb + <usize>s * 210;
+      if (real) {
+        store<f32>(o + (lane << 2), h2fs(load<u16>(p, 208)));
+        q6kValues(p, tmp);
+      } else {
+        memory.fill(tmp, 32, 256);
+      }
+      for (let j = 0; j < 8; j++) {
+        const b = o + 16 + <usize>j * 136;
+        if (real) {
+          store<i8>(b + lane, load<i8>(p + 192 + (j << 1)));
+          store<i8>(b + 4 + lane, load<i8>(p + 192 + (j << 1) + 1));
+        }
+        const q = tmp + (<usize>j << 5);
+        for (let k: usize = 0; k < 8; k++) store<u32>(b + 8 + (k << 4) + (lane << 2), load<u32>(q + (k << 2)));
+      }
+    }
+  }
+}
+
+/** Four u8 (or i8) at p widened to f32x4. */
+@inline function u8x4(p: usize): v128 {
+  return f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_u(i16x8.extend_low_i8x16_u(v128.load32_zero(p))));
+}
+@inline function i8x4(p: usize): v128 {
+  return f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_s(i16x8.extend_low_i8x16_s(v128.load32_zero(p))));
+}
+
+/** One token against one Q4Kx4 group: Σ over superblocks of Σ_j dx·(A_j·dot_j − B_j·Σx_j). */
+function q4k_t1(w: usize, nsb: i32, x: usize, xstep: usize): v128 {
+  const m = v128.load(NIBBLES);
+  let acc = f32x4.splat(0);
+  const end = w + <usize>nsb * Q4KX4_SB;
+  for (let s = w; s < end; s += Q4KX4_SB) {
+    const D = v128.load(s);
+    const DM = v128.load(s, 16);
+    for (let p = s + 32; p < s + Q4KX4_SB; p += 72, x += xstep) {
+      const v0 = v128.load(p, 8), v1 = v128.load(p, 24), v2 = v128.load(p, 40), v3 = v128.load(p, 56);
+      let t = dot8(v128.load(x), v128.and(v0, m));
+      t = i16x8.add(t, dot8(v128.load(x, 64), v128.and(i16x8.shr_u(v0, 4), m)));
+      t = i16x8.add(t, dot8(v128.load(x, 16), v128.and(v1, m)));
+      t = i16x8.add(t, dot8(v128.load(x, 80), v128.and(i16x8.shr_u(v1, 4), m)));
+      v128.store(SINK, t);
+      t = i16x8.add(t, dot8(v128.load(x, 32), v128.and(v2, m)));
+      t = i16x8.add(t, dot8(v128.load(x, 96), v128.and(i16x8.shr_u(v2, 4), m)));
+      t = i16x8.add(t, dot8(v128.load(x, 48), v128.and(v3, m)));
+      t = i16x8.add(t, dot8(v128.load(x, 112), v128.and(i16x8.shr_u(v3, 4), m)));
+      const A = f32x4.mul(D, u8x4(p));
+      const Bn = f32x4.mul(DM, u8x4(p + 4));
+      const v = fma(f32x4.convert_i32x4_s(i32x4.extadd_pairwise_i16x8_s(t)), A, f32x4.mul(f32x4.convert_i32x4_s(v128.load(x, REC_S)), Bn));
+      acc = fma(v, v128.load(x, REC_D), acc);
+    }
+  }
+  return acc;
+}
+
+/** One token against one Q6Kx4 group: two 16-column sub-blocks per block, q − 32 via the record's 32·Σx per 16. */
+function q6k_t1(w: usize, nsb: i32, x: usize, xstep: usize): v128 {
+  let acc = f32x4.splat(0);
+  const end = w + <usize>nsb * Q6KX4_SB;
+  for (let s = w; s < end; s += Q6KX4_SB) {
+    const D = v128.load(s);
+    for (let p = s + 16; p < s + Q6KX4_SB; p += 136, x += xstep) {
+      // Pairs of dots fit in i16 (2·2·127·63 < 2^15); columns 0..15 are chunks 0..3.
+      const lo = i32x4.add(
+        i32x4.extadd_pairwise_i16x8_s(i16x8.add(dot8(v128.load(x), v128.load(p, 8)), dot8(v128.load(x, 16), v128.load(p, 24)))),
+        i32x4.extadd_pairwise_i16x8_s(i16x8.add(dot8(v128.load(x, 32), v128.load(p, 40)), dot8(v128.load(x, 48), v128.load(p, 56)))),
+      );
+      v128.store(SINK, lo);
+      const hi = i32x4.add(
+        i32x4.extadd_pairwise_i16x8_s(i16x8.add(dot8(v128.load(x, 64), v128.load(p, 72)), dot8(v128.load(x, 80), v128.load(p, 88)))),
+        i32x4.extadd_pairwise_i16x8_s(i16x8.add(dot8(v128.load(x, 96), v128.load(p, 104)), dot8(v128.load(x, 112), v128.load(p, 120)))),
+      );
+      const flo = f32x4.convert_i32x4_s(i32x4.sub(lo, v128.load32_splat(x + REC_S16)));
+      const fhi = f32x4.convert_i32x4_s(i32x4.sub(hi, v128.load32_splat(x + REC_S16 + 4)));
+      const v = fma(flo, f32x4.mul(D, i8x4(p)), f32x4.mul(fhi, f32x4.mul(D, i8x4(p + 4))));
+      acc = fma(v, v128.load(x, REC_D), acc);
+    }
+  }
+  return acc;
+}
+
+/** Writes rows g·4 .. g·4+3 of one token's output (fewer when the shard ends mid-group). */
+@inline function storeRows(p: usize, v: v128, rem: i32): void {
+  if (rem >= 4) {
+    v128.store(p, v);
+  } else {
+    store<f32>(p, f32x4.extract_lane(v, 0));
+    if (rem > 1) store<f32>(p, f32x4.extract_lane(v, 1), 4);
+    if (rem > 2) store<f32>(p, f32x4.extract_lane(v, 2), 8);
+  }
+}
+
+/**
+ * out[t, r] = Σ_c x[t, c] · w[r, c] for r < rowsValid; kind 12 = Q4Kx4, 14 = Q6Kx4; xr: signed
+ * 8-bit records (quant_rec_q8s). Groups are tiled so ~96 KiB of weights stay hot across tokens.
+ */
+export function mm_kx4(kind: i32, w: usize, groups: i32, rowsValid: i32, cols: i32, n: i32, xr: usize, out: usize, ldo: i32): void {
+  const nsb = cols >> 8;
+  const sb = kind == 12 ? Q4KX4_SB : Q6KX4_SB;
+  const gBytes = <usize>nsb * sb;
+  const gt = max(1, <i32>(98304 / gBytes));
+  const tileBytes = <usize>(cols >> 5) * 4 * REC;
+  for (let g0 = 0; g0 < groups; g0 += gt) {
+    const g1 = min(groups, g0 + gt);
+    for (let t = 0; t < n; t++) {
+      const ts = min(4, n - (t & ~3));
+      const xt = xr + <usize>(t >> 2) * tileBytes + <usize>(t & 3) * REC;
+      for (let g = g0; g < g1; g++) {
+        const v = kind == 12 ? q4k_t1(w + <usize>g * gBytes, nsb, xt, <usize>ts * REC) : q6k_t1(w + <usize>g * gBytes, nsb, xt, <usize>ts * REC);
+        storeRows(out + ((<usize>t * ldo + (g << 2)) << 2), v, rowsValid - (g << 2));
+      }
+    }
+  }
+}
+
+/** Row `lane` of a Q4Kx4 / Q6Kx4 group as f32 (embedding lookups), bit-exact with ggml's dequantization. */
+export function deq_kx4(kind: i32, w: usize, lane: i32, cols: i32, out: usize): void {
+  const nsb = cols >> 8;
+  const l = <usize>lane;
+  for (let s = 0; s < nsb; s++) {
+    if (kind == 12) {
+      const o = w + <usize>s * Q4KX4_SB;
+      const d = load<f32>(o + (l << 2));
+      const dmin = -load<f32>(o + 16 + (l << 2)) * 8;
+      for (let j = 0; j < 8; j++) {
+        const b = o + 32 + <usize>j * 72;
+        const a = d * <f32>load<u8>(b + l);
+        const m = dmin * <f32>load<u8>(b + 4 + l);
+        for (let k: usize = 0; k < 4; k++) {
+          for (let i: usize = 0; i < 4; i++) {
+            const by = <u32>load<u8>(b + 8 + (k << 4) + (l << 2) + i);
+            const c = <usize>(s * 256 + j * 32) + (k << 2) + i;
+            store<f32>(out + (c << 2), a * <f32>(by & 15) - m);
+            store<f32>(out + ((c + 16) << 2), a * <f32>(by >> 4) - m);
+          }
+        }
+      }
+    } else {
+      const o = w + <usize>s * Q6KX4_SB;
+      const d = load<f32>(o + (l << 2));
+      for (let j = 0; j < 8; j++) {
+        const b = o + 16 + <usize>j * 136;
+        for (let k: usize = 0; k < 8; k++) {
+          const a = d * <f32>load<i8>(b + (k < 4 ? 0 : 4) + l);
+          for (let i: usize = 0; i < 4; i++) {
+            const q = <i32>load<u8>(b + 8 + (k << 4) + (l << 2) + i) - 32;
+            store<f32>(out + ((<usize>(s * 256 + j * 32) + (k << 2) + i) << 2), a * <f32>q);
+          }
+        }
+      }
+    }
+  }
+}
