@@ -21,7 +21,13 @@ export const Q6KX4_SB: usize = 1104;
 
 const NIBBLES = memory.data<u32>([0x0f0f0f0f, 0x0f0f0f0f, 0x0f0f0f0f, 0x0f0f0f0f], 16);
 /** See matmul-q.ts: a store the following loads cannot move above (per-thread memory). */
-const SINK = memory.data(16, 16);
+const SINK = memory.data(64, 16);
+@inline function pin(a: v128, b: v128, c: v128, d: v128): void {
+  v128.store(SINK, a);
+  v128.store(SINK, b, 16);
+  v128.store(SINK, c, 32);
+  v128.store(SINK, d, 48);
+}
 
 /** Row r's 256 quants of one ggml Q4_K block into q (u8 each). */
 function q4kValues(p: usize, q: usize): void {
@@ -174,6 +180,136 @@ function q6k_t1(w: usize, nsb: i32, x: usize, xstep: usize): v128 {
   return acc;
 }
 
+/** One 4-token tile against one Q4Kx4 group (weights unpacked once for four tokens). */
+function q4k_t4(w: usize, nsb: i32, x: usize, out: usize, ldo: i32, rem: i32): void {
+  const m = v128.load(NIBBLES);
+  let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+  const end = w + <usize>nsb * Q4KX4_SB;
+  for (let s = w; s < end; s += Q4KX4_SB) {
+    const D = v128.load(s);
+    const DM = v128.load(s, 16);
+    for (let p = s + 32; p < s + Q4KX4_SB; p += 72, x += 4 * REC) {
+      let s0 = i16x8.splat(0), s1 = i16x8.splat(0), s2 = i16x8.splat(0), s3 = i16x8.splat(0);
+      let v: v128, h: v128;
+      v = v128.load(p, 8);
+      h = v128.and(v, m);
+      s0 = i16x8.add(s0, dot8(v128.load(x, 0), h));
+      s1 = i16x8.add(s1, dot8(v128.load(x, REC + 0), h));
+      s2 = i16x8.add(s2, dot8(v128.load(x, 2 * REC + 0), h));
+      s3 = i16x8.add(s3, dot8(v128.load(x, 3 * REC + 0), h));
+      h = v128.and(i16x8.shr_u(v, 4), m);
+      s0 = i16x8.add(s0, dot8(v128.load(x, 64), h));
+      s1 = i16x8.add(s1, dot8(v128.load(x, REC + 64), h));
+      s2 = i16x8.add(s2, dot8(v128.load(x, 2 * REC + 64), h));
+      s3 = i16x8.add(s3, dot8(v128.load(x, 3 * REC + 64), h));
+      pin(s0, s1, s2, s3);
+      v = v128.load(p, 24);
+      h = v128.and(v, m);
+      s0 = i16x8.add(s0, dot8(v128.load(x, 16), h));
+      s1 = i16x8.add(s1, dot8(v128.load(x, REC + 16), h));
+      s2 = i16x8.add(s2, dot8(v128.load(x, 2 * REC + 16), h));
+      s3 = i16x8.add(s3, dot8(v128.load(x, 3 * REC + 16), h));
+      h = v128.and(i16x8.shr_u(v, 4), m);
+      s0 = i16x8.add(s0, dot8(v128.load(x, 80), h));
+      s1 = i16x8.add(s1, dot8(v128.load(x, REC + 80), h));
+      s2 = i16x8.add(s2, dot8(v128.load(x, 2 * REC + 80), h));
+      s3 = i16x8.add(s3, dot8(v128.load(x, 3 * REC + 80), h));
+      pin(s0, s1, s2, s3);
+      v = v128.load(p, 40);
+      h = v128.and(v, m);
+      s0 = i16x8.add(s0, dot8(v128.load(x, 32), h));
+      s1 = i16x8.add(s1, dot8(v128.load(x, REC + 32), h));
+      s2 = i16x8.add(s2, dot8(v128.load(x, 2 * REC + 32), h));
+      s3 = i16x8.add(s3, dot8(v128.load(x, 3 * REC + 32), h));
+      h = v128.and(i16x8.shr_u(v, 4), m);
+      s0 = i16x8.add(s0, dot8(v128.load(x, 96), h));
+      s1 = i16x8.add(s1, dot8(v128.load(x, REC + 96), h));
+      s2 = i16x8.add(s2, dot8(v128.load(x, 2 * REC + 96), h));
+      s3 = i16x8.add(s3, dot8(v128.load(x, 3 * REC + 96), h));
+      pin(s0, s1, s2, s3);
+      v = v128.load(p, 56);
+      h = v128.and(v, m);
+      s0 = i16x8.add(s0, dot8(v128.load(x, 48), h));
+      s1 = i16x8.add(s1, dot8(v128.load(x, REC + 48), h));
+      s2 = i16x8.add(s2, dot8(v128.load(x, 2 * REC + 48), h));
+      s3 = i16x8.add(s3, dot8(v128.load(x, 3 * REC + 48), h));
+      h = v128.and(i16x8.shr_u(v, 4), m);
+      s0 = i16x8.add(s0, dot8(v128.load(x, 112), h));
+      s1 = i16x8.add(s1, dot8(v128.load(x, REC + 112), h));
+      s2 = i16x8.add(s2, dot8(v128.load(x, 2 * REC + 112), h));
+      s3 = i16x8.add(s3, dot8(v128.load(x, 3 * REC + 112), h));
+      const A = f32x4.mul(D, u8x4(p));
+      const Bn = f32x4.mul(DM, u8x4(p + 4));
+      a0 = q4kfin(s0, A, Bn, x, a0);
+      a1 = q4kfin(s1, A, Bn, x + REC, a1);
+      a2 = q4kfin(s2, A, Bn, x + 2 * REC, a2);
+      a3 = q4kfin(s3, A, Bn, x + 3 * REC, a3);
+    }
+  }
+  const os = <usize>ldo << 2;
+  storeRows(out, a0, rem);
+  storeRows(out + os, a1, rem);
+  storeRows(out + 2 * os, a2, rem);
+  storeRows(out + 3 * os, a3, rem);
+}
+
+@inline function q4kfin(t: v128, A: v128, Bn: v128, x: usize, acc: v128): v128 {
+  const v = fma(f32x4.convert_i32x4_s(i32x4.extadd_pairwise_i16x8_s(t)), A, f32x4.mul(f32x4.convert_i32x4_s(v128.load(x, REC_S)), Bn));
+  return fma(v, v128.load(x, REC_D), acc);
+}
+
+/** One 4-token tile against one Q6Kx4 group: each 16-column half's weights loaded once for four tokens. */
+function q6k_t4(w: usize, nsb: i32, x: usize, out: usize, ldo: i32, rem: i32): void {
+  let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+  const end = w + <usize>nsb * Q6KX4_SB;
+  for (let s = w; s < end; s += Q6KX4_SB) {
+    const D = v128.load(s);
+    for (let p = s + 16; p < s + Q6KX4_SB; p += 136, x += 4 * REC) {
+      const Alo = f32x4.mul(D, i8x4(p));
+      const Ahi = f32x4.mul(D, i8x4(p + 4));
+      let w0 = v128.load(p, 8), w1 = v128.load(p, 24), w2 = v128.load(p, 40), w3 = v128.load(p, 56);
+      const l0 = q6half(x, 0, w0, w1, w2, w3);
+      v128.store(SINK, l0);
+      const l1 = q6half(x + REC, 0, w0, w1, w2, w3);
+      v128.store(SINK, l1);
+      const l2 = q6half(x + 2 * REC, 0, w0, w1, w2, w3);
+      v128.store(SINK, l2);
+      const l3 = q6half(x + 3 * REC, 0, w0, w1, w2, w3);
+      v128.store(SINK, l3);
+      w0 = v128.load(p, 72);
+      w1 = v128.load(p, 88);
+      w2 = v128.load(p, 104);
+      w3 = v128.load(p, 120);
+      a0 = q6fin(l0, q6half(x, 64, w0, w1, w2, w3), x, Alo, Ahi, a0);
+      v128.store(SINK, a0);
+      a1 = q6fin(l1, q6half(x + REC, 64, w0, w1, w2, w3), x + REC, Alo, Ahi, a1);
+      v128.store(SINK, a1);
+      a2 = q6fin(l2, q6half(x + 2 * REC, 64, w0, w1, w2, w3), x + 2 * REC, Alo, Ahi, a2);
+      v128.store(SINK, a2);
+      a3 = q6fin(l3, q6half(x + 3 * REC, 64, w0, w1, w2, w3), x + 3 * REC, Alo, Ahi, a3);
+    }
+  }
+  const os = <usize>ldo << 2;
+  storeRows(out, a0, rem);
+  storeRows(out + os, a1, rem);
+  storeRows(out + 2 * os, a2, rem);
+  storeRows(out + 3 * os, a3, rem);
+}
+
+/** Σ over one 16-column half (chunks at x + off .. + 48) of 4 rows, i32x4. */
+@inline function q6half(x: usize, off: usize, w0: v128, w1: v128, w2: v128, w3: v128): v128 {
+  return i32x4.add(
+    i32x4.extadd_pairwise_i16x8_s(i16x8.add(dot8(v128.load(x + off), w0), dot8(v128.load(x + off, 16), w1))),
+    i32x4.extadd_pairwise_i16x8_s(i16x8.add(dot8(v128.load(x + off, 32), w2), dot8(v128.load(x + off, 48), w3))),
+  );
+}
+
+@inline function q6fin(lo: v128, hi: v128, x: usize, Alo: v128, Ahi: v128, acc: v128): v128 {
+  const flo = f32x4.convert_i32x4_s(i32x4.sub(lo, v128.load32_splat(x + REC_S16)));
+  const fhi = f32x4.convert_i32x4_s(i32x4.sub(hi, v128.load32_splat(x + REC_S16 + 4)));
+  return fma(fma(flo, Alo, f32x4.mul(fhi, Ahi)), v128.load(x, REC_D), acc);
+}
+
 /** Writes rows g·4 .. g·4+3 of one token's output (fewer when the shard ends mid-group). */
 @inline function storeRows(p: usize, v: v128, rem: i32): void {
   if (rem >= 4) {
@@ -197,12 +333,23 @@ export function mm_kx4(kind: i32, w: usize, groups: i32, rowsValid: i32, cols: i
   const tileBytes = <usize>(cols >> 5) * 4 * REC;
   for (let g0 = 0; g0 < groups; g0 += gt) {
     const g1 = min(groups, g0 + gt);
-    for (let t = 0; t < n; t++) {
-      const ts = min(4, n - (t & ~3));
-      const xt = xr + <usize>(t >> 2) * tileBytes + <usize>(t & 3) * REC;
-      for (let g = g0; g < g1; g++) {
-        const v = kind == 12 ? q4k_t1(w + <usize>g * gBytes, nsb, xt, <usize>ts * REC) : q6k_t1(w + <usize>g * gBytes, nsb, xt, <usize>ts * REC);
-        storeRows(out + ((<usize>t * ldo + (g << 2)) << 2), v, rowsValid - (g << 2));
+    for (let t = 0; t < n; t += 4) {
+      const ts = min(4, n - t);
+      const xt = xr + <usize>(t >> 2) * tileBytes;
+      if (ts == 4) {
+        for (let g = g0; g < g1; g++) {
+          const o = out + ((<usize>t * ldo + (g << 2)) << 2);
+          if (kind == 12) q4k_t4(w + <usize>g * gBytes, nsb, xt, o, ldo, rowsValid - (g << 2));
+          else q6k_t4(w + <usize>g * gBytes, nsb, xt, o, ldo, rowsValid - (g << 2));
+        }
+        continue;
+      }
+      for (let j = 0; j < ts; j++) {
+        for (let g = g0; g < g1; g++) {
+          const xj = xt + <usize>j * REC;
+          const v = kind == 12 ? q4k_t1(w + <usize>g * gBytes, nsb, xj, <usize>ts * REC) : q6k_t1(w + <usize>g * gBytes, nsb, xj, <usize>ts * REC);
+          storeRows(out + ((<usize>(t + j) * ldo + (g << 2)) << 2), v, rowsValid - (g << 2));
+        }
       }
     }
   }
