@@ -1,4 +1,4 @@
-// Q4_K and Q6_K repacked at load into 4-row interleaved groups (as Q4x4 / Q8x4 in matmul-q.ts)
+// Q4_K, Q5_K and Q6_K repacked at load into 4-row interleaved groups (as Q4x4 / Q8x4 in matmul-q.ts)
 // and dotted against the same activation records, so the per-block scaling is one vector op for
 // four rows. Sub-block scales stay small integers; each 256-column superblock starts with the
 // rows' f32 super-scales, so the bytes stay close to ggml's.
@@ -7,17 +7,20 @@
 //   D f32×4 (each row's d) | DM f32×4 (each row's −dmin/8) | 8 blocks of 72 bytes:
 //   sc u8×4 | m u8×4 | 64 bytes of nibbles arranged as Q4x4 (low: columns 4k.., high: 16+4k..).
 //   value = D·sc·q − dmin·m  (ggml's d·sc·q − dmin·m, same f32 products).
+// Q5Kx4, per group and superblock (1120 bytes, 8.75 bits per weight):
+//   D f32×4 | DM f32×4 (−dmin/8) | 8 blocks of 136 bytes: sc u8×4 | m u8×4 |
+//   128 bytes of q ∈ [0, 31] arranged as Q8x4. value = D·sc·q − dmin·m.
 // Q6Kx4, per group and superblock (1104 bytes, 8.6 bits per weight):
 //   D f32×4 | 8 blocks of 136 bytes: sc i8×8 (rows 0..3 for columns 0..15, then 16..31) |
 //   128 bytes of q ∈ [0, 63] arranged as Q8x4 (vector k = each row's columns 4k..4k+3).
 //   value = D·sc·(q − 32).
 import { dot8, fma } from './simd';
 import { REC, REC_D, REC_S, REC_S16 } from './quant';
-import { scaleMin } from './matmul-k';
 import { h2fs } from './simd';
 
 export const Q4KX4_SB: usize = 608;
 export const Q6KX4_SB: usize = 1104;
+export const Q5KX4_SB: usize = 1120;
 
 const NIBBLES = memory.data<u32>([0x0f0f0f0f, 0x0f0f0f0f, 0x0f0f0f0f, 0x0f0f0f0f], 16);
 /** See matmul-q.ts: a store the following loads cannot move above (per-thread memory). */
@@ -27,6 +30,25 @@ const SINK = memory.data(64, 16);
   v128.store(SINK, b, 16);
   v128.store(SINK, c, 32);
   v128.store(SINK, d, 48);
+}
+
+/** Q4_K / Q5_K 6-bit scale (or min) j of the 12 packed bytes at s. */
+@inline function scaleMin(s: usize, j: i32, wantMin: bool): u32 {
+  if (j < 4) return wantMin ? <u32>load<u8>(s + j + 4) & 63 : <u32>load<u8>(s + j) & 63;
+  if (wantMin) return (<u32>load<u8>(s + j + 4) >> 4) | ((<u32>load<u8>(s + j) >> 6) << 4);
+  return (<u32>load<u8>(s + j + 4) & 0xf) | ((<u32>load<u8>(s + j - 4) >> 6) << 4);
+}
+
+/** The 256 quants (0..31) of one ggml Q5_K block into q: nibbles from qs, fifth bits from qh. */
+function q5kValues(p: usize, q: usize): void {
+  for (let j: usize = 0; j < 4; j++) {
+    for (let l: usize = 0; l < 32; l++) {
+      const b = <u32>load<u8>(p + 48 + (j << 5) + l);
+      const h = <u32>load<u8>(p + 16 + l) >> <u32>(j << 1);
+      store<u8>(q + (j << 6) + l, (b & 15) | ((h & 1) << 4));
+      store<u8>(q + (j << 6) + 32 + l, (b >> 4) | ((h & 2) << 3));
+    }
+  }
 }
 
 /** Row r's 256 quants of one ggml Q4_K block into q (u8 each). */
@@ -82,6 +104,31 @@ export function repack_q4_k(src: usize, rows: i32, cols: i32, dst: usize, tmp: u
             store<u8>(b + 8 + (k << 4) + (lane << 2) + i, load<u8>(q + (k << 2) + i) | (load<u8>(q + 16 + (k << 2) + i) << 4));
           }
         }
+      }
+    }
+  }
+}
+
+/** As repack_q4_k for Q5_K (176-byte blocks → Q5Kx4). */
+export function repack_q5_k(src: usize, rows: i32, cols: i32, dst: usize, tmp: usize): void {
+  const nsb = cols >> 8;
+  const rb = <usize>nsb * 176;
+  const groups = (rows + 3) >> 2;
+  memory.fill(dst, 0, <usize>groups * nsb * Q5KX4_SB);
+  for (let r = 0; r < rows; r++) {
+    const lane = <usize>(r & 3);
+    for (let s = 0; s < nsb; s++) {
+      const p = src + <usize>r * rb + <usize>s * 176;
+      const o = dst + (<usize>(r >> 2) * nsb + s) * Q5KX4_SB;
+      store<f32>(o + (lane << 2), h2fs(load<u16>(p)));
+      store<f32>(o + 16 + (lane << 2), -h2fs(load<u16>(p, 2)) / 8);
+      q5kValues(p, tmp);
+      for (let j = 0; j < 8; j++) {
+        const b = o + 32 + <usize>j * 136;
+        store<u8>(b + lane, <u8>scaleMin(p + 4, j, false));
+        store<u8>(b + 4 + lane, <u8>scaleMin(p + 4, j, true));
+        const q = tmp + (<usize>j << 5);
+        for (let k: usize = 0; k < 8; k++) store<u32>(b + 8 + (k << 4) + (lane << 2), load<u32>(q + (k << 2)));
       }
     }
   }
@@ -310,6 +357,59 @@ function q6k_t4(w: usize, nsb: i32, x: usize, out: usize, ldo: i32, rem: i32): v
   return fma(fma(flo, Alo, f32x4.mul(fhi, Ahi)), v128.load(x, REC_D), acc);
 }
 
+/** Σ over one Q5Kx4 block's 32 columns for 4 rows: 4 dots per i16 sum (4·2·127·31 < 2^15). */
+@inline function q5blk(x: usize, p: usize): v128 {
+  const lo = i16x8.add(i16x8.add(dot8(v128.load(x), v128.load(p, 8)), dot8(v128.load(x, 16), v128.load(p, 24))),
+    i16x8.add(dot8(v128.load(x, 32), v128.load(p, 40)), dot8(v128.load(x, 48), v128.load(p, 56))));
+  v128.store(SINK, lo);
+  const hi = i16x8.add(i16x8.add(dot8(v128.load(x, 64), v128.load(p, 72)), dot8(v128.load(x, 80), v128.load(p, 88))),
+    i16x8.add(dot8(v128.load(x, 96), v128.load(p, 104)), dot8(v128.load(x, 112), v128.load(p, 120))));
+  return i32x4.add(i32x4.extadd_pairwise_i16x8_s(lo), i32x4.extadd_pairwise_i16x8_s(hi));
+}
+
+@inline function q5kfin(i: v128, A: v128, Bn: v128, x: usize, acc: v128): v128 {
+  const v = fma(f32x4.convert_i32x4_s(i), A, f32x4.mul(f32x4.convert_i32x4_s(v128.load(x, REC_S)), Bn));
+  return fma(v, v128.load(x, REC_D), acc);
+}
+
+function q5k_t1(w: usize, nsb: i32, x: usize, xstep: usize): v128 {
+  let acc = f32x4.splat(0);
+  const end = w + <usize>nsb * Q5KX4_SB;
+  for (let s = w; s < end; s += Q5KX4_SB) {
+    const D = v128.load(s);
+    const DM = v128.load(s, 16);
+    for (let p = s + 32; p < s + Q5KX4_SB; p += 136, x += xstep) {
+      acc = q5kfin(q5blk(x, p), f32x4.mul(D, u8x4(p)), f32x4.mul(DM, u8x4(p + 4)), x, acc);
+    }
+  }
+  return acc;
+}
+
+function q5k_t4(w: usize, nsb: i32, x: usize, out: usize, ldo: i32, rem: i32): void {
+  let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+  const end = w + <usize>nsb * Q5KX4_SB;
+  for (let s = w; s < end; s += Q5KX4_SB) {
+    const D = v128.load(s);
+    const DM = v128.load(s, 16);
+    for (let p = s + 32; p < s + Q5KX4_SB; p += 136, x += 4 * REC) {
+      const A = f32x4.mul(D, u8x4(p));
+      const Bn = f32x4.mul(DM, u8x4(p + 4));
+      a0 = q5kfin(q5blk(x, p), A, Bn, x, a0);
+      v128.store(SINK, a0);
+      a1 = q5kfin(q5blk(x + REC, p), A, Bn, x + REC, a1);
+      v128.store(SINK, a1);
+      a2 = q5kfin(q5blk(x + 2 * REC, p), A, Bn, x + 2 * REC, a2);
+      v128.store(SINK, a2);
+      a3 = q5kfin(q5blk(x + 3 * REC, p), A, Bn, x + 3 * REC, a3);
+    }
+  }
+  const os = <usize>ldo << 2;
+  storeRows(out, a0, rem);
+  storeRows(out + os, a1, rem);
+  storeRows(out + 2 * os, a2, rem);
+  storeRows(out + 3 * os, a3, rem);
+}
+
 /** Writes rows g·4 .. g·4+3 of one token's output (fewer when the shard ends mid-group). */
 @inline function storeRows(p: usize, v: v128, rem: i32): void {
   if (rem >= 4) {
@@ -322,12 +422,12 @@ function q6k_t4(w: usize, nsb: i32, x: usize, out: usize, ldo: i32, rem: i32): v
 }
 
 /**
- * out[t, r] = Σ_c x[t, c] · w[r, c] for r < rowsValid; kind 12 = Q4Kx4, 14 = Q6Kx4; xr: signed
+ * out[t, r] = Σ_c x[t, c] · w[r, c] for r < rowsValid; kind 12 = Q4Kx4, 13 = Q5Kx4, 14 = Q6Kx4; xr: signed
  * 8-bit records (quant_rec_q8s). Groups are tiled so ~96 KiB of weights stay hot across tokens.
  */
 export function mm_kx4(kind: i32, w: usize, groups: i32, rowsValid: i32, cols: i32, n: i32, xr: usize, out: usize, ldo: i32): void {
   const nsb = cols >> 8;
-  const sb = kind == 12 ? Q4KX4_SB : Q6KX4_SB;
+  const sb = kind == 12 ? Q4KX4_SB : kind == 13 ? Q5KX4_SB : Q6KX4_SB;
   const gBytes = <usize>nsb * sb;
   const gt = max(1, <i32>(98304 / gBytes));
   const tileBytes = <usize>(cols >> 5) * 4 * REC;
@@ -340,6 +440,7 @@ export function mm_kx4(kind: i32, w: usize, groups: i32, rowsValid: i32, cols: i
         for (let g = g0; g < g1; g++) {
           const o = out + ((<usize>t * ldo + (g << 2)) << 2);
           if (kind == 12) q4k_t4(w + <usize>g * gBytes, nsb, xt, o, ldo, rowsValid - (g << 2));
+          else if (kind == 13) q5k_t4(w + <usize>g * gBytes, nsb, xt, o, ldo, rowsValid - (g << 2));
           else q6k_t4(w + <usize>g * gBytes, nsb, xt, o, ldo, rowsValid - (g << 2));
         }
         continue;
@@ -347,7 +448,9 @@ export function mm_kx4(kind: i32, w: usize, groups: i32, rowsValid: i32, cols: i
       for (let j = 0; j < ts; j++) {
         for (let g = g0; g < g1; g++) {
           const xj = xt + <usize>j * REC;
-          const v = kind == 12 ? q4k_t1(w + <usize>g * gBytes, nsb, xj, <usize>ts * REC) : q6k_t1(w + <usize>g * gBytes, nsb, xj, <usize>ts * REC);
+          const wg = w + <usize>g * gBytes;
+          const step = <usize>ts * REC;
+          const v = kind == 12 ? q4k_t1(wg, nsb, xj, step) : kind == 13 ? q5k_t1(wg, nsb, xj, step) : q6k_t1(wg, nsb, xj, step);
           storeRows(out + ((<usize>(t + j) * ldo + (g << 2)) << 2), v, rowsValid - (g << 2));
         }
       }
@@ -355,7 +458,7 @@ export function mm_kx4(kind: i32, w: usize, groups: i32, rowsValid: i32, cols: i
   }
 }
 
-/** Row `lane` of a Q4Kx4 / Q6Kx4 group as f32 (embedding lookups), bit-exact with ggml's dequantization. */
+/** Row `lane` of a Q4Kx4 / Q5Kx4 / Q6Kx4 group as f32 (embedding lookups), bit-exact with ggml's dequantization. */
 export function deq_kx4(kind: i32, w: usize, lane: i32, cols: i32, out: usize): void {
   const nsb = cols >> 8;
   const l = <usize>lane;
@@ -374,6 +477,21 @@ export function deq_kx4(kind: i32, w: usize, lane: i32, cols: i32, out: usize): 
             const c = <usize>(s * 256 + j * 32) + (k << 2) + i;
             store<f32>(out + (c << 2), a * <f32>(by & 15) - m);
             store<f32>(out + ((c + 16) << 2), a * <f32>(by >> 4) - m);
+          }
+        }
+      }
+    } else if (kind == 13) {
+      const o = w + <usize>s * Q5KX4_SB;
+      const d = load<f32>(o + (l << 2));
+      const dmin = -load<f32>(o + 16 + (l << 2)) * 8;
+      for (let j = 0; j < 8; j++) {
+        const b = o + 32 + <usize>j * 136;
+        const a = d * <f32>load<u8>(b + l);
+        const m = dmin * <f32>load<u8>(b + 4 + l);
+        for (let k: usize = 0; k < 8; k++) {
+          for (let i: usize = 0; i < 4; i++) {
+            const q = load<u8>(b + 8 + (k << 4) + (l << 2) + i);
+            store<f32>(out + ((<usize>(s * 256 + j * 32) + (k << 2) + i) << 2), a * <f32>q - m);
           }
         }
       }

@@ -28,29 +28,6 @@ import { hsumi } from './simd';
 }
 
 /**
- * Signed 8-bit activations for weights whose quants are unsigned (Q4_0 and the K-quants):
- * per 32-block d = amax/127, q = round(x/d) ∈ [-127, 127].
- * x: [n, cols] f32 → q: [n, cols] i8, d: [n, cols/32] f32, s: [n, cols/16] i32 (sums of q per 16).
- */
-export function quant_q8s(x: usize, n: i32, cols: i32, q: usize, d: usize, s: usize): void {
-  const nb = cols >> 5;
-  const total = n * nb;
-  for (let b = 0; b < total; b++) {
-    const xp = x + (<usize>b << 7);
-    const amax = absmax32(xp);
-    const dd: f32 = amax / 127.0;
-    const id = f32x4.splat(amax > 0 ? 127.0 / amax : 0);
-    const q0 = q16(xp, id);
-    const q1 = q16(xp + 64, id);
-    v128.store(q + (<usize>b << 5), q0);
-    v128.store(q + (<usize>b << 5), q1, 16);
-    store<f32>(d + (<usize>b << 2), dd);
-    store<i32>(s + (<usize>b << 3), sum16(q0));
-    store<i32>(s + (<usize>b << 3), sum16(q1), 4);
-  }
-}
-
-/**
  * Activation records for the 4-row Q8x4 / Q4x4 kernels: one per (token, 32-value block), REC
  * bytes: the block's 8 chunks of 4 int8 values (chunk j = values 4j..4j+3), each repeated to a
  * whole vector (the kernels load it where they would otherwise broadcast), then d ×4 (f32) at

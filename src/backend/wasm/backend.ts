@@ -56,7 +56,6 @@ const w_ = (w: Weight): WWeight => w as WWeight;
 const t_ = (t: Tensor): WTensor => t as WTensor;
 const c_ = (c: KVCache): WKVCache => c as WKVCache;
 
-const KQ_SCRATCH_PER_BLOCK = 384;
 /** storeKV of at most this many values per tensor runs on the calling thread (see storeKVInline). */
 const STORE_KV_INLINE = 16384;
 
@@ -192,13 +191,14 @@ export class WasmBackend implements Backend {
       shards.push({ thread: t, rowStart, rows: n, groups: Math.ceil(n / 4), bytes, ptr });
       const rowsSrc = src.subarray(rowStart * srcRb, (rowStart + n) * srcRb);
       if (layout === Layout.Q8x4 || layout === Layout.Q4x4 || layout === Layout.KX4) {
-        // Stage the raw rows in the same memory (plus 256 bytes of scratch), then repack there in wasm.
-        const raw = this.arenas[t]!.alloc(rowsSrc.length + 256);
+        // Stage the raw rows in the same memory (plus 384 bytes of scratch), then repack there in wasm.
+        const raw = this.arenas[t]!.alloc(rowsSrc.length + 384);
         this.bytesOf(t).set(rowsSrc, raw);
         const kt = this.kAll[t]!;
         if (layout === Layout.Q8x4) refused = kt.repack_q8_0(raw, n, cols, ptr) !== 0;
         else if (layout === Layout.Q4x4) kt.repack_q4_0(raw, n, cols, ptr);
         else if (kind === DType.Q4_K) kt.repack_q4_k(raw, n, cols, ptr, raw + rowsSrc.length);
+        else if (kind === DType.Q5_K) kt.repack_q5_k(raw, n, cols, ptr, raw + rowsSrc.length);
         else kt.repack_q6_k(raw, n, cols, ptr, raw + rowsSrc.length);
         this.arenas[t]!.release(raw);
         if (refused) break;
@@ -278,7 +278,6 @@ export class WasmBackend implements Backend {
     const interleaved = w.layout === Layout.Q8x4 || w.layout === Layout.Q4x4 || w.layout === Layout.KX4;
     // Bytes per row (per 4-row group for the interleaved layouts).
     const rb = interleaved ? shardBytes(w.layout, w.kind, 4, cols) : rowBytes(w.kind, cols);
-    const rowBuf = this.ensure(0, this.scratch[0]!, cols * 4 + (cols / 256 + 1) * KQ_SCRATCH_PER_BLOCK + 64);
     for (let i = 0; i < ids.length; i++) {
       const id = ids[i]!;
       if (!Number.isInteger(id) || id < 0 || id >= w.rows) throw new BadArgumentError(`token id ${id} is outside the vocabulary (0..${w.rows - 1})`);
@@ -288,11 +287,9 @@ export class WasmBackend implements Backend {
       // Dequantize inside the owning memory with that memory's instance, then copy the f32 row here.
       const t = sh.thread;
       const kt = this.kAll[t]!;
-      const dst = t === 0 ? o.ptr + i * cols * 4 : this.ensure(t, this.scratch[t]!, cols * 4 + (cols / 256 + 1) * KQ_SCRATCH_PER_BLOCK + 64);
-      const kq = align64((t === 0 ? rowBuf : dst) + cols * 4);
+      const dst = t === 0 ? o.ptr + i * cols * 4 : this.ensure(t, this.scratch[t]!, cols * 4 + 64);
       if (w.layout === Layout.KX4) kt.deq_kx4(w.kind, src, r & 3, cols, dst);
       else if (interleaved) kt.deq_x4(w.layout === Layout.Q4x4 ? 1 : 0, src, r & 3, cols, dst);
-      else if (w.layout === Layout.KQuant) kt.deq_kq(w.kind, src, cols, dst, kq);
       else kt.deq_f(w.kind, src, cols, dst);
       if (t !== 0) {
         const b = this.bytesOf(t);
@@ -334,7 +331,7 @@ export class WasmBackend implements Backend {
         continue;
       }
       const outBytes = mine.map((sh) => (sh ? align64(n * sh.rows * 4) : 0));
-      const base = this.ensure(t, this.scratch[t]!, a.xBytes + outBytes.reduce((p, b) => p + b, 0) + a.kernelScratch + 192);
+      const base = this.ensure(t, this.scratch[t]!, a.xBytes + outBytes.reduce((p, b) => p + b, 0) + 128);
       const i = (s: number): number => pool.index(t, s);
       cu[i(0)] = Op.Matmul;
       cu[i(MM.layout)] = layout;
@@ -344,8 +341,6 @@ export class WasmBackend implements Backend {
       cu[i(MM.xSrc)] = a.xSrc;
       cu[i(MM.xBytes)] = a.xBytes;
       cu[i(MM.xLocal)] = base;
-      cu[i(MM.dOff)] = a.dOff;
-      cu[i(MM.sOff)] = a.sOff;
       cu[i(MM.count)] = wts.length;
       let outLocal = align64(base + a.xBytes);
       mine.forEach((sh, j) => {
@@ -359,10 +354,8 @@ export class WasmBackend implements Backend {
         cu[at(MM_W.ldoMain)] = wts[j]!.rows;
         outLocal += outBytes[j]!;
       });
-      cu[i(MM.scratch)] = outLocal;
     }
     const k = this.k0;
-    const kqScratch0 = align64(a.xSrc + a.xBytes);
     pool.run(() => {
       wts.forEach((wt, j) => {
         const own = wt.shards.find((sh) => sh.thread === 0);
@@ -379,9 +372,6 @@ export class WasmBackend implements Backend {
           case Layout.KX4:
             k.mm_kx4(kind, own.ptr, own.groups, own.rows, cols, n, a.xSrc, o, rows);
             break;
-          case Layout.KQuant:
-            k.mm_kq(kind, own.ptr, own.rows, cols, n, a.xSrc, a.xSrc + a.dOff, a.xSrc + a.sOff, o, rows, kqScratch0);
-            break;
           default:
             k.mm_f(kind, own.ptr, own.rows, cols, n, a.xSrc, o, rows);
         }
@@ -394,30 +384,16 @@ export class WasmBackend implements Backend {
    * Activations in the form `layout`'s kernels read, in this thread's scratch (f32 x itself for
    * float weights); workers copy [xSrc, xSrc + xBytes) into their own memory.
    */
-  private quantizeActivations(layout: Layout, xp: number, n: number, cols: number): { xSrc: number; xBytes: number; dOff: number; sOff: number; kernelScratch: number } {
+  private quantizeActivations(layout: Layout, xp: number, n: number, cols: number): { xSrc: number; xBytes: number } {
+    if (layout === Layout.Float) return { xSrc: xp, xBytes: n * cols * 4 };
     const t0 = this.profile ? performance.now() : 0;
-    const nb = Math.floor(cols / 32);
-    if (layout === Layout.Q8x4 || layout === Layout.Q4x4 || layout === Layout.KX4) {
-      // Records (asm/quant.ts): each 4-value chunk pre-broadcast, with its block's scale and offset.
-      const xBytes = this.k0.rec_bytes(n, cols);
-      const xSrc = this.ensure(0, this.scratch[0]!, xBytes + 128);
-      if (layout === Layout.Q8x4) this.k0.quant_rec_q7s(xp, n, cols, xSrc);
-      else this.k0.quant_rec_q8s(xp, n, cols, xSrc);
-      if (this.profile) this.note('quantize activations', t0);
-      return { xSrc, xBytes, dOff: 0, sOff: 0, kernelScratch: 0 };
-    }
-    if (layout === Layout.KQuant) {
-      // An unpacked K-quant row is the kernel's scratch.
-      const kernelScratch = (cols / 256) * KQ_SCRATCH_PER_BLOCK;
-      const dOff = n * cols;
-      const sOff = dOff + n * nb * 4;
-      const xBytes = sOff + n * nb * 8;
-      const xSrc = this.ensure(0, this.scratch[0]!, xBytes + kernelScratch + 128);
-      this.k0.quant_q8s(xp, n, cols, xSrc, xSrc + dOff, xSrc + sOff);
-      if (this.profile) this.note('quantize activations', t0);
-      return { xSrc, xBytes, dOff, sOff, kernelScratch };
-    }
-    return { xSrc: xp, xBytes: n * cols * 4, dOff: 0, sOff: 0, kernelScratch: 0 };
+    // Records (asm/quant.ts): each 4-value chunk pre-broadcast, with its block's scale and offsets.
+    const xBytes = this.k0.rec_bytes(n, cols);
+    const xSrc = this.ensure(0, this.scratch[0]!, xBytes + 128);
+    if (layout === Layout.Q8x4) this.k0.quant_rec_q7s(xp, n, cols, xSrc);
+    else this.k0.quant_rec_q8s(xp, n, cols, xSrc);
+    if (this.profile) this.note('quantize activations', t0);
+    return { xSrc, xBytes };
   }
 
   rmsnorm(out: Tensor, x: Tensor, w: Weight, n: number, dim: number, eps: number): void {

@@ -5,7 +5,6 @@ import v8 from 'node:v8';
 
 /** The kernel exports (asm/index.ts). Pointers are byte offsets into the instance's memory. */
 export interface Kernels {
-  quant_q8s(x: number, n: number, cols: number, q: number, d: number, s: number): void;
   quant_rec_q8s(x: number, n: number, cols: number, dst: number): void;
   quant_rec_q7s(x: number, n: number, cols: number, dst: number): void;
   dot8_probe(a: number, b: number): number;
@@ -15,9 +14,8 @@ export interface Kernels {
   mm_kx4(kind: number, w: number, groups: number, rowsValid: number, cols: number, n: number, xr: number, out: number, ldo: number): void;
   deq_kx4(kind: number, w: number, lane: number, cols: number, out: number): void;
   repack_q4_k(src: number, rows: number, cols: number, dst: number, tmp: number): void;
+  repack_q5_k(src: number, rows: number, cols: number, dst: number, tmp: number): void;
   repack_q6_k(src: number, rows: number, cols: number, dst: number, tmp: number): void;
-  mm_kq(kind: number, w: number, rows: number, cols: number, n: number, xq: number, xd: number, xs: number, out: number, ldo: number, scratch: number): void;
-  deq_kq(kind: number, w: number, cols: number, out: number, scratch: number): void;
   mm_f(kind: number, w: number, rows: number, cols: number, n: number, x: number, out: number, ldo: number): void;
   deq_f(kind: number, w: number, cols: number, out: number): void;
   attn(

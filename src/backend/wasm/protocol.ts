@@ -31,17 +31,15 @@ export const enum Layout {
   Q8x4 = 1,
   /** Q4_0 repacked into 4-row groups; activations signed 8-bit records (quant_rec_q8s). */
   Q4x4 = 2,
-  /** Q5_K in ggml's own blocks; activations signed 8-bit. */
-  KQuant = 3,
   /** F32 / F16 / BF16 rows; f32 activations. */
   Float = 4,
-  /** Q4_K / Q6_K repacked into 4-row groups (asm/matmul-kx4.ts); activations signed 8-bit records. */
+  /** Q4_K / Q5_K / Q6_K repacked into 4-row groups (asm/matmul-kx4.ts); activations signed 8-bit records. */
   KX4 = 5,
 }
 
 // Matmul parameter slots: shared activations, then up to MM_MAX weights of MM_W.stride slots each.
 export const MM = {
-  layout: 1, kind: 2, cols: 3, n: 4, xSrc: 5, xBytes: 6, xLocal: 7, dOff: 8, sOff: 9, scratch: 10, count: 11, weights: 12,
+  layout: 1, kind: 2, cols: 3, n: 4, xSrc: 5, xBytes: 6, xLocal: 7, count: 8, weights: 9,
 } as const;
 /** Per-weight slots (relative to MM.weights + j · stride); rowsValid 0: no rows of it on this thread. */
 export const MM_W = { w: 0, groups: 1, rowsValid: 2, outLocal: 3, outMain: 4, ldoMain: 5, stride: 6 } as const;

@@ -80,9 +80,6 @@ function matmul(): void {
       case Layout.KX4:
         k.mm_kx4(kind, w, at(MM_W.groups), rowsValid, cols, n, x, out, rowsValid);
         break;
-      case Layout.KQuant:
-        k.mm_kq(kind, w, rowsValid, cols, n, x, x + p(MM.dOff), x + p(MM.sOff), out, rowsValid, p(MM.scratch));
-        break;
       default:
         k.mm_f(kind, w, rowsValid, cols, n, x, out, rowsValid);
     }
