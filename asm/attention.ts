@@ -10,10 +10,17 @@ export function attn_rows(grp: i32): i32 {
   return grp * (tq < 1 ? 1 : tq);
 }
 
-/** Scratch bytes attn needs. */
+/** Scratch bytes attn needs (R + 1 rows: an odd row count pairs its last row with a dummy). */
 export function attn_scratch_bytes(hd: i32, grp: i32): i32 {
-  const R = attn_rows(grp);
-  return 4 * (R * TILE + 2 * R + R * hd + 2 * TILE * hd) + 64;
+  const R = attn_rows(grp) + 1;
+  return 4 * (R * TILE + 3 * R + R * hd + 2 * TILE * hd) + 64;
+}
+
+/** [Σa0, Σa1, Σa2, Σa3]: four horizontal sums in one vector. */
+@inline function reduce4(a0: v128, a1: v128, a2: v128, a3: v128): v128 {
+  const t01 = f32x4.add(v128.shuffle<f32>(a0, a1, 0, 4, 1, 5), v128.shuffle<f32>(a0, a1, 2, 6, 3, 7));
+  const t23 = f32x4.add(v128.shuffle<f32>(a2, a3, 0, 4, 1, 5), v128.shuffle<f32>(a2, a3, 2, 6, 3, 7));
+  return f32x4.add(v128.shuffle<f32>(t01, t23, 0, 1, 4, 5), v128.shuffle<f32>(t01, t23, 2, 3, 6, 7));
 }
 
 @inline function dotf(a: usize, b: usize, hd: i32): f32 {
@@ -29,6 +36,120 @@ function toF32(src: usize, dst: usize, count: i32): void {
 }
 
 /**
+ * Scores of two query rows (qa, qb at positions pa, pb) against the tile's T keys, times scale,
+ * −inf where a key's position is past the query's: into sa/sb (padded to a multiple of 4 with
+ * −inf); each row's maximum into ma/mb.
+ */
+function scorePair(qa: usize, qb: usize, pa: i32, pb: i32, kt: usize, kpos: usize, T: i32, hd: i32, scale: f32, sa: usize, sb: usize, ma: usize, mb: usize): void {
+  const ninf = f32x4.splat(-Infinity);
+  const sv = f32x4.splat(scale);
+  const pav = i32x4.splat(pa);
+  const pbv = i32x4.splat(pb);
+  let mxa = ninf, mxb = ninf;
+  const T4 = T & ~3;
+  const hb = <usize>hd << 2;
+  for (let s = 0; s < T4; s += 4) {
+    const k0 = kt + <usize>s * hb;
+    const k1 = k0 + hb, k2 = k1 + hb, k3 = k2 + hb;
+    let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+    let b0 = f32x4.splat(0), b1 = f32x4.splat(0), b2 = f32x4.splat(0), b3 = f32x4.splat(0);
+    for (let d: usize = 0; d < hb; d += 16) {
+      const x = v128.load(qa + d), y = v128.load(qb + d);
+      const u0 = v128.load(k0 + d), u1 = v128.load(k1 + d), u2 = v128.load(k2 + d), u3 = v128.load(k3 + d);
+      a0 = fma(x, u0, a0);
+      a1 = fma(x, u1, a1);
+      a2 = fma(x, u2, a2);
+      a3 = fma(x, u3, a3);
+      b0 = fma(y, u0, b0);
+      b1 = fma(y, u1, b1);
+      b2 = fma(y, u2, b2);
+      b3 = fma(y, u3, b3);
+    }
+    const kp = v128.load(kpos + (<usize>s << 2));
+    const ra = v128.bitselect(f32x4.mul(reduce4(a0, a1, a2, a3), sv), ninf, i32x4.le_s(kp, pav));
+    const rb = v128.bitselect(f32x4.mul(reduce4(b0, b1, b2, b3), sv), ninf, i32x4.le_s(kp, pbv));
+    v128.store(sa + (<usize>s << 2), ra);
+    v128.store(sb + (<usize>s << 2), rb);
+    mxa = f32x4.max(mxa, ra);
+    mxb = f32x4.max(mxb, rb);
+  }
+  let xa = hmax(mxa), xb = hmax(mxb);
+  for (let s = T4; s < T; s++) {
+    const kp = load<i32>(kpos + (<usize>s << 2));
+    const k = kt + <usize>s * hb;
+    const ea: f32 = kp <= pa ? dotf(qa, k, hd) * scale : -Infinity;
+    const eb: f32 = kp <= pb ? dotf(qb, k, hd) * scale : -Infinity;
+    store<f32>(sa + (<usize>s << 2), ea);
+    store<f32>(sb + (<usize>s << 2), eb);
+    xa = max(xa, ea);
+    xb = max(xb, eb);
+  }
+  for (let s = T; s < ((T + 3) & ~3); s++) {
+    store<f32>(sa + (<usize>s << 2), -Infinity);
+    store<f32>(sb + (<usize>s << 2), -Infinity);
+  }
+  store<f32>(ma, xa);
+  store<f32>(mb, xb);
+}
+
+/**
+ * Online-softmax step for one row: turns its scores (tile maximum tmax) into p = exp(s − m) in
+ * place (masked slots exactly 0), rescales the running output O and sum L when the maximum M grows.
+ */
+function softmaxRow(sr: usize, T: i32, tmax: f32, mp: usize, lp: usize, or: usize, hd: i32): void {
+  const ninf: f32 = -Infinity;
+  const T4 = (T + 3) & ~3;
+  if (tmax == ninf) {
+    memory.fill(sr, 0, <usize>T4 << 2);
+    return;
+  }
+  const mo = load<f32>(mp);
+  const mn = max(mo, tmax);
+  let l = load<f32>(lp);
+  if (mo != ninf && mo != mn) {
+    const alpha = f32x4.extract_lane(exp4(f32x4.splat(mo - mn)), 0);
+    l *= alpha;
+    const av = f32x4.splat(alpha);
+    for (let d: usize = 0; d < <usize>hd; d += 4) v128.store(or + (d << 2), f32x4.mul(v128.load(or + (d << 2)), av));
+  }
+  const mv = f32x4.splat(mn);
+  const zero = f32x4.splat(0);
+  let ls = zero;
+  for (let s = 0; s < T4; s += 4) {
+    const sv = v128.load(sr + (<usize>s << 2));
+    const p = v128.bitselect(exp4(f32x4.sub(sv, mv)), zero, f32x4.ne(sv, f32x4.splat(ninf)));
+    v128.store(sr + (<usize>s << 2), p);
+    ls = f32x4.add(ls, p);
+  }
+  store<f32>(lp, l + hsum(ls));
+  store<f32>(mp, mn);
+}
+
+/** Oa += Σ_s pa_s · v_s and Ob += Σ_s pb_s · v_s over the tile (p rows padded with zeros). */
+function accumulatePair(pa: usize, pb: usize, vt: usize, T: i32, hd: i32, oa: usize, ob: usize): void {
+  const hb = <usize>hd << 2;
+  for (let s = 0; s < T; s += 4) {
+    const wa = v128.load(pa + (<usize>s << 2));
+    const wb = v128.load(pb + (<usize>s << 2));
+    if (!v128.any_true(v128.or(wa, wb))) continue;
+    const a0 = f32x4.splat(f32x4.extract_lane(wa, 0)), a1 = f32x4.splat(f32x4.extract_lane(wa, 1));
+    const a2 = f32x4.splat(f32x4.extract_lane(wa, 2)), a3 = f32x4.splat(f32x4.extract_lane(wa, 3));
+    const b0 = f32x4.splat(f32x4.extract_lane(wb, 0)), b1 = f32x4.splat(f32x4.extract_lane(wb, 1));
+    const b2 = f32x4.splat(f32x4.extract_lane(wb, 2)), b3 = f32x4.splat(f32x4.extract_lane(wb, 3));
+    const v0 = vt + <usize>s * hb;
+    // Slots past T have p = 0, but their V rows may be past the tile: clamp them to slot 0's.
+    const v1 = s + 1 < T ? v0 + hb : v0;
+    const v2 = s + 2 < T ? v0 + 2 * hb : v0;
+    const v3 = s + 3 < T ? v0 + 3 * hb : v0;
+    for (let d: usize = 0; d < hb; d += 16) {
+      const u0 = v128.load(v0 + d), u1 = v128.load(v1 + d), u2 = v128.load(v2 + d), u3 = v128.load(v3 + d);
+      v128.store(oa + d, fma(a3, u3, fma(a2, u2, fma(a1, u1, fma(a0, u0, v128.load(oa + d))))));
+      v128.store(ob + d, fma(b3, u3, fma(b2, u2, fma(b1, u1, fma(b0, u0, v128.load(ob + d))))));
+    }
+  }
+}
+
+/**
  * q, out: [n, *] f32 with row strides qStride/oStride floats, pointing at this thread's first
  * query head; kbase/vbase: this layer's first KV head, [nkv][capacity][hd] (f32 or f16),
  * headStride bytes apart; kpos: [len] slot positions; qpos: [n] query positions.
@@ -38,12 +159,14 @@ export function attn(
   q: usize, qStride: i32, qpos: usize, kpos: usize, kbase: usize, vbase: usize, headStride: usize,
   out: usize, oStride: i32, scratch: usize,
 ): void {
-  const R = attn_rows(grp);
-  const tq = R / grp;
+  const R0 = attn_rows(grp);
+  const tq = R0 / grp;
+  const R = R0 + 1;
   const S = scratch;
   const M = S + <usize>(R * TILE) * 4;
   const L = M + <usize>R * 4;
-  const O = L + <usize>R * 4;
+  const TM = L + <usize>R * 4;
+  const O = TM + <usize>R * 4;
   const Kt = O + <usize>(R * hd) * 4;
   const Vt = Kt + <usize>(TILE * hd) * 4;
   const esz: usize = f16 ? 2 : 4;
@@ -75,104 +198,21 @@ export function attn(
           kt = Kt;
           vt = Vt;
         }
-        for (let r = 0; r < rows; r++) {
-          const ti = i0 + r / grp;
-          const hh = r % grp;
-          const qp = load<i32>(qpos + (<usize>ti << 2));
-          const qv = q + ((<usize>ti * qStride + <usize>(g * grp + hh) * hd) << 2);
-          const Sr = S + <usize>(r * TILE) * 4;
-          let rmax: f32 = ninf;
-          // Four slots at a time: four dot products reduced together into one score vector.
-          const T4 = T & ~3;
-          let mx = f32x4.splat(ninf);
-          const qpv = i32x4.splat(qp);
-          const sv4 = f32x4.splat(scale);
-          for (let s = 0; s < T4; s += 4) {
-            const k0 = kt + <usize>(s * hd) * 4;
-            const k1 = k0 + <usize>hd * 4;
-            const k2 = k1 + <usize>hd * 4;
-            const k3 = k2 + <usize>hd * 4;
-            let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
-            for (let d: usize = 0; d < <usize>hd * 4; d += 16) {
-              const qd = v128.load(qv + d);
-              a0 = fma(qd, v128.load(k0 + d), a0);
-              a1 = fma(qd, v128.load(k1 + d), a1);
-              a2 = fma(qd, v128.load(k2 + d), a2);
-              a3 = fma(qd, v128.load(k3 + d), a3);
-            }
-            const t01 = f32x4.add(v128.shuffle<f32>(a0, a1, 0, 4, 1, 5), v128.shuffle<f32>(a0, a1, 2, 6, 3, 7));
-            const t23 = f32x4.add(v128.shuffle<f32>(a2, a3, 0, 4, 1, 5), v128.shuffle<f32>(a2, a3, 2, 6, 3, 7));
-            const sc4 = f32x4.mul(f32x4.add(v128.shuffle<f32>(t01, t23, 0, 1, 4, 5), v128.shuffle<f32>(t01, t23, 2, 3, 6, 7)), sv4);
-            const vis = i32x4.le_s(v128.load(kpos + (<usize>(s0 + s) << 2)), qpv);
-            const r4 = v128.bitselect(sc4, f32x4.splat(ninf), vis);
-            mx = f32x4.max(mx, r4);
-            v128.store(Sr + (<usize>s << 2), r4);
-          }
-          rmax = hmax(mx);
-          for (let s = T4; s < T; s++) {
-            let sc: f32 = ninf;
-            if (load<i32>(kpos + (<usize>(s0 + s) << 2)) <= qp) {
-              sc = dotf(qv, kt + <usize>(s * hd) * 4, hd) * scale;
-              rmax = max(rmax, sc);
-            }
-            store<f32>(Sr + (<usize>s << 2), sc);
-          }
-          if (rmax == ninf) continue;
-          // Pad the tile's last vector so stale scores past T become exact zeros below.
-          for (let s = T; s < ((T + 3) & ~3); s++) store<f32>(Sr + (<usize>s << 2), ninf);
-          const mo = load<f32>(M + (<usize>r << 2));
-          const mn = max(mo, rmax);
-          const Or = O + <usize>(r * hd) * 4;
-          let l = load<f32>(L + (<usize>r << 2));
-          if (mo != ninf && mo != mn) {
-            const alpha = f32x4.extract_lane(exp4(f32x4.splat(mo - mn)), 0);
-            l *= alpha;
-            const av = f32x4.splat(alpha);
-            for (let d: usize = 0; d < <usize>hd; d += 4) v128.store(Or + (d << 2), f32x4.mul(v128.load(Or + (d << 2)), av));
-          }
-          // p = exp(s − max) four slots at a time; masked slots (−inf) become exactly 0.
-          const mv = f32x4.splat(mn);
-          const zero = f32x4.splat(0);
-          let ls = zero;
-          for (let s = 0; s < T; s += 4) {
-            const sv = v128.load(Sr + (<usize>s << 2));
-            const p = v128.bitselect(exp4(f32x4.sub(sv, mv)), zero, f32x4.ne(sv, f32x4.splat(ninf)));
-            v128.store(Sr + (<usize>s << 2), p);
-            ls = f32x4.add(ls, p);
-          }
-          l += hsum(ls);
-          store<f32>(L + (<usize>r << 2), l);
-          store<f32>(M + (<usize>r << 2), mn);
-          // O += Σ p_s · v_s, four slots per pass over O (padded slots have p = 0).
-          for (let s = 0; s < T; s += 4) {
-            const p4 = v128.load(Sr + (<usize>s << 2));
-            if (!v128.any_true(p4)) continue;
-            const p0 = f32x4.splat(f32x4.extract_lane(p4, 0));
-            const p1 = f32x4.splat(f32x4.extract_lane(p4, 1));
-            const p2 = f32x4.splat(f32x4.extract_lane(p4, 2));
-            const p3 = f32x4.splat(f32x4.extract_lane(p4, 3));
-            const v0 = vt + <usize>(s * hd) * 4;
-            const n4 = min(4, T - s);
-            if (n4 == 4) {
-              const v1 = v0 + <usize>hd * 4;
-              const v2 = v1 + <usize>hd * 4;
-              const v3 = v2 + <usize>hd * 4;
-              for (let d: usize = 0; d < <usize>hd * 4; d += 16) {
-                let o = v128.load(Or + d);
-                o = fma(p0, v128.load(v0 + d), o);
-                o = fma(p1, v128.load(v1 + d), o);
-                o = fma(p2, v128.load(v2 + d), o);
-                o = fma(p3, v128.load(v3 + d), o);
-                v128.store(Or + d, o);
-              }
-            } else {
-              for (let j = 0; j < n4; j++) {
-                const pj = f32x4.splat(load<f32>(Sr + (<usize>(s + j) << 2)));
-                const vj = v0 + <usize>(j * hd) * 4;
-                for (let d: usize = 0; d < <usize>hd * 4; d += 16) v128.store(Or + d, fma(pj, v128.load(vj + d), v128.load(Or + d)));
-              }
-            }
-          }
+        // Rows go in pairs so each K and V vector loaded serves two query rows; an odd last row
+        // pairs with the dummy row R − 1 (its scores and output are never read).
+        for (let r = 0; r < rows; r += 2) {
+          const r1 = r + 1 < rows ? r + 1 : R - 1;
+          const ta = i0 + r / grp;
+          const tb = i0 + min(r + 1, rows - 1) / grp;
+          const qa = q + ((<usize>ta * qStride + <usize>(g * grp + r % grp) * hd) << 2);
+          const qb = r + 1 < rows ? q + ((<usize>tb * qStride + <usize>(g * grp + (r + 1) % grp) * hd) << 2) : qa;
+          scorePair(qa, qb, load<i32>(qpos + (<usize>ta << 2)), load<i32>(qpos + (<usize>tb << 2)), kt, kpos + (<usize>s0 << 2), T, hd, scale,
+            S + <usize>(r * TILE) * 4, S + <usize>(r1 * TILE) * 4, TM + (<usize>r << 2), TM + (<usize>r1 << 2));
+        }
+        for (let r = 0; r < rows; r++) softmaxRow(S + <usize>(r * TILE) * 4, T, load<f32>(TM + (<usize>r << 2)), M + (<usize>r << 2), L + (<usize>r << 2), O + <usize>(r * hd) * 4, hd);
+        for (let r = 0; r < rows; r += 2) {
+          const r1 = r + 1 < rows ? r + 1 : R - 1;
+          accumulatePair(S + <usize>(r * TILE) * 4, S + <usize>(r1 * TILE) * 4, vt, T, hd, O + <usize>(r * hd) * 4, O + <usize>(r1 * hd) * 4);
         }
       }
       for (let r = 0; r < rows; r++) {
