@@ -179,6 +179,35 @@ for (const threads of [1, 2, 3, 4]) {
       assert.throws(() => be.matmulMany([be.alloc(4)], be.alloc(4), [], 1), /1 outputs for 0 weights/);
     });
 
+    test('loadWeight with readInto copies rows straight into the backend, never asking for data', () => {
+      const r = rng(700 + threads);
+      for (const dtype of [DType.Q8_0, DType.Q4_0, DType.Q4_K, DType.F16]) {
+        const cols = dtype === DType.Q4_K ? 256 : 64;
+        const rows = 11;
+        const bytes = randomWeight(r, dtype, rows, cols);
+        const spec = {
+          name: 'streamed',
+          dtype,
+          shape: [rows, cols],
+          byteLength: bytes.length,
+          get data(): Uint8Array {
+            throw new Error('data was materialized');
+          },
+          readInto: (dst: Uint8Array, at: number, from: number, length: number) => dst.set(bytes.subarray(from, from + length), at),
+        };
+        const streamed = be.loadWeight(spec);
+        const whole = be.loadWeight({ name: 'whole', dtype, shape: [rows, cols], data: bytes });
+        const xt = be.alloc(3 * cols);
+        be.write(xt, randn(r, 3 * cols));
+        const [a, b] = [streamed, whole].map((w) => {
+          const o = be.alloc(3 * rows);
+          be.matmul(o, xt, w, 3);
+          return be.read(o);
+        });
+        assert.deepEqual(a, b, dtypeName(dtype));
+      }
+    });
+
     test('Q8_0 scales: negative (held negated), subnormal, and a −128 quant under a negative scale (widened to F32)', () => {
       const r = rng(500 + threads);
       const rows = 13;

@@ -22,6 +22,14 @@ export interface WeightSpec {
   readonly shape: readonly number[];
   /** Bytes in `dtype`'s block layout, row-major. The backend may keep a view of it; do not mutate. */
   readonly data: Uint8Array;
+  /**
+   * When given, `data` is read lazily (on first access) and this copies bytes [byteOffset,
+   * byteOffset + length) of it straight from the source (e.g. the file) into dst: a backend that
+   * keeps weights in its own memory uses it so the bytes are copied once, not twice.
+   */
+  readonly readInto?: (dst: Uint8Array, dstOffset: number, byteOffset: number, length: number) => void;
+  /** data.byteLength, known without reading it (given with readInto). */
+  readonly byteLength?: number;
 }
 
 /** A weight as the backend stores it (quantized weights stay in their blocks). */

@@ -1,6 +1,7 @@
-import type { Backend, Weight } from '../backend/backend.js';
+import type { Backend, Weight, WeightSpec } from '../backend/backend.js';
 import type { LlamaConfig } from '../config/config.js';
 import type { TensorRecord } from '../formats/types.js';
+import type { FileTensorRecord } from '../formats/file-reader.js';
 import { MissingTensorError, ShapeMismatchError } from '../errors/errors.js';
 import { permuteRowsHFToInterleaved } from '../formats/qk-permute.js';
 
@@ -123,6 +124,23 @@ export function requiredKeys(config: LlamaConfig, layout: TensorLayout, hasOutpu
   return keys;
 }
 
+/** A spec whose bytes are read only when asked for: whole (`data`) or straight into a backend's memory. */
+function lazySpec(name: string, rec: TensorRecord, shape: readonly number[]): WeightSpec {
+  const file = 'readInto' in rec ? (rec as FileTensorRecord) : undefined;
+  let data: Uint8Array | undefined;
+  return {
+    name,
+    dtype: rec.dtype,
+    shape,
+    byteLength: rec.byteLength,
+    get data(): Uint8Array {
+      data ??= rec.read();
+      return data;
+    },
+    ...(file ? { readInto: (dst: Uint8Array, dstOffset: number, byteOffset: number, length: number) => file.readInto(dst, dstOffset, byteOffset, length) } : {}),
+  };
+}
+
 /**
  * Reads each tensor once, checks its shape against the config, converts HF rotate-half q/k rows
  * to the adjacent-pair layout, and hands the bytes to the backend.
@@ -149,12 +167,14 @@ export function loadWeights(
     if (rec.shape.length !== want.length || rec.shape.some((d, i) => d !== want[i])) {
       throw new ShapeMismatchError(key, want, rec.shape);
     }
-    let data = rec.read();
+    let spec: WeightSpec;
     if (layout === 'hf' && (role === 'wq' || role === 'wk')) {
       const heads = role === 'wq' ? config.numHeads : config.numKVHeads;
-      data = permuteRowsHFToInterleaved(data, rec.dtype, want[0]!, want[1]!, heads);
+      spec = { name, dtype: rec.dtype, shape: want, data: permuteRowsHFToInterleaved(rec.read(), rec.dtype, want[0]!, want[1]!, heads) };
+    } else {
+      spec = lazySpec(name, rec, want);
     }
-    const w = backend.loadWeight({ name, dtype: rec.dtype, shape: want, data });
+    const w = backend.loadWeight(spec);
     done += rec.byteLength;
     onProgress?.(done, total, key);
     return w;

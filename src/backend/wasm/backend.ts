@@ -52,6 +52,9 @@ class WKVCache implements KVCache {
   freed = false;
 }
 
+/** Copies bytes [from, from + length) of a weight's source into dst at `at`. */
+type RowSource = (dst: Uint8Array, at: number, from: number, length: number) => void;
+
 const w_ = (w: Weight): WWeight => w as WWeight;
 const t_ = (t: Tensor): WTensor => t as WTensor;
 const c_ = (c: KVCache): WKVCache => c as WKVCache;
@@ -151,36 +154,41 @@ export class WasmBackend implements Backend {
   }
 
   loadWeight(spec: WeightSpec): Weight {
-    const { dtype, shape, data, name } = spec;
+    const { dtype, shape, name } = spec;
     const cols = shape[shape.length - 1]!;
     const rows = shape.length === 1 ? 1 : shape.slice(0, -1).reduce((a, b) => a * b, 1);
     if (layoutOf(dtype) === undefined && !canDequantize(dtype)) throw new UnsupportedTensorTypeError(name, dtypeName(dtype));
     const rb = rowBytes(dtype, cols);
-    if (rows * rb !== data.byteLength) {
-      throw new BadArgumentError(`weight ${name}: ${data.byteLength} bytes do not hold shape [${shape.join(', ')}] of ${dtypeName(dtype)}`);
+    const byteLength = spec.byteLength ?? spec.data.byteLength;
+    if (rows * rb !== byteLength) {
+      throw new BadArgumentError(`weight ${name}: ${byteLength} bytes do not hold shape [${shape.join(', ')}] of ${dtypeName(dtype)}`);
     }
     if (shape.length === 1) {
       // Vectors (norm weights) live as f32 in the main memory.
       const vec = this.arenas[0]!.alloc(cols * 4);
       this.refresh();
-      dequantizeRow(dtype, data, 0, this.f32, vec / 4, cols, name);
+      dequantizeRow(dtype, spec.data, 0, this.f32, vec / 4, cols, name);
       return new WWeight(name, dtype, shape, 1, cols, Layout.Float, DType.F32, [], vec);
     }
     const layout = layoutOf(dtype);
     if (layout !== undefined) {
-      const shards = this.placeShards(layout, dtype, data, rows, cols);
+      // Rows go from the source straight into each thread's memory when the spec can read them so.
+      const read = spec.readInto ?? ((dst: Uint8Array, at: number, from: number, length: number) => dst.set(spec.data.subarray(from, from + length), at));
+      const shards = this.placeShards(layout, dtype, read, rows, cols);
       if (shards) return new WWeight(name, dtype, shape, rows, cols, layout, dtype, shards, 0);
       // A Q8_0 block the kernel layout cannot hold exactly (see asm/repack.ts): widen instead.
     }
     // Types without a kernel are widened to F32 once, here: exact, larger, never per token.
     const f = new Float32Array(rows * cols);
+    const data = spec.data;
     for (let r = 0; r < rows; r++) dequantizeRow(dtype, data, r * rb, f, r * cols, cols, name);
-    const shards = this.placeShards(Layout.Float, DType.F32, new Uint8Array(f.buffer), rows, cols)!;
+    const wide = new Uint8Array(f.buffer);
+    const shards = this.placeShards(Layout.Float, DType.F32, (dst, at, from, length) => dst.set(wide.subarray(from, from + length), at), rows, cols)!;
     return new WWeight(name, dtype, shape, rows, cols, Layout.Float, DType.F32, shards, 0);
   }
 
   /** Copies (or repacks) each thread's rows into its memory; undefined if a repack refuses. */
-  private placeShards(layout: Layout, kind: DType, src: Uint8Array, rows: number, cols: number): RowShard[] | undefined {
+  private placeShards(layout: Layout, kind: DType, read: RowSource, rows: number, cols: number): RowShard[] | undefined {
     const srcRb = rowBytes(kind, cols);
     const shards: RowShard[] = [];
     let refused = false;
@@ -189,21 +197,21 @@ export class WasmBackend implements Backend {
       const bytes = shardBytes(layout, kind, n, cols);
       const ptr = this.arenas[t]!.alloc(bytes);
       shards.push({ thread: t, rowStart, rows: n, groups: Math.ceil(n / 4), bytes, ptr });
-      const rowsSrc = src.subarray(rowStart * srcRb, (rowStart + n) * srcRb);
+      const srcBytes = n * srcRb;
       if (layout === Layout.Q8x4 || layout === Layout.Q4x4 || layout === Layout.KX4) {
         // Stage the raw rows in the same memory (plus 384 bytes of scratch), then repack there in wasm.
-        const raw = this.arenas[t]!.alloc(rowsSrc.length + 384);
-        this.bytesOf(t).set(rowsSrc, raw);
+        const raw = this.arenas[t]!.alloc(srcBytes + 384);
+        read(this.bytesOf(t), raw, rowStart * srcRb, srcBytes);
         const kt = this.kAll[t]!;
         if (layout === Layout.Q8x4) refused = kt.repack_q8_0(raw, n, cols, ptr) !== 0;
         else if (layout === Layout.Q4x4) kt.repack_q4_0(raw, n, cols, ptr);
-        else if (kind === DType.Q4_K) kt.repack_q4_k(raw, n, cols, ptr, raw + rowsSrc.length);
-        else if (kind === DType.Q5_K) kt.repack_q5_k(raw, n, cols, ptr, raw + rowsSrc.length);
-        else kt.repack_q6_k(raw, n, cols, ptr, raw + rowsSrc.length);
+        else if (kind === DType.Q4_K) kt.repack_q4_k(raw, n, cols, ptr, raw + srcBytes);
+        else if (kind === DType.Q5_K) kt.repack_q5_k(raw, n, cols, ptr, raw + srcBytes);
+        else kt.repack_q6_k(raw, n, cols, ptr, raw + srcBytes);
         this.arenas[t]!.release(raw);
         if (refused) break;
       } else {
-        this.bytesOf(t).set(rowsSrc, ptr);
+        read(this.bytesOf(t), ptr, rowStart * srcRb, srcBytes);
       }
     }
     if (!refused) return shards;
