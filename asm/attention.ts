@@ -125,27 +125,53 @@ function softmaxRow(sr: usize, T: i32, tmax: f32, mp: usize, lp: usize, or: usiz
   store<f32>(mp, mn);
 }
 
-/** Oa += Σ_s pa_s · v_s and Ob += Σ_s pb_s · v_s over the tile (p rows padded with zeros). */
+/**
+ * Oa += Σ_s pa_s · v_s and Ob += Σ_s pb_s · v_s over the tile's T slots, 16 output columns at a
+ * time: the 8 accumulators stay in registers across all slots, so each V vector is loaded once
+ * for both rows and O is read and written once per tile instead of once per 4 slots.
+ */
 function accumulatePair(pa: usize, pb: usize, vt: usize, T: i32, hd: i32, oa: usize, ob: usize): void {
   const hb = <usize>hd << 2;
-  for (let s = 0; s < T; s += 4) {
-    const wa = v128.load(pa + (<usize>s << 2));
-    const wb = v128.load(pb + (<usize>s << 2));
-    if (!v128.any_true(v128.or(wa, wb))) continue;
-    const a0 = f32x4.splat(f32x4.extract_lane(wa, 0)), a1 = f32x4.splat(f32x4.extract_lane(wa, 1));
-    const a2 = f32x4.splat(f32x4.extract_lane(wa, 2)), a3 = f32x4.splat(f32x4.extract_lane(wa, 3));
-    const b0 = f32x4.splat(f32x4.extract_lane(wb, 0)), b1 = f32x4.splat(f32x4.extract_lane(wb, 1));
-    const b2 = f32x4.splat(f32x4.extract_lane(wb, 2)), b3 = f32x4.splat(f32x4.extract_lane(wb, 3));
-    const v0 = vt + <usize>s * hb;
-    // Slots past T have p = 0, but their V rows may be past the tile: clamp them to slot 0's.
-    const v1 = s + 1 < T ? v0 + hb : v0;
-    const v2 = s + 2 < T ? v0 + 2 * hb : v0;
-    const v3 = s + 3 < T ? v0 + 3 * hb : v0;
-    for (let d: usize = 0; d < hb; d += 16) {
-      const u0 = v128.load(v0 + d), u1 = v128.load(v1 + d), u2 = v128.load(v2 + d), u3 = v128.load(v3 + d);
-      v128.store(oa + d, fma(a3, u3, fma(a2, u2, fma(a1, u1, fma(a0, u0, v128.load(oa + d))))));
-      v128.store(ob + d, fma(b3, u3, fma(b2, u2, fma(b1, u1, fma(b0, u0, v128.load(ob + d))))));
+  const pend = pa + (<usize>T << 2);
+  const h64 = hb & ~63;
+  for (let d: usize = 0; d < h64; d += 64) {
+    let a0 = v128.load(oa + d), a1 = v128.load(oa + d, 16), a2 = v128.load(oa + d, 32), a3 = v128.load(oa + d, 48);
+    let b0 = v128.load(ob + d), b1 = v128.load(ob + d, 16), b2 = v128.load(ob + d, 32), b3 = v128.load(ob + d, 48);
+    let v = vt + d;
+    for (let p = pa, q = pb; p < pend; p += 4, q += 4, v += hb) {
+      const x = v128.load32_splat(p);
+      const y = v128.load32_splat(q);
+      const u0 = v128.load(v), u1 = v128.load(v, 16), u2 = v128.load(v, 32), u3 = v128.load(v, 48);
+      a0 = fma(x, u0, a0);
+      a1 = fma(x, u1, a1);
+      a2 = fma(x, u2, a2);
+      a3 = fma(x, u3, a3);
+      b0 = fma(y, u0, b0);
+      b1 = fma(y, u1, b1);
+      b2 = fma(y, u2, b2);
+      b3 = fma(y, u3, b3);
     }
+    v128.store(oa + d, a0);
+    v128.store(oa + d, a1, 16);
+    v128.store(oa + d, a2, 32);
+    v128.store(oa + d, a3, 48);
+    v128.store(ob + d, b0);
+    v128.store(ob + d, b1, 16);
+    v128.store(ob + d, b2, 32);
+    v128.store(ob + d, b3, 48);
+  }
+  // Head dims that are not a multiple of 16: the last 4, 8 or 12 columns one vector at a time.
+  for (let d = h64; d < hb; d += 16) {
+    let a = v128.load(oa + d);
+    let b = v128.load(ob + d);
+    let v = vt + d;
+    for (let p = pa, q = pb; p < pend; p += 4, q += 4, v += hb) {
+      const u = v128.load(v);
+      a = fma(v128.load32_splat(p), u, a);
+      b = fma(v128.load32_splat(q), u, b);
+    }
+    v128.store(oa + d, a);
+    v128.store(ob + d, b);
   }
 }
 
