@@ -6,9 +6,9 @@
  *     [--shape llama3.2-1b] [--cache DIR]
  *
  * node-llama-cpp is installed into DIR/nlc (never a dependency of this package); models are
- * generated into DIR with ../shared/tools/synth_gguf.py (f16, q8_0, q4_0), and `q4_k` (Q4_K
- * layers, Q6_K embedding/output) is derived from the q4_0 file by synth-kquant.ts. Prints a
- * table and one JSON object.
+ * generated into DIR with ../shared/tools/synth_gguf.py (f16, q8_0, q4_0), and `q4_k` / `q5_k`
+ * (Q4_K or Q5_K layers, Q6_K embedding/output) are derived from the q4_0 file by synth-kquant.ts.
+ * Prints a table and one JSON object.
  */
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -18,6 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import v8 from 'node:v8';
 import { synthKQuant } from './synth-kquant.js';
+import { DType } from '../../src/quant/dtype.js';
 
 v8.setFlagsFromString('--experimental-wasm-relaxed-simd');
 
@@ -64,10 +65,10 @@ function ensureLlamaCpp(): string {
 
 function ensureModel(type: string): string {
   const out = join(cache, `${values.shape}-${type}.gguf`);
-  if (!existsSync(out) && type === 'q4_k') {
+  if (!existsSync(out) && (type === 'q4_k' || type === 'q5_k')) {
     const base = ensureModel('q4_0');
     console.error(`deriving ${out} from ${base} …`);
-    synthKQuant(base, out);
+    synthKQuant(base, out, type === 'q4_k' ? DType.Q4_K : DType.Q5_K);
   } else if (!existsSync(out)) {
     const tool = join(root, '..', 'shared', 'tools', 'synth_gguf.py');
     console.error(`generating ${out} …`);
