@@ -7,9 +7,10 @@
 //   D f32×4 (each row's d) | DM f32×4 (each row's −dmin/8) | 8 blocks of 72 bytes:
 //   sc u8×4 | m u8×4 | 64 bytes of nibbles arranged as Q4x4 (low: columns 4k.., high: 16+4k..).
 //   value = D·sc·q − dmin·m  (ggml's d·sc·q − dmin·m, same f32 products).
-// Q5Kx4, per group and superblock (1120 bytes, 8.75 bits per weight):
-//   D f32×4 | DM f32×4 (−dmin/8) | 8 blocks of 136 bytes: sc u8×4 | m u8×4 |
-//   128 bytes of q ∈ [0, 31] arranged as Q8x4. value = D·sc·q − dmin·m.
+// Q5Kx4, per group and superblock (736 bytes, 5.75 bits per weight):
+//   D f32×4 | DM f32×4 (−dmin/8) | 8 blocks of 88 bytes: sc u8×4 | m u8×4 | 64 bytes of low
+//   nibbles arranged as Q4x4 | 16 bytes of fifth bits: bit c of byte 4·row + i is column 4c + i's.
+//   value = D·sc·q − dmin·m.
 // Q6Kx4, per group and superblock (1104 bytes, 8.6 bits per weight):
 //   D f32×4 | 8 blocks of 136 bytes: sc i8×8 (rows 0..3 for columns 0..15, then 16..31) |
 //   128 bytes of q ∈ [0, 63] arranged as Q8x4 (vector k = each row's columns 4k..4k+3).
@@ -20,9 +21,11 @@ import { h2fs } from './simd';
 
 export const Q4KX4_SB: usize = 608;
 export const Q6KX4_SB: usize = 1104;
-export const Q5KX4_SB: usize = 1120;
+export const Q5KX4_SB: usize = 736;
 
-const NIBBLES = memory.data<u32>([0x0f0f0f0f, 0x0f0f0f0f, 0x0f0f0f0f, 0x0f0f0f0f], 16);
+const NIBBLES = memory.data<u32>([0x0f0f0f0f, 0x0f0f0f0f, 0x0f0f0f0f, 0x0f0f0f0f, 0x10101010, 0x10101010, 0x10101010, 0x10101010], 16);
+/** One Q5Kx4 block's 8 chunk vectors, unpacked once for a 4-token tile (per-thread memory). */
+const Q5CHUNKS = memory.data(128, 16);
 /** See matmul-q.ts: a store the following loads cannot move above (per-thread memory). */
 const SINK = memory.data(64, 16);
 @inline function pin(a: v128, b: v128, c: v128, d: v128): void {
@@ -124,11 +127,18 @@ export function repack_q5_k(src: usize, rows: i32, cols: i32, dst: usize, tmp: u
       store<f32>(o + 16 + (lane << 2), -h2fs(load<u16>(p, 2)) / 8);
       q5kValues(p, tmp);
       for (let j = 0; j < 8; j++) {
-        const b = o + 32 + <usize>j * 136;
+        const b = o + 32 + <usize>j * 88;
         store<u8>(b + lane, <u8>scaleMin(p + 4, j, false));
         store<u8>(b + 4 + lane, <u8>scaleMin(p + 4, j, true));
         const q = tmp + (<usize>j << 5);
-        for (let k: usize = 0; k < 8; k++) store<u32>(b + 8 + (k << 4) + (lane << 2), load<u32>(q + (k << 2)));
+        for (let i: usize = 0; i < 4; i++) {
+          let bits: u32 = 0;
+          for (let c: usize = 0; c < 8; c++) bits |= ((<u32>load<u8>(q + (c << 2) + i) >> 4) & 1) << <u32>c;
+          store<u8>(b + 72 + (lane << 2) + i, <u8>bits);
+          for (let k: usize = 0; k < 4; k++) {
+            store<u8>(b + 8 + (k << 4) + (lane << 2) + i, (load<u8>(q + (k << 2) + i) & 15) | ((load<u8>(q + 16 + (k << 2) + i) & 15) << 4));
+          }
+        }
       }
     }
   }
@@ -357,14 +367,49 @@ function q6k_t4(w: usize, nsb: i32, x: usize, out: usize, ldo: i32, rem: i32): v
   return fma(fma(flo, Alo, f32x4.mul(fhi, Ahi)), v128.load(x, REC_D), acc);
 }
 
-/** Σ over one Q5Kx4 block's 32 columns for 4 rows: 4 dots per i16 sum (4·2·127·31 < 2^15). */
-@inline function q5blk(x: usize, p: usize): v128 {
-  const lo = i16x8.add(i16x8.add(dot8(v128.load(x), v128.load(p, 8)), dot8(v128.load(x, 16), v128.load(p, 24))),
-    i16x8.add(dot8(v128.load(x, 32), v128.load(p, 40)), dot8(v128.load(x, 48), v128.load(p, 56))));
+/** Σ over 32 columns of 4 rows against the chunk vectors at c (values ≤ 31: 4 dots per i16 sum, 4·2·127·31 < 2^15). */
+@inline function q5blk(x: usize, c: usize): v128 {
+  const lo = i16x8.add(i16x8.add(dot8(v128.load(x), v128.load(c)), dot8(v128.load(x, 16), v128.load(c, 16))),
+    i16x8.add(dot8(v128.load(x, 32), v128.load(c, 32)), dot8(v128.load(x, 48), v128.load(c, 48))));
   v128.store(SINK, lo);
-  const hi = i16x8.add(i16x8.add(dot8(v128.load(x, 64), v128.load(p, 72)), dot8(v128.load(x, 80), v128.load(p, 88))),
-    i16x8.add(dot8(v128.load(x, 96), v128.load(p, 104)), dot8(v128.load(x, 112), v128.load(p, 120))));
+  const hi = i16x8.add(i16x8.add(dot8(v128.load(x, 64), v128.load(c, 64)), dot8(v128.load(x, 80), v128.load(c, 80))),
+    i16x8.add(dot8(v128.load(x, 96), v128.load(c, 96)), dot8(v128.load(x, 112), v128.load(c, 112))));
   return i32x4.add(i32x4.extadd_pairwise_i16x8_s(lo), i32x4.extadd_pairwise_i16x8_s(hi));
+}
+
+/** Chunk k (k < 4) of a Q5Kx4 block: low nibbles of vector k plus fifth bit k (moved to bit 4). */
+@inline function q5lo(v: v128, h: v128, k: i32, m: v128, b4: v128): v128 {
+  return v128.or(v128.and(v, m), v128.and(i16x8.shl(h, 4 - k), b4));
+}
+/** Chunk 4 + k: high nibbles of vector k plus fifth bit 4 + k. */
+@inline function q5hi(v: v128, h: v128, k: i32, m: v128, b4: v128): v128 {
+  return v128.or(v128.and(i16x8.shr_u(v, 4), m), v128.and(i16x8.shr_u(h, k), b4));
+}
+
+/** One decode token against a Q5Kx4 block at p, unpacking the 5-bit values on the fly. */
+@inline function q5blkPacked(x: usize, p: usize, m: v128, b4: v128): v128 {
+  const h = v128.load(p, 72);
+  const v0 = v128.load(p, 8), v1 = v128.load(p, 24), v2 = v128.load(p, 40), v3 = v128.load(p, 56);
+  const lo = i16x8.add(i16x8.add(dot8(v128.load(x), q5lo(v0, h, 0, m, b4)), dot8(v128.load(x, 16), q5lo(v1, h, 1, m, b4))),
+    i16x8.add(dot8(v128.load(x, 32), q5lo(v2, h, 2, m, b4)), dot8(v128.load(x, 48), q5lo(v3, h, 3, m, b4))));
+  v128.store(SINK, lo);
+  const hi = i16x8.add(i16x8.add(dot8(v128.load(x, 64), q5hi(v0, h, 0, m, b4)), dot8(v128.load(x, 80), q5hi(v1, h, 1, m, b4))),
+    i16x8.add(dot8(v128.load(x, 96), q5hi(v2, h, 2, m, b4)), dot8(v128.load(x, 112), q5hi(v3, h, 3, m, b4))));
+  return i32x4.add(i32x4.extadd_pairwise_i16x8_s(lo), i32x4.extadd_pairwise_i16x8_s(hi));
+}
+
+/** Unpacks a Q5Kx4 block's 8 chunk vectors into Q5CHUNKS. */
+@inline function q5unpack(p: usize, m: v128, b4: v128): void {
+  const h = v128.load(p, 72);
+  const v0 = v128.load(p, 8), v1 = v128.load(p, 24), v2 = v128.load(p, 40), v3 = v128.load(p, 56);
+  v128.store(Q5CHUNKS, q5lo(v0, h, 0, m, b4));
+  v128.store(Q5CHUNKS, q5lo(v1, h, 1, m, b4), 16);
+  v128.store(Q5CHUNKS, q5lo(v2, h, 2, m, b4), 32);
+  v128.store(Q5CHUNKS, q5lo(v3, h, 3, m, b4), 48);
+  v128.store(Q5CHUNKS, q5hi(v0, h, 0, m, b4), 64);
+  v128.store(Q5CHUNKS, q5hi(v1, h, 1, m, b4), 80);
+  v128.store(Q5CHUNKS, q5hi(v2, h, 2, m, b4), 96);
+  v128.store(Q5CHUNKS, q5hi(v3, h, 3, m, b4), 112);
 }
 
 @inline function q5kfin(i: v128, A: v128, Bn: v128, x: usize, acc: v128): v128 {
@@ -373,34 +418,39 @@ function q6k_t4(w: usize, nsb: i32, x: usize, out: usize, ldo: i32, rem: i32): v
 }
 
 function q5k_t1(w: usize, nsb: i32, x: usize, xstep: usize): v128 {
+  const m = v128.load(NIBBLES);
+  const b4 = v128.load(NIBBLES, 16);
   let acc = f32x4.splat(0);
   const end = w + <usize>nsb * Q5KX4_SB;
   for (let s = w; s < end; s += Q5KX4_SB) {
     const D = v128.load(s);
     const DM = v128.load(s, 16);
-    for (let p = s + 32; p < s + Q5KX4_SB; p += 136, x += xstep) {
-      acc = q5kfin(q5blk(x, p), f32x4.mul(D, u8x4(p)), f32x4.mul(DM, u8x4(p + 4)), x, acc);
+    for (let p = s + 32; p < s + Q5KX4_SB; p += 88, x += xstep) {
+      acc = q5kfin(q5blkPacked(x, p, m, b4), f32x4.mul(D, u8x4(p)), f32x4.mul(DM, u8x4(p + 4)), x, acc);
     }
   }
   return acc;
 }
 
 function q5k_t4(w: usize, nsb: i32, x: usize, out: usize, ldo: i32, rem: i32): void {
+  const m = v128.load(NIBBLES);
+  const b4 = v128.load(NIBBLES, 16);
   let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
   const end = w + <usize>nsb * Q5KX4_SB;
   for (let s = w; s < end; s += Q5KX4_SB) {
     const D = v128.load(s);
     const DM = v128.load(s, 16);
-    for (let p = s + 32; p < s + Q5KX4_SB; p += 136, x += 4 * REC) {
+    for (let p = s + 32; p < s + Q5KX4_SB; p += 88, x += 4 * REC) {
       const A = f32x4.mul(D, u8x4(p));
       const Bn = f32x4.mul(DM, u8x4(p + 4));
-      a0 = q5kfin(q5blk(x, p), A, Bn, x, a0);
+      q5unpack(p, m, b4);
+      a0 = q5kfin(q5blk(x, Q5CHUNKS), A, Bn, x, a0);
       v128.store(SINK, a0);
-      a1 = q5kfin(q5blk(x + REC, p), A, Bn, x + REC, a1);
+      a1 = q5kfin(q5blk(x + REC, Q5CHUNKS), A, Bn, x + REC, a1);
       v128.store(SINK, a1);
-      a2 = q5kfin(q5blk(x + 2 * REC, p), A, Bn, x + 2 * REC, a2);
+      a2 = q5kfin(q5blk(x + 2 * REC, Q5CHUNKS), A, Bn, x + 2 * REC, a2);
       v128.store(SINK, a2);
-      a3 = q5kfin(q5blk(x + 3 * REC, p), A, Bn, x + 3 * REC, a3);
+      a3 = q5kfin(q5blk(x + 3 * REC, Q5CHUNKS), A, Bn, x + 3 * REC, a3);
     }
   }
   const os = <usize>ldo << 2;
@@ -485,13 +535,16 @@ export function deq_kx4(kind: i32, w: usize, lane: i32, cols: i32, out: usize): 
       const d = load<f32>(o + (l << 2));
       const dmin = -load<f32>(o + 16 + (l << 2)) * 8;
       for (let j = 0; j < 8; j++) {
-        const b = o + 32 + <usize>j * 136;
+        const b = o + 32 + <usize>j * 88;
         const a = d * <f32>load<u8>(b + l);
         const m = dmin * <f32>load<u8>(b + 4 + l);
-        for (let k: usize = 0; k < 8; k++) {
-          for (let i: usize = 0; i < 4; i++) {
-            const q = load<u8>(b + 8 + (k << 4) + (l << 2) + i);
-            store<f32>(out + ((<usize>(s * 256 + j * 32) + (k << 2) + i) << 2), a * <f32>q - m);
+        for (let i: usize = 0; i < 4; i++) {
+          const bits = <u32>load<u8>(b + 72 + (l << 2) + i);
+          for (let k: usize = 0; k < 4; k++) {
+            const by = <u32>load<u8>(b + 8 + (k << 4) + (l << 2) + i);
+            const c = <usize>(s * 256 + j * 32) + (k << 2) + i;
+            store<f32>(out + (c << 2), a * <f32>((by & 15) | (((bits >> <u32>k) & 1) << 4)) - m);
+            store<f32>(out + ((c + 16) << 2), a * <f32>((by >> 4) | (((bits >> <u32>(k + 4)) & 1) << 4)) - m);
           }
         }
       }

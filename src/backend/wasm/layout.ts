@@ -50,6 +50,6 @@ export function shardBytes(layout: Layout, dtype: DType, rows: number, cols: num
   const groups = Math.ceil(rows / 4);
   if (layout === Layout.Q8x4) return groups * (cols / 32) * 136;
   if (layout === Layout.Q4x4) return groups * (cols / 32) * 80;
-  if (layout === Layout.KX4) return groups * (cols / 256) * (dtype === DType.Q4_K ? 608 : dtype === DType.Q5_K ? 1120 : 1104);
+  if (layout === Layout.KX4) return groups * (cols / 256) * (dtype === DType.Q4_K ? 608 : dtype === DType.Q5_K ? 736 : 1104);
   return rows * rowBytes(dtype, cols);
 }
