@@ -17,7 +17,7 @@
 //   value = D·sc·(q − 32).
 import { dot8, fma } from './simd';
 import { REC, REC_D, REC_S, REC_S16 } from './quant';
-import { h2fs } from './simd';
+import { groupTile, pin, SINK, storeRows } from './kernel-util';
 
 export const Q4KX4_SB: usize = 608;
 export const Q6KX4_SB: usize = 1104;
@@ -26,154 +26,6 @@ export const Q5KX4_SB: usize = 736;
 const NIBBLES = memory.data<u32>([0x0f0f0f0f, 0x0f0f0f0f, 0x0f0f0f0f, 0x0f0f0f0f, 0x10101010, 0x10101010, 0x10101010, 0x10101010], 16);
 /** One Q5Kx4 block's 8 chunk vectors, unpacked once for a 4-token tile (per-thread memory). */
 const Q5CHUNKS = memory.data(128, 16);
-/** See matmul-q.ts: a store the following loads cannot move above (per-thread memory). */
-const SINK = memory.data(64, 16);
-@inline function pin(a: v128, b: v128, c: v128, d: v128): void {
-  v128.store(SINK, a);
-  v128.store(SINK, b, 16);
-  v128.store(SINK, c, 32);
-  v128.store(SINK, d, 48);
-}
-
-/** Q4_K / Q5_K 6-bit scale (or min) j of the 12 packed bytes at s. */
-@inline function scaleMin(s: usize, j: i32, wantMin: bool): u32 {
-  if (j < 4) return wantMin ? <u32>load<u8>(s + j + 4) & 63 : <u32>load<u8>(s + j) & 63;
-  if (wantMin) return (<u32>load<u8>(s + j + 4) >> 4) | ((<u32>load<u8>(s + j) >> 6) << 4);
-  return (<u32>load<u8>(s + j + 4) & 0xf) | ((<u32>load<u8>(s + j - 4) >> 6) << 4);
-}
-
-/** The 256 quants (0..31) of one ggml Q5_K block into q: nibbles from qs, fifth bits from qh. */
-function q5kValues(p: usize, q: usize): void {
-  for (let j: usize = 0; j < 4; j++) {
-    for (let l: usize = 0; l < 32; l++) {
-      const b = <u32>load<u8>(p + 48 + (j << 5) + l);
-      const h = <u32>load<u8>(p + 16 + l) >> <u32>(j << 1);
-      store<u8>(q + (j << 6) + l, (b & 15) | ((h & 1) << 4));
-      store<u8>(q + (j << 6) + 32 + l, (b >> 4) | ((h & 2) << 3));
-    }
-  }
-}
-
-/** Row r's 256 quants of one ggml Q4_K block into q (u8 each). */
-function q4kValues(p: usize, q: usize): void {
-  for (let j: usize = 0; j < 4; j++) {
-    for (let l: usize = 0; l < 32; l++) {
-      const b = load<u8>(p + 16 + (j << 5) + l);
-      store<u8>(q + (j << 6) + l, b & 15);
-      store<u8>(q + (j << 6) + 32 + l, b >> 4);
-    }
-  }
-}
-
-/** Row r's 256 quants (0..63) of one ggml Q6_K block into q. */
-function q6kValues(p: usize, q: usize): void {
-  for (let h: usize = 0; h < 2; h++) {
-    const ql = p + (h << 6);
-    const qh = p + 128 + (h << 5);
-    const o = q + (h << 7);
-    for (let l: usize = 0; l < 32; l++) {
-      const a = <u32>load<u8>(ql + l);
-      const b = <u32>load<u8>(ql + 32 + l);
-      const hb = <u32>load<u8>(qh + l);
-      store<u8>(o + l, (a & 15) | ((hb & 3) << 4));
-      store<u8>(o + 32 + l, (b & 15) | (((hb >> 2) & 3) << 4));
-      store<u8>(o + 64 + l, (a >> 4) | (((hb >> 4) & 3) << 4));
-      store<u8>(o + 96 + l, (b >> 4) | (((hb >> 6) & 3) << 4));
-    }
-  }
-}
-
-/** src: `rows` Q4_K rows of `cols`; dst: ceil(rows/4) Q4Kx4 groups; tmp: 256 bytes of scratch. */
-export function repack_q4_k(src: usize, rows: i32, cols: i32, dst: usize, tmp: usize): void {
-  const nsb = cols >> 8;
-  const rb = <usize>nsb * 144;
-  const groups = (rows + 3) >> 2;
-  memory.fill(dst, 0, <usize>groups * nsb * Q4KX4_SB);
-  for (let r = 0; r < rows; r++) {
-    const lane = <usize>(r & 3);
-    for (let s = 0; s < nsb; s++) {
-      const p = src + <usize>r * rb + <usize>s * 144;
-      const o = dst + (<usize>(r >> 2) * nsb + s) * Q4KX4_SB;
-      store<f32>(o + (lane << 2), h2fs(load<u16>(p)));
-      store<f32>(o + 16 + (lane << 2), -h2fs(load<u16>(p, 2)) / 8);
-      q4kValues(p, tmp);
-      for (let j = 0; j < 8; j++) {
-        const b = o + 32 + <usize>j * 72;
-        store<u8>(b + lane, <u8>scaleMin(p + 4, j, false));
-        store<u8>(b + 4 + lane, <u8>scaleMin(p + 4, j, true));
-        const q = tmp + (<usize>j << 5);
-        for (let k: usize = 0; k < 4; k++) {
-          for (let i: usize = 0; i < 4; i++) {
-            store<u8>(b + 8 + (k << 4) + (lane << 2) + i, load<u8>(q + (k << 2) + i) | (load<u8>(q + 16 + (k << 2) + i) << 4));
-          }
-        }
-      }
-    }
-  }
-}
-
-/** As repack_q4_k for Q5_K (176-byte blocks → Q5Kx4). */
-export function repack_q5_k(src: usize, rows: i32, cols: i32, dst: usize, tmp: usize): void {
-  const nsb = cols >> 8;
-  const rb = <usize>nsb * 176;
-  const groups = (rows + 3) >> 2;
-  memory.fill(dst, 0, <usize>groups * nsb * Q5KX4_SB);
-  for (let r = 0; r < rows; r++) {
-    const lane = <usize>(r & 3);
-    for (let s = 0; s < nsb; s++) {
-      const p = src + <usize>r * rb + <usize>s * 176;
-      const o = dst + (<usize>(r >> 2) * nsb + s) * Q5KX4_SB;
-      store<f32>(o + (lane << 2), h2fs(load<u16>(p)));
-      store<f32>(o + 16 + (lane << 2), -h2fs(load<u16>(p, 2)) / 8);
-      q5kValues(p, tmp);
-      for (let j = 0; j < 8; j++) {
-        const b = o + 32 + <usize>j * 88;
-        store<u8>(b + lane, <u8>scaleMin(p + 4, j, false));
-        store<u8>(b + 4 + lane, <u8>scaleMin(p + 4, j, true));
-        const q = tmp + (<usize>j << 5);
-        for (let i: usize = 0; i < 4; i++) {
-          let bits: u32 = 0;
-          for (let c: usize = 0; c < 8; c++) bits |= ((<u32>load<u8>(q + (c << 2) + i) >> 4) & 1) << <u32>c;
-          store<u8>(b + 72 + (lane << 2) + i, <u8>bits);
-          for (let k: usize = 0; k < 4; k++) {
-            store<u8>(b + 8 + (k << 4) + (lane << 2) + i, (load<u8>(q + (k << 2) + i) & 15) | ((load<u8>(q + 16 + (k << 2) + i) & 15) << 4));
-          }
-        }
-      }
-    }
-  }
-}
-
-/** As repack_q4_k for Q6_K (210-byte blocks → Q6Kx4). Padding rows hold q = 32 (value 0). */
-export function repack_q6_k(src: usize, rows: i32, cols: i32, dst: usize, tmp: usize): void {
-  const nsb = cols >> 8;
-  const rb = <usize>nsb * 210;
-  const groups = (rows + 3) >> 2;
-  memory.fill(dst, 0, <usize>groups * nsb * Q6KX4_SB);
-  for (let r = 0; r < groups << 2; r++) {
-    const lane = <usize>(r & 3);
-    for (let s = 0; s < nsb; s++) {
-      const o = dst + (<usize>(r >> 2) * nsb + s) * Q6KX4_SB;
-      const real = r < rows;
-      const p = src + <usize>r * rb + <usize>s * 210;
-      if (real) {
-        store<f32>(o + (lane << 2), h2fs(load<u16>(p, 208)));
-        q6kValues(p, tmp);
-      } else {
-        memory.fill(tmp, 32, 256);
-      }
-      for (let j = 0; j < 8; j++) {
-        const b = o + 16 + <usize>j * 136;
-        if (real) {
-          store<i8>(b + lane, load<i8>(p + 192 + (j << 1)));
-          store<i8>(b + 4 + lane, load<i8>(p + 192 + (j << 1) + 1));
-        }
-        const q = tmp + (<usize>j << 5);
-        for (let k: usize = 0; k < 8; k++) store<u32>(b + 8 + (k << 4) + (lane << 2), load<u32>(q + (k << 2)));
-      }
-    }
-  }
-}
 
 /** Four u8 (or i8) at p widened to f32x4. */
 @inline function u8x4(p: usize): v128 {
@@ -460,17 +312,6 @@ function q5k_t4(w: usize, nsb: i32, x: usize, out: usize, ldo: i32, rem: i32): v
   storeRows(out + 3 * os, a3, rem);
 }
 
-/** Writes rows g·4 .. g·4+3 of one token's output (fewer when the shard ends mid-group). */
-@inline function storeRows(p: usize, v: v128, rem: i32): void {
-  if (rem >= 4) {
-    v128.store(p, v);
-  } else {
-    store<f32>(p, f32x4.extract_lane(v, 0));
-    if (rem > 1) store<f32>(p, f32x4.extract_lane(v, 1), 4);
-    if (rem > 2) store<f32>(p, f32x4.extract_lane(v, 2), 8);
-  }
-}
-
 /**
  * out[t, r] = Σ_c x[t, c] · w[r, c] for r < rowsValid; kind 12 = Q4Kx4, 13 = Q5Kx4, 14 = Q6Kx4; xr: signed
  * 8-bit records (quant_rec_q8s). Groups are tiled so ~96 KiB of weights stay hot across tokens.
@@ -479,7 +320,7 @@ export function mm_kx4(kind: i32, w: usize, groups: i32, rowsValid: i32, cols: i
   const nsb = cols >> 8;
   const sb = kind == 12 ? Q4KX4_SB : kind == 13 ? Q5KX4_SB : Q6KX4_SB;
   const gBytes = <usize>nsb * sb;
-  const gt = max(1, <i32>(98304 / gBytes));
+  const gt = groupTile(gBytes);
   const tileBytes = <usize>(cols >> 5) * 4 * REC;
   for (let g0 = 0; g0 < groups; g0 += gt) {
     const g1 = min(groups, g0 + gt);
@@ -502,63 +343,6 @@ export function mm_kx4(kind: i32, w: usize, groups: i32, rowsValid: i32, cols: i
           const step = <usize>ts * REC;
           const v = kind == 12 ? q4k_t1(wg, nsb, xj, step) : kind == 13 ? q5k_t1(wg, nsb, xj, step) : q6k_t1(wg, nsb, xj, step);
           storeRows(out + ((<usize>(t + j) * ldo + (g << 2)) << 2), v, rowsValid - (g << 2));
-        }
-      }
-    }
-  }
-}
-
-/** Row `lane` of a Q4Kx4 / Q5Kx4 / Q6Kx4 group as f32 (embedding lookups), bit-exact with ggml's dequantization. */
-export function deq_kx4(kind: i32, w: usize, lane: i32, cols: i32, out: usize): void {
-  const nsb = cols >> 8;
-  const l = <usize>lane;
-  for (let s = 0; s < nsb; s++) {
-    if (kind == 12) {
-      const o = w + <usize>s * Q4KX4_SB;
-      const d = load<f32>(o + (l << 2));
-      const dmin = -load<f32>(o + 16 + (l << 2)) * 8;
-      for (let j = 0; j < 8; j++) {
-        const b = o + 32 + <usize>j * 72;
-        const a = d * <f32>load<u8>(b + l);
-        const m = dmin * <f32>load<u8>(b + 4 + l);
-        for (let k: usize = 0; k < 4; k++) {
-          for (let i: usize = 0; i < 4; i++) {
-            const by = <u32>load<u8>(b + 8 + (k << 4) + (l << 2) + i);
-            const c = <usize>(s * 256 + j * 32) + (k << 2) + i;
-            store<f32>(out + (c << 2), a * <f32>(by & 15) - m);
-            store<f32>(out + ((c + 16) << 2), a * <f32>(by >> 4) - m);
-          }
-        }
-      }
-    } else if (kind == 13) {
-      const o = w + <usize>s * Q5KX4_SB;
-      const d = load<f32>(o + (l << 2));
-      const dmin = -load<f32>(o + 16 + (l << 2)) * 8;
-      for (let j = 0; j < 8; j++) {
-        const b = o + 32 + <usize>j * 88;
-        const a = d * <f32>load<u8>(b + l);
-        const m = dmin * <f32>load<u8>(b + 4 + l);
-        for (let i: usize = 0; i < 4; i++) {
-          const bits = <u32>load<u8>(b + 72 + (l << 2) + i);
-          for (let k: usize = 0; k < 4; k++) {
-            const by = <u32>load<u8>(b + 8 + (k << 4) + (l << 2) + i);
-            const c = <usize>(s * 256 + j * 32) + (k << 2) + i;
-            store<f32>(out + (c << 2), a * <f32>((by & 15) | (((bits >> <u32>k) & 1) << 4)) - m);
-            store<f32>(out + ((c + 16) << 2), a * <f32>((by >> 4) | (((bits >> <u32>(k + 4)) & 1) << 4)) - m);
-          }
-        }
-      }
-    } else {
-      const o = w + <usize>s * Q6KX4_SB;
-      const d = load<f32>(o + (l << 2));
-      for (let j = 0; j < 8; j++) {
-        const b = o + 16 + <usize>j * 136;
-        for (let k: usize = 0; k < 8; k++) {
-          const a = d * <f32>load<i8>(b + (k < 4 ? 0 : 4) + l);
-          for (let i: usize = 0; i < 4; i++) {
-            const q = <i32>load<u8>(b + 8 + (k << 4) + (l << 2) + i) - 32;
-            store<f32>(out + ((<usize>(s * 256 + j * 32) + (k << 2) + i) << 2), a * <f32>q);
-          }
         }
       }
     }

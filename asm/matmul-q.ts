@@ -12,6 +12,7 @@
 // from a plain vector load at a constant offset (no broadcasts, no per-iteration constants).
 import { dot8, fma } from './simd';
 import { REC, REC_D, REC_S } from './quant';
+import { groupTile, pin, SINK, storeRows } from './kernel-util';
 
 /** Loop-invariant vectors, loaded once per kernel call (V8 rematerializes v128 constants per use). */
 const CONSTS = memory.data<u32>([
@@ -25,36 +26,6 @@ const CONSTS = memory.data<u32>([
  */
 const TILE_SCALES_BYTES: i32 = 32768;
 const TILE_SCALES = memory.data(TILE_SCALES_BYTES, 16);
-
-/**
- * A store the next loads must stay behind: V8 schedules a loop body's loads first and the
- * arithmetic late, so a 4-token tile's 32 activation loads would be hoisted and spilled.
- * Storing the running sums here every few steps pins the loads in between (per-thread memory).
- */
-const SINK = memory.data(64, 16);
-@inline function pin(a: v128, b: v128, c: v128, d: v128): void {
-  v128.store(SINK, a);
-  v128.store(SINK, b, 16);
-  v128.store(SINK, c, 32);
-  v128.store(SINK, d, 48);
-}
-
-/** Writes rows g·4 .. g·4+3 of one token's output (fewer when the shard ends mid-group). */
-@inline function storeRows(p: usize, v: v128, rem: i32): void {
-  if (rem >= 4) {
-    v128.store(p, v);
-  } else {
-    store<f32>(p, f32x4.extract_lane(v, 0));
-    if (rem > 1) store<f32>(p, f32x4.extract_lane(v, 1), 4);
-    if (rem > 2) store<f32>(p, f32x4.extract_lane(v, 2), 8);
-  }
-}
-
-/** Group blocks per cache tile: keep ~96 KiB of weights hot while the token tiles stream past. */
-@inline function groupTile(bytesPerGroup: i32): i32 {
-  const t = 98304 / bytesPerGroup;
-  return t < 1 ? 1 : t;
-}
 
 /** Bytes of one 4-token tile of records. */
 @inline function tileBytes(nb: i32): usize {
@@ -185,7 +156,7 @@ export function mm_q8x4(w: usize, groups: i32, rowsValid: i32, cols: i32, n: i32
   const nb = cols >> 5;
   const gBytes = <usize>nb * 136;
   // Prefill converts a cache tile's scales once; the scratch bounds the tile for very wide rows.
-  const gt = min(groupTile(<i32>gBytes), max(1, TILE_SCALES_BYTES / (nb << 4)));
+  const gt = min(groupTile(gBytes), max(1, TILE_SCALES_BYTES / (nb << 4)));
   for (let g0 = 0; g0 < groups; g0 += gt) {
     const g1 = min(groups, g0 + gt);
     if (n >= 4 && nb << 4 <= TILE_SCALES_BYTES) {
@@ -319,7 +290,7 @@ function q4x4_t4(w: usize, nb: i32, x: usize, out: usize, ldo: i32, rem: i32): v
 export function mm_q4x4(w: usize, groups: i32, rowsValid: i32, cols: i32, n: i32, xr: usize, out: usize, ldo: i32): void {
   const nb = cols >> 5;
   const gBytes = <usize>nb * 80;
-  const gt = groupTile(<i32>gBytes);
+  const gt = groupTile(gBytes);
   for (let g0 = 0; g0 < groups; g0 += gt) {
     const g1 = min(groups, g0 + gt);
     for (let t = 0; t < n; t += 4) {

@@ -3,8 +3,9 @@ import { MAX_PAGES } from './module.js';
 
 const PAGE = 65536;
 const ALIGN = 64;
-/** The first 64 KiB stay unused: room for anything the kernel module might place at low addresses. */
-const BASE = 65536;
+/** The first 64 KiB are the kernels' static data (constants, per-thread scratch); allocation starts here. */
+export const ARENA_BASE = 65536;
+const BASE = ARENA_BASE;
 
 /**
  * First-fit allocator over one shared WebAssembly.Memory, driven entirely from the main thread
