@@ -12,7 +12,7 @@
 // from a plain vector load at a constant offset (no broadcasts, no per-iteration constants).
 import { dot8, fma } from './simd';
 import { REC, REC_D, REC_S } from './quant';
-import { groupTile, pin, SINK, storeRows } from './kernel-util';
+import { groupTile, nibbleDot, nibbleDots4, pin, SINK, storeRows } from './kernel-util';
 
 /** Loop-invariant vectors, loaded once per kernel call (V8 rematerializes v128 constants per use). */
 const CONSTS = memory.data<u32>([
@@ -86,54 +86,22 @@ function q8x4_t4(w: usize, sp: usize, nb: i32, x: usize, out: usize, ldo: i32, r
   const end = w + <usize>nb * 136;
   for (let p = w; p < end; p += 136, x += 4 * REC) {
     let i0 = i32x4.splat(0), i1 = i32x4.splat(0), i2 = i32x4.splat(0), i3 = i32x4.splat(0);
-    let v: v128;
-    v = v128.load(p, 8);
-    i0 = i32x4.add(i0, i32x4.dot_i16x8_s(dot8(v128.load(x, 0), v), ones));
-    i1 = i32x4.add(i1, i32x4.dot_i16x8_s(dot8(v128.load(x, REC + 0), v), ones));
-    i2 = i32x4.add(i2, i32x4.dot_i16x8_s(dot8(v128.load(x, 2 * REC + 0), v), ones));
-    i3 = i32x4.add(i3, i32x4.dot_i16x8_s(dot8(v128.load(x, 3 * REC + 0), v), ones));
-    pin(i0, i1, i2, i3);
-    v = v128.load(p, 24);
-    i0 = i32x4.add(i0, i32x4.dot_i16x8_s(dot8(v128.load(x, 16), v), ones));
-    i1 = i32x4.add(i1, i32x4.dot_i16x8_s(dot8(v128.load(x, REC + 16), v), ones));
-    i2 = i32x4.add(i2, i32x4.dot_i16x8_s(dot8(v128.load(x, 2 * REC + 16), v), ones));
-    i3 = i32x4.add(i3, i32x4.dot_i16x8_s(dot8(v128.load(x, 3 * REC + 16), v), ones));
-    pin(i0, i1, i2, i3);
-    v = v128.load(p, 40);
-    i0 = i32x4.add(i0, i32x4.dot_i16x8_s(dot8(v128.load(x, 32), v), ones));
-    i1 = i32x4.add(i1, i32x4.dot_i16x8_s(dot8(v128.load(x, REC + 32), v), ones));
-    i2 = i32x4.add(i2, i32x4.dot_i16x8_s(dot8(v128.load(x, 2 * REC + 32), v), ones));
-    i3 = i32x4.add(i3, i32x4.dot_i16x8_s(dot8(v128.load(x, 3 * REC + 32), v), ones));
-    pin(i0, i1, i2, i3);
-    v = v128.load(p, 56);
-    i0 = i32x4.add(i0, i32x4.dot_i16x8_s(dot8(v128.load(x, 48), v), ones));
-    i1 = i32x4.add(i1, i32x4.dot_i16x8_s(dot8(v128.load(x, REC + 48), v), ones));
-    i2 = i32x4.add(i2, i32x4.dot_i16x8_s(dot8(v128.load(x, 2 * REC + 48), v), ones));
-    i3 = i32x4.add(i3, i32x4.dot_i16x8_s(dot8(v128.load(x, 3 * REC + 48), v), ones));
-    pin(i0, i1, i2, i3);
-    v = v128.load(p, 72);
-    i0 = i32x4.add(i0, i32x4.dot_i16x8_s(dot8(v128.load(x, 64), v), ones));
-    i1 = i32x4.add(i1, i32x4.dot_i16x8_s(dot8(v128.load(x, REC + 64), v), ones));
-    i2 = i32x4.add(i2, i32x4.dot_i16x8_s(dot8(v128.load(x, 2 * REC + 64), v), ones));
-    i3 = i32x4.add(i3, i32x4.dot_i16x8_s(dot8(v128.load(x, 3 * REC + 64), v), ones));
-    pin(i0, i1, i2, i3);
-    v = v128.load(p, 88);
-    i0 = i32x4.add(i0, i32x4.dot_i16x8_s(dot8(v128.load(x, 80), v), ones));
-    i1 = i32x4.add(i1, i32x4.dot_i16x8_s(dot8(v128.load(x, REC + 80), v), ones));
-    i2 = i32x4.add(i2, i32x4.dot_i16x8_s(dot8(v128.load(x, 2 * REC + 80), v), ones));
-    i3 = i32x4.add(i3, i32x4.dot_i16x8_s(dot8(v128.load(x, 3 * REC + 80), v), ones));
-    pin(i0, i1, i2, i3);
-    v = v128.load(p, 104);
-    i0 = i32x4.add(i0, i32x4.dot_i16x8_s(dot8(v128.load(x, 96), v), ones));
-    i1 = i32x4.add(i1, i32x4.dot_i16x8_s(dot8(v128.load(x, REC + 96), v), ones));
-    i2 = i32x4.add(i2, i32x4.dot_i16x8_s(dot8(v128.load(x, 2 * REC + 96), v), ones));
-    i3 = i32x4.add(i3, i32x4.dot_i16x8_s(dot8(v128.load(x, 3 * REC + 96), v), ones));
-    pin(i0, i1, i2, i3);
-    v = v128.load(p, 120);
-    i0 = i32x4.add(i0, i32x4.dot_i16x8_s(dot8(v128.load(x, 112), v), ones));
-    i1 = i32x4.add(i1, i32x4.dot_i16x8_s(dot8(v128.load(x, REC + 112), v), ones));
-    i2 = i32x4.add(i2, i32x4.dot_i16x8_s(dot8(v128.load(x, 2 * REC + 112), v), ones));
-    i3 = i32x4.add(i3, i32x4.dot_i16x8_s(dot8(v128.load(x, 3 * REC + 112), v), ones));
+    // Two chunks per step: each weight vector serves the four tokens; the pins keep the loads in step.
+    for (let k: usize = 0; k < 128; k += 32) {
+      const xk = x + k;
+      let v = v128.load(p + k, 8);
+      i0 = i32x4.add(i0, i32x4.dot_i16x8_s(dot8(v128.load(xk), v), ones));
+      i1 = i32x4.add(i1, i32x4.dot_i16x8_s(dot8(v128.load(xk, REC), v), ones));
+      i2 = i32x4.add(i2, i32x4.dot_i16x8_s(dot8(v128.load(xk, 2 * REC), v), ones));
+      i3 = i32x4.add(i3, i32x4.dot_i16x8_s(dot8(v128.load(xk, 3 * REC), v), ones));
+      pin(i0, i1, i2, i3);
+      v = v128.load(p + k, 24);
+      i0 = i32x4.add(i0, i32x4.dot_i16x8_s(dot8(v128.load(xk, 16), v), ones));
+      i1 = i32x4.add(i1, i32x4.dot_i16x8_s(dot8(v128.load(xk, REC + 16), v), ones));
+      i2 = i32x4.add(i2, i32x4.dot_i16x8_s(dot8(v128.load(xk, 2 * REC + 16), v), ones));
+      i3 = i32x4.add(i3, i32x4.dot_i16x8_s(dot8(v128.load(xk, 3 * REC + 16), v), ones));
+      pin(i0, i1, i2, i3);
+    }
     const sc = v128.load(sp);
     sp += 16;
     a0 = q8fin(i0, sc, x, a0);
@@ -185,25 +153,6 @@ export function mm_q8x4(w: usize, groups: i32, rowsValid: i32, cols: i32, n: i32
 
 // ---------------------------------------------------------------- Q4x4 · signed 8-bit records
 
-/**
- * One block of 4 rows in i16 lanes: nibbles are the unsigned operand; 8 dots fit in i16
- * (8·2·127·15 < 2^15). Record chunk j holds columns 4j..4j+3, so low nibbles of vector k meet
- * chunk k and high nibbles chunk 4+k.
- */
-@inline function q4blk(p: usize, x: usize, m: v128): v128 {
-  const v0 = v128.load(p, 16), v1 = v128.load(p, 32), v2 = v128.load(p, 48), v3 = v128.load(p, 64);
-  let s = dot8(v128.load(x), v128.and(v0, m));
-  s = i16x8.add(s, dot8(v128.load(x, 64), v128.and(i16x8.shr_u(v0, 4), m)));
-  s = i16x8.add(s, dot8(v128.load(x, 16), v128.and(v1, m)));
-  s = i16x8.add(s, dot8(v128.load(x, 80), v128.and(i16x8.shr_u(v1, 4), m)));
-  v128.store(SINK, s);
-  s = i16x8.add(s, dot8(v128.load(x, 32), v128.and(v2, m)));
-  s = i16x8.add(s, dot8(v128.load(x, 96), v128.and(i16x8.shr_u(v2, 4), m)));
-  s = i16x8.add(s, dot8(v128.load(x, 48), v128.and(v3, m)));
-  s = i16x8.add(s, dot8(v128.load(x, 112), v128.and(i16x8.shr_u(v3, 4), m)));
-  return s;
-}
-
 /** acc + d_w·d_x·(Σ q·n − 8·Σq): the record carries 8·Σq, so Q4_0's −8 costs one subtract. */
 @inline function q4fin(s: v128, sc: v128, x: usize, acc: v128): v128 {
   const i = i32x4.sub(i32x4.extadd_pairwise_i16x8_s(s), v128.load(x, REC_S));
@@ -214,7 +163,7 @@ function q4x4_t1(w: usize, nb: i32, x: usize, xstep: usize): v128 {
   const m = v128.load(CONSTS);
   let acc = f32x4.splat(0);
   const end = w + <usize>nb * 80;
-  for (let p = w; p < end; p += 80, x += xstep) acc = q4fin(q4blk(p, x, m), v128.load(p), x, acc);
+  for (let p = w; p < end; p += 80, x += xstep) acc = q4fin(nibbleDot(p + 16, x, m), v128.load(p), x, acc);
   return acc;
 }
 
@@ -223,61 +172,12 @@ function q4x4_t4(w: usize, nb: i32, x: usize, out: usize, ldo: i32, rem: i32): v
   let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
   const end = w + <usize>nb * 80;
   for (let p = w; p < end; p += 80, x += 4 * REC) {
-    let s0 = i16x8.splat(0), s1 = i16x8.splat(0), s2 = i16x8.splat(0), s3 = i16x8.splat(0);
-    // Low nibbles for all four tokens, then high nibbles: keeps live registers under 16.
-    let v: v128, h: v128;
-    v = v128.load(p, 16);
-    h = v128.and(v, m);
-    s0 = i16x8.add(s0, dot8(v128.load(x, 0), h));
-    s1 = i16x8.add(s1, dot8(v128.load(x, REC + 0), h));
-    s2 = i16x8.add(s2, dot8(v128.load(x, 2 * REC + 0), h));
-    s3 = i16x8.add(s3, dot8(v128.load(x, 3 * REC + 0), h));
-    h = v128.and(i16x8.shr_u(v, 4), m);
-    s0 = i16x8.add(s0, dot8(v128.load(x, 64), h));
-    s1 = i16x8.add(s1, dot8(v128.load(x, REC + 64), h));
-    s2 = i16x8.add(s2, dot8(v128.load(x, 2 * REC + 64), h));
-    s3 = i16x8.add(s3, dot8(v128.load(x, 3 * REC + 64), h));
-    pin(s0, s1, s2, s3);
-    v = v128.load(p, 32);
-    h = v128.and(v, m);
-    s0 = i16x8.add(s0, dot8(v128.load(x, 16), h));
-    s1 = i16x8.add(s1, dot8(v128.load(x, REC + 16), h));
-    s2 = i16x8.add(s2, dot8(v128.load(x, 2 * REC + 16), h));
-    s3 = i16x8.add(s3, dot8(v128.load(x, 3 * REC + 16), h));
-    h = v128.and(i16x8.shr_u(v, 4), m);
-    s0 = i16x8.add(s0, dot8(v128.load(x, 80), h));
-    s1 = i16x8.add(s1, dot8(v128.load(x, REC + 80), h));
-    s2 = i16x8.add(s2, dot8(v128.load(x, 2 * REC + 80), h));
-    s3 = i16x8.add(s3, dot8(v128.load(x, 3 * REC + 80), h));
-    pin(s0, s1, s2, s3);
-    v = v128.load(p, 48);
-    h = v128.and(v, m);
-    s0 = i16x8.add(s0, dot8(v128.load(x, 32), h));
-    s1 = i16x8.add(s1, dot8(v128.load(x, REC + 32), h));
-    s2 = i16x8.add(s2, dot8(v128.load(x, 2 * REC + 32), h));
-    s3 = i16x8.add(s3, dot8(v128.load(x, 3 * REC + 32), h));
-    h = v128.and(i16x8.shr_u(v, 4), m);
-    s0 = i16x8.add(s0, dot8(v128.load(x, 96), h));
-    s1 = i16x8.add(s1, dot8(v128.load(x, REC + 96), h));
-    s2 = i16x8.add(s2, dot8(v128.load(x, 2 * REC + 96), h));
-    s3 = i16x8.add(s3, dot8(v128.load(x, 3 * REC + 96), h));
-    pin(s0, s1, s2, s3);
-    v = v128.load(p, 64);
-    h = v128.and(v, m);
-    s0 = i16x8.add(s0, dot8(v128.load(x, 48), h));
-    s1 = i16x8.add(s1, dot8(v128.load(x, REC + 48), h));
-    s2 = i16x8.add(s2, dot8(v128.load(x, 2 * REC + 48), h));
-    s3 = i16x8.add(s3, dot8(v128.load(x, 3 * REC + 48), h));
-    h = v128.and(i16x8.shr_u(v, 4), m);
-    s0 = i16x8.add(s0, dot8(v128.load(x, 112), h));
-    s1 = i16x8.add(s1, dot8(v128.load(x, REC + 112), h));
-    s2 = i16x8.add(s2, dot8(v128.load(x, 2 * REC + 112), h));
-    s3 = i16x8.add(s3, dot8(v128.load(x, 3 * REC + 112), h));
+    nibbleDots4(p + 16, x, m);
     const sc = v128.load(p);
-    a0 = q4fin(s0, sc, x, a0);
-    a1 = q4fin(s1, sc, x + REC, a1);
-    a2 = q4fin(s2, sc, x + 2 * REC, a2);
-    a3 = q4fin(s3, sc, x + 3 * REC, a3);
+    a0 = q4fin(v128.load(SINK), sc, x, a0);
+    a1 = q4fin(v128.load(SINK, 16), sc, x + REC, a1);
+    a2 = q4fin(v128.load(SINK, 32), sc, x + 2 * REC, a2);
+    a3 = q4fin(v128.load(SINK, 48), sc, x + 3 * REC, a3);
   }
   const os = <usize>ldo << 2;
   storeRows(out, a0, rem);

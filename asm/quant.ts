@@ -66,51 +66,45 @@ export function rec_bytes(n: i32, cols: i32): i32 {
 }
 
 /**
- * Signed 8-bit records for Q4_0, Q4_K and Q6_K weights (llama.cpp's Q8_0 numerics: d = amax/127,
- * q = round(x/d) ∈ [-127, 127]); the offset term is 8·Σq (Q4_0 stores n = q + 8; Q4_K's min
- * term uses it too).
+ * Records of n tokens: per 32-block q = round(x·levels/amax) ∈ [−levels, levels], d = amax/levels
+ * stored times dScale, the offset term (Σq) << sShift, and 32·Σq per 16-value half.
  * x: [n, cols] f32 → dst: rec_bytes(n, cols).
  */
-export function quant_rec_q8s(x: usize, n: i32, cols: i32, dst: usize): void {
+@inline function quantRecords(x: usize, n: i32, cols: i32, dst: usize, levels: f32, dScale: f32, sShift: i32): void {
   const nb = cols >> 5;
   for (let t = 0; t < n; t++) {
     for (let b = 0; b < nb; b++) {
       const xp = x + ((<usize>t * cols + (b << 5)) << 2);
       const amax = absmax32(xp);
-      const id = f32x4.splat(amax > 0 ? 127.0 / amax : 0);
+      const id = f32x4.splat(amax > 0 ? levels / amax : 0);
       const q0 = q16(xp, id);
       const q1 = q16(xp + 64, id);
       const r = recAt(dst, t, b, nb, n);
       storeChunks(r, q0, q1);
-      v128.store(r, f32x4.splat(amax / 127.0), REC_D);
+      v128.store(r, f32x4.splat((amax / levels) * dScale), REC_D);
       const s0 = sum16(q0);
       const s1 = sum16(q1);
-      v128.store(r, i32x4.splat((s0 + s1) << 3), REC_S);
+      v128.store(r, i32x4.splat((s0 + s1) << sShift), REC_S);
       v128.store(r, i32x4.replace_lane(i32x4.splat(s0 << 5), 1, s1 << 5), REC_S16);
     }
   }
 }
 
 /**
+ * Signed 8-bit records for Q4_0 and the K-quants (llama.cpp's Q8_0 numerics: d = amax/127,
+ * q = round(x/d) ∈ [-127, 127]); the offset term is 8·Σq (Q4_0 stores n = q + 8; Q4_K/Q5_K's
+ * min term uses it too).
+ */
+export function quant_rec_q8s(x: usize, n: i32, cols: i32, dst: usize): void {
+  quantRecords(x, n, cols, dst, 127, 1, 3);
+}
+
+/**
  * 7-bit signed records for Q8_0 weights, which the kernels hold offset by 128 (unsigned 0..255):
  * d = amax/64, q = round(x/d) ∈ [-64, 64], so a pair of products stays within i16 (2·255·64 <
- * 2^15); the offset term is 128·Σq and d is stored times 2^64 (see matmul-q.ts scales16).
+ * 2^15); the offset term is 128·Σq and d is stored times 2^64, the other half of mm_q8x4's exact
+ * f16-scale shortcut (matmul-q.ts scales16).
  */
 export function quant_rec_q7s(x: usize, n: i32, cols: i32, dst: usize): void {
-  const nb = cols >> 5;
-  for (let t = 0; t < n; t++) {
-    for (let b = 0; b < nb; b++) {
-      const xp = x + ((<usize>t * cols + (b << 5)) << 2);
-      const amax = absmax32(xp);
-      const id = f32x4.splat(amax > 0 ? 64.0 / amax : 0);
-      const q0 = q16(xp, id);
-      const q1 = q16(xp + 64, id);
-      const r = recAt(dst, t, b, nb, n);
-      storeChunks(r, q0, q1);
-      // d·2^64: the other half of mm_q8x4's exact f16-scale shortcut (matmul-q.ts scales16).
-      v128.store(r, f32x4.splat((amax / 64.0) * reinterpret<f32>(0x5f800000)), REC_D);
-      v128.store(r, i32x4.splat((sum16(q0) + sum16(q1)) << 7), REC_S);
-      v128.store(r, i32x4.splat(0), REC_S16);
-    }
-  }
+  quantRecords(x, n, cols, dst, 64, reinterpret<f32>(0x5f800000), 7);
 }

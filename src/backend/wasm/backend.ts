@@ -28,7 +28,11 @@ class WWeight implements Weight {
     readonly kind: DType,
     readonly shards: RowShard[],
     readonly vec: number,
-  ) {}
+  ) {
+    for (const sh of shards) this.byThread[sh.thread] = sh;
+  }
+  /** shards indexed by thread (undefined: no rows of this weight on that thread). */
+  readonly byThread: (RowShard | undefined)[] = [];
 }
 
 interface KVPart {
@@ -83,6 +87,8 @@ export class WasmBackend implements Backend {
   private f32 = new Float32Array(0);
   private i32 = new Int32Array(0);
   private u8 = new Uint8Array(0);
+  /** Cached byte views of the worker memories (bytesOf). */
+  private readonly views: (Uint8Array | undefined)[] = [];
   /** Per-op wall time (LLAMA_TS_WASM_PROFILE=1): where a token's time goes. */
   readonly profile: Map<string, { calls: number; ms: number }> | undefined =
     process.env['LLAMA_TS_WASM_PROFILE'] === '1' ? new Map() : undefined;
@@ -130,12 +136,19 @@ export class WasmBackend implements Backend {
     }
   }
 
+  /** A byte view of thread t's memory, made anew only after the memory grew. */
   private bytesOf(t: number): Uint8Array {
     if (t === 0) {
       this.refresh();
       return this.u8;
     }
-    return new Uint8Array(this.memories[t]!.buffer);
+    const buf = this.memories[t]!.buffer;
+    let v = this.views[t];
+    if (!v || v.buffer !== buf || v.length !== buf.byteLength) {
+      v = new Uint8Array(buf);
+      this.views[t] = v;
+    }
+    return v;
   }
 
   private ensure(t: number, s: Scratch, bytes: number): number {
@@ -333,7 +346,7 @@ export class WasmBackend implements Backend {
     const pool = this.pool;
     const cu = pool.ctrlU;
     for (let t = 1; t < this.threads; t++) {
-      const mine = wts.map((w) => w.shards.find((sh) => sh.thread === t));
+      const mine = wts.map((w) => w.byThread[t]);
       if (mine.every((sh) => sh === undefined)) {
         cu[pool.index(t, 0)] = Op.Nop;
         continue;
@@ -366,7 +379,7 @@ export class WasmBackend implements Backend {
     const k = this.k0;
     pool.run(() => {
       wts.forEach((wt, j) => {
-        const own = wt.shards.find((sh) => sh.thread === 0);
+        const own = wt.byThread[0];
         if (!own) return;
         const o = ops[j]! + own.rowStart * 4;
         const rows = wt.rows;
