@@ -1,6 +1,5 @@
 // Pieces every 4-row matmul kernel shares.
 import { dot8 } from './simd';
-import { REC } from './quant';
 
 /**
  * A store the next loads must stay behind: V8 schedules a loop body's loads first and the
@@ -35,32 +34,11 @@ export const SINK = memory.data(64, 16);
 }
 
 /**
- * One 32-column block of 4 interleaved rows of nibble quants (vectors at q .. q + 48: low nibbles
- * are record chunks 0..3, high nibbles 4..7) against a 4-token tile of records at x: the four
- * tokens' i16 sums (8·2·127·15 < 2^15) end in SINK[0..64), the pin of the last step.
- */
-@inline export function nibbleDots4(q: usize, x: usize, m: v128): void {
-  let s0 = i16x8.splat(0), s1 = i16x8.splat(0), s2 = i16x8.splat(0), s3 = i16x8.splat(0);
-  for (let k: usize = 0; k < 64; k += 16) {
-    const v = v128.load(q + k);
-    const xk = x + k;
-    let h = v128.and(v, m);
-    s0 = i16x8.add(s0, dot8(v128.load(xk), h));
-    s1 = i16x8.add(s1, dot8(v128.load(xk, REC), h));
-    s2 = i16x8.add(s2, dot8(v128.load(xk, 2 * REC), h));
-    s3 = i16x8.add(s3, dot8(v128.load(xk, 3 * REC), h));
-    h = v128.and(i16x8.shr_u(v, 4), m);
-    s0 = i16x8.add(s0, dot8(v128.load(xk, 64), h));
-    s1 = i16x8.add(s1, dot8(v128.load(xk, REC + 64), h));
-    s2 = i16x8.add(s2, dot8(v128.load(xk, 2 * REC + 64), h));
-    s3 = i16x8.add(s3, dot8(v128.load(xk, 3 * REC + 64), h));
-    pin(s0, s1, s2, s3);
-  }
-}
-
-/**
- * The same block against one token's record: i16 sums of 4 rows. Record chunk j holds columns
- * 4j..4j+3, so low nibbles of vector k meet chunk k and high nibbles chunk 4+k.
+ * One 32-column block of 4 interleaved rows of nibble quants (vectors at q .. q + 48) against
+ * one token's record: i16 sums of the 4 rows (8·2·127·15 < 2^15). Record chunk j holds columns
+ * 4j..4j+3, so low nibbles of vector k meet chunk k and high nibbles chunk 4+k. (The 4-token
+ * kernels keep their own copies of this body: AssemblyScript returns one value, and passing four
+ * sums through memory cost ~10 % of Q4_0 prefill.)
  */
 @inline export function nibbleDot(q: usize, x: usize, m: v128): v128 {
   const v0 = v128.load(q), v1 = v128.load(q, 16), v2 = v128.load(q, 32), v3 = v128.load(q, 48);

@@ -17,7 +17,7 @@
 //   value = D·sc·(q − 32).
 import { dot8, fma } from './simd';
 import { REC, REC_D, REC_S, REC_S16 } from './quant';
-import { groupTile, nibbleDot, nibbleDots4, SINK, storeRows } from './kernel-util';
+import { groupTile, nibbleDot, pin, SINK, storeRows } from './kernel-util';
 
 export const Q4KX4_SB: usize = 608;
 export const Q6KX4_SB: usize = 1104;
@@ -89,13 +89,61 @@ function q4k_t4(w: usize, nsb: i32, x: usize, out: usize, ldo: i32, rem: i32): v
     const D = v128.load(s);
     const DM = v128.load(s, 16);
     for (let p = s + 32; p < s + Q4KX4_SB; p += 72, x += 4 * REC) {
-      nibbleDots4(p + 8, x, m);
+      let s0 = i16x8.splat(0), s1 = i16x8.splat(0), s2 = i16x8.splat(0), s3 = i16x8.splat(0);
+      let v: v128, h: v128;
+      v = v128.load(p, 8);
+      h = v128.and(v, m);
+      s0 = i16x8.add(s0, dot8(v128.load(x, 0), h));
+      s1 = i16x8.add(s1, dot8(v128.load(x, REC + 0), h));
+      s2 = i16x8.add(s2, dot8(v128.load(x, 2 * REC + 0), h));
+      s3 = i16x8.add(s3, dot8(v128.load(x, 3 * REC + 0), h));
+      h = v128.and(i16x8.shr_u(v, 4), m);
+      s0 = i16x8.add(s0, dot8(v128.load(x, 64), h));
+      s1 = i16x8.add(s1, dot8(v128.load(x, REC + 64), h));
+      s2 = i16x8.add(s2, dot8(v128.load(x, 2 * REC + 64), h));
+      s3 = i16x8.add(s3, dot8(v128.load(x, 3 * REC + 64), h));
+      pin(s0, s1, s2, s3);
+      v = v128.load(p, 24);
+      h = v128.and(v, m);
+      s0 = i16x8.add(s0, dot8(v128.load(x, 16), h));
+      s1 = i16x8.add(s1, dot8(v128.load(x, REC + 16), h));
+      s2 = i16x8.add(s2, dot8(v128.load(x, 2 * REC + 16), h));
+      s3 = i16x8.add(s3, dot8(v128.load(x, 3 * REC + 16), h));
+      h = v128.and(i16x8.shr_u(v, 4), m);
+      s0 = i16x8.add(s0, dot8(v128.load(x, 80), h));
+      s1 = i16x8.add(s1, dot8(v128.load(x, REC + 80), h));
+      s2 = i16x8.add(s2, dot8(v128.load(x, 2 * REC + 80), h));
+      s3 = i16x8.add(s3, dot8(v128.load(x, 3 * REC + 80), h));
+      pin(s0, s1, s2, s3);
+      v = v128.load(p, 40);
+      h = v128.and(v, m);
+      s0 = i16x8.add(s0, dot8(v128.load(x, 32), h));
+      s1 = i16x8.add(s1, dot8(v128.load(x, REC + 32), h));
+      s2 = i16x8.add(s2, dot8(v128.load(x, 2 * REC + 32), h));
+      s3 = i16x8.add(s3, dot8(v128.load(x, 3 * REC + 32), h));
+      h = v128.and(i16x8.shr_u(v, 4), m);
+      s0 = i16x8.add(s0, dot8(v128.load(x, 96), h));
+      s1 = i16x8.add(s1, dot8(v128.load(x, REC + 96), h));
+      s2 = i16x8.add(s2, dot8(v128.load(x, 2 * REC + 96), h));
+      s3 = i16x8.add(s3, dot8(v128.load(x, 3 * REC + 96), h));
+      pin(s0, s1, s2, s3);
+      v = v128.load(p, 56);
+      h = v128.and(v, m);
+      s0 = i16x8.add(s0, dot8(v128.load(x, 48), h));
+      s1 = i16x8.add(s1, dot8(v128.load(x, REC + 48), h));
+      s2 = i16x8.add(s2, dot8(v128.load(x, 2 * REC + 48), h));
+      s3 = i16x8.add(s3, dot8(v128.load(x, 3 * REC + 48), h));
+      h = v128.and(i16x8.shr_u(v, 4), m);
+      s0 = i16x8.add(s0, dot8(v128.load(x, 112), h));
+      s1 = i16x8.add(s1, dot8(v128.load(x, REC + 112), h));
+      s2 = i16x8.add(s2, dot8(v128.load(x, 2 * REC + 112), h));
+      s3 = i16x8.add(s3, dot8(v128.load(x, 3 * REC + 112), h));
       const A = f32x4.mul(D, u8x4(p));
       const Bn = f32x4.mul(DM, u8x4(p + 4));
-      a0 = q4kfin(v128.load(SINK), A, Bn, x, a0);
-      a1 = q4kfin(v128.load(SINK, 16), A, Bn, x + REC, a1);
-      a2 = q4kfin(v128.load(SINK, 32), A, Bn, x + 2 * REC, a2);
-      a3 = q4kfin(v128.load(SINK, 48), A, Bn, x + 3 * REC, a3);
+      a0 = q4kfin(s0, A, Bn, x, a0);
+      a1 = q4kfin(s1, A, Bn, x + REC, a1);
+      a2 = q4kfin(s2, A, Bn, x + 2 * REC, a2);
+      a3 = q4kfin(s3, A, Bn, x + 3 * REC, a3);
     }
   }
   const os = <usize>ldo << 2;

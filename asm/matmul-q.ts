@@ -12,7 +12,7 @@
 // from a plain vector load at a constant offset (no broadcasts, no per-iteration constants).
 import { dot8, fma } from './simd';
 import { REC, REC_D, REC_S } from './quant';
-import { groupTile, nibbleDot, nibbleDots4, pin, SINK, storeRows } from './kernel-util';
+import { groupTile, nibbleDot, pin, SINK, storeRows } from './kernel-util';
 
 /** Loop-invariant vectors, loaded once per kernel call (V8 rematerializes v128 constants per use). */
 const CONSTS = memory.data<u32>([
@@ -172,12 +172,61 @@ function q4x4_t4(w: usize, nb: i32, x: usize, out: usize, ldo: i32, rem: i32): v
   let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
   const end = w + <usize>nb * 80;
   for (let p = w; p < end; p += 80, x += 4 * REC) {
-    nibbleDots4(p + 16, x, m);
+    let s0 = i16x8.splat(0), s1 = i16x8.splat(0), s2 = i16x8.splat(0), s3 = i16x8.splat(0);
+    // Low nibbles for all four tokens, then high nibbles: keeps live registers under 16.
+    let v: v128, h: v128;
+    v = v128.load(p, 16);
+    h = v128.and(v, m);
+    s0 = i16x8.add(s0, dot8(v128.load(x, 0), h));
+    s1 = i16x8.add(s1, dot8(v128.load(x, REC + 0), h));
+    s2 = i16x8.add(s2, dot8(v128.load(x, 2 * REC + 0), h));
+    s3 = i16x8.add(s3, dot8(v128.load(x, 3 * REC + 0), h));
+    h = v128.and(i16x8.shr_u(v, 4), m);
+    s0 = i16x8.add(s0, dot8(v128.load(x, 64), h));
+    s1 = i16x8.add(s1, dot8(v128.load(x, REC + 64), h));
+    s2 = i16x8.add(s2, dot8(v128.load(x, 2 * REC + 64), h));
+    s3 = i16x8.add(s3, dot8(v128.load(x, 3 * REC + 64), h));
+    pin(s0, s1, s2, s3);
+    v = v128.load(p, 32);
+    h = v128.and(v, m);
+    s0 = i16x8.add(s0, dot8(v128.load(x, 16), h));
+    s1 = i16x8.add(s1, dot8(v128.load(x, REC + 16), h));
+    s2 = i16x8.add(s2, dot8(v128.load(x, 2 * REC + 16), h));
+    s3 = i16x8.add(s3, dot8(v128.load(x, 3 * REC + 16), h));
+    h = v128.and(i16x8.shr_u(v, 4), m);
+    s0 = i16x8.add(s0, dot8(v128.load(x, 80), h));
+    s1 = i16x8.add(s1, dot8(v128.load(x, REC + 80), h));
+    s2 = i16x8.add(s2, dot8(v128.load(x, 2 * REC + 80), h));
+    s3 = i16x8.add(s3, dot8(v128.load(x, 3 * REC + 80), h));
+    pin(s0, s1, s2, s3);
+    v = v128.load(p, 48);
+    h = v128.and(v, m);
+    s0 = i16x8.add(s0, dot8(v128.load(x, 32), h));
+    s1 = i16x8.add(s1, dot8(v128.load(x, REC + 32), h));
+    s2 = i16x8.add(s2, dot8(v128.load(x, 2 * REC + 32), h));
+    s3 = i16x8.add(s3, dot8(v128.load(x, 3 * REC + 32), h));
+    h = v128.and(i16x8.shr_u(v, 4), m);
+    s0 = i16x8.add(s0, dot8(v128.load(x, 96), h));
+    s1 = i16x8.add(s1, dot8(v128.load(x, REC + 96), h));
+    s2 = i16x8.add(s2, dot8(v128.load(x, 2 * REC + 96), h));
+    s3 = i16x8.add(s3, dot8(v128.load(x, 3 * REC + 96), h));
+    pin(s0, s1, s2, s3);
+    v = v128.load(p, 64);
+    h = v128.and(v, m);
+    s0 = i16x8.add(s0, dot8(v128.load(x, 48), h));
+    s1 = i16x8.add(s1, dot8(v128.load(x, REC + 48), h));
+    s2 = i16x8.add(s2, dot8(v128.load(x, 2 * REC + 48), h));
+    s3 = i16x8.add(s3, dot8(v128.load(x, 3 * REC + 48), h));
+    h = v128.and(i16x8.shr_u(v, 4), m);
+    s0 = i16x8.add(s0, dot8(v128.load(x, 112), h));
+    s1 = i16x8.add(s1, dot8(v128.load(x, REC + 112), h));
+    s2 = i16x8.add(s2, dot8(v128.load(x, 2 * REC + 112), h));
+    s3 = i16x8.add(s3, dot8(v128.load(x, 3 * REC + 112), h));
     const sc = v128.load(p);
-    a0 = q4fin(v128.load(SINK), sc, x, a0);
-    a1 = q4fin(v128.load(SINK, 16), sc, x + REC, a1);
-    a2 = q4fin(v128.load(SINK, 32), sc, x + 2 * REC, a2);
-    a3 = q4fin(v128.load(SINK, 48), sc, x + 3 * REC, a3);
+    a0 = q4fin(s0, sc, x, a0);
+    a1 = q4fin(s1, sc, x + REC, a1);
+    a2 = q4fin(s2, sc, x + 2 * REC, a2);
+    a3 = q4fin(s3, sc, x + 3 * REC, a3);
   }
   const os = <usize>ldo << 2;
   storeRows(out, a0, rem);
