@@ -23,20 +23,27 @@ export const KIND_BF16 = 30;
   return kind == KIND_F16 ? h2fs(h) : reinterpret<f32>(h << 16);
 }
 
+// Each token keeps the same two accumulators (low and high 4 columns) as rowT1, summed in the same
+// order, so a token's result is bit-identical whichever tile it falls in (batching relies on it).
 function rowT4(kind: i32, w: usize, cols: i32, x: usize, out: usize, ldo: i32): void {
   const xs = <usize>cols << 2;
   let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+  let b0 = f32x4.splat(0), b1 = f32x4.splat(0), b2 = f32x4.splat(0), b3 = f32x4.splat(0);
   const c8 = <usize>(cols & ~7);
   for (let c: usize = 0; c < c8; c += 8) {
     const lo = w8lo(kind, w, c);
     const hi = w8hi(kind, w, c);
     const p = x + (c << 2);
-    a0 = fma(hi, v128.load(p, 16), fma(lo, v128.load(p), a0));
-    a1 = fma(hi, v128.load(p + xs, 16), fma(lo, v128.load(p + xs), a1));
-    a2 = fma(hi, v128.load(p + 2 * xs, 16), fma(lo, v128.load(p + 2 * xs), a2));
-    a3 = fma(hi, v128.load(p + 3 * xs, 16), fma(lo, v128.load(p + 3 * xs), a3));
+    a0 = fma(lo, v128.load(p), a0);
+    b0 = fma(hi, v128.load(p, 16), b0);
+    a1 = fma(lo, v128.load(p + xs), a1);
+    b1 = fma(hi, v128.load(p + xs, 16), b1);
+    a2 = fma(lo, v128.load(p + 2 * xs), a2);
+    b2 = fma(hi, v128.load(p + 2 * xs, 16), b2);
+    a3 = fma(lo, v128.load(p + 3 * xs), a3);
+    b3 = fma(hi, v128.load(p + 3 * xs, 16), b3);
   }
-  let s0 = hsum(a0), s1 = hsum(a1), s2 = hsum(a2), s3 = hsum(a3);
+  let s0 = hsum(f32x4.add(a0, b0)), s1 = hsum(f32x4.add(a1, b1)), s2 = hsum(f32x4.add(a2, b2)), s3 = hsum(f32x4.add(a3, b3));
   for (let c = c8; c < <usize>cols; c++) {
     const wv = w1(kind, w, c);
     const p = x + (c << 2);

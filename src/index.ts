@@ -15,3 +15,8 @@ export { DType, dtypeName } from './quant/dtype.js';
 export * from './errors/errors.js';
 export * from './chat/index.js';
 export { consume } from './generate/consume.js';
+export type { LogitsProcessor, PromptCacheUse } from './generate/options.js';
+export type { RequestHandle, SchedulerStats } from './engine/scheduler.js';
+export type { PrefixCacheStats } from './engine/kv-manager.js';
+export type { ModelStats, ModelSource } from './model/model.js';
+export type { BackendInfo } from './backend/backend.js';

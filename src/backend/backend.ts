@@ -1,4 +1,5 @@
 import type { DType } from '../quant/dtype.js';
+import { BadArgumentError } from '../errors/errors.js';
 
 /**
  * The narrow op interface between the model and a compute backend (llama.cpp's
@@ -59,6 +60,9 @@ export interface KVCacheSpec {
  * Per-sequence key/value cache. Slots are filled in order; `positions[slot]` is the RoPE position
  * of the token in that slot, so a sequence may jump (0..23 then 20000..20023). Attention is causal
  * by position: a query at position p sees every cached slot whose position is ≤ p.
+ *
+ * `length` and `positions` are written only by the engine's KV bookkeeping (src/engine/kv-store.ts)
+ * before a forward step; the ops read them.
  */
 export interface KVCache {
   readonly spec: KVCacheSpec;
@@ -68,16 +72,27 @@ export interface KVCache {
   readonly positions: Int32Array;
 }
 
+/** What a backend reports about itself (bench, info). */
+export interface BackendInfo {
+  readonly name: string;
+  /** Compute threads, including the calling one. */
+  readonly threads: number;
+  /** wasm: whether the relaxed-SIMD kernels are in use. */
+  readonly relaxedSimd?: boolean;
+}
+
 export type OpName =
   | 'embed'
   | 'matmul'
+  | 'matmulMany'
   | 'rmsnorm'
   | 'rope'
   | 'storeKV'
   | 'attention'
   | 'siluMul'
   | 'add'
-  | 'copy';
+  | 'copy'
+  | 'copyKV';
 
 export interface Backend {
   readonly name: string;
@@ -85,14 +100,25 @@ export interface Backend {
   supports(op: OpName, dtype?: DType): boolean;
 
   loadWeight(spec: WeightSpec): Weight;
+  readonly info: BackendInfo;
   alloc(length: number): Tensor;
   free(t: Tensor): void;
+  /**
+   * A tensor aliasing elements [offset, offset + length) of `t` (no copy). Lets per-sequence ops
+   * (storeKV, attention) address one sequence's rows of a batch. Not to be freed.
+   */
+  view(t: Tensor, offset: number, length: number): Tensor;
   write(dst: Tensor, src: Float32Array, dstOffset?: number): void;
   /** Copies `length` elements starting at `offset` out of `src`. */
   read(src: Tensor, offset?: number, length?: number): Float32Array;
   createKVCache(spec: KVCacheSpec): KVCache;
   /** Releases a cache's memory; the cache must not be used afterwards. */
   freeKVCache(cache: KVCache): void;
+  /**
+   * Copies slots [0, n) of every layer (keys, values and positions) from `src` to `dst` (fork, prefix
+   * reuse). Both caches have the same layers, heads and dtype; dst's capacity must hold n.
+   */
+  copyKV(dst: KVCache, src: KVCache, n: number): void;
 
   /** out[i, :] = table[ids[i], :]. out: [n, dim], table: [vocab, dim] of any supported dtype. */
   embed(out: Tensor, table: Weight, ids: Int32Array): void;
@@ -126,6 +152,19 @@ export interface Backend {
   /** Copies `length` elements from src[srcOffset] to dst[dstOffset]. */
   copy(dst: Tensor, src: Tensor, length: number, dstOffset?: number, srcOffset?: number): void;
 
+  /** Memory read bandwidth in bytes/s, where the backend can measure it (bench). */
+  measureReadBandwidth?(): number;
+  /** Per-op time accumulated since the last clear, where the backend profiles (LLAMA_TS_WASM_PROFILE=1). */
+  readonly profile?: Map<string, { calls: number; ms: number }>;
+
   /** Releases workers and memory. */
   dispose(): Promise<void>;
+}
+
+/** The checks every backend's copyKV makes before copying. */
+export function checkCopyKV(dst: KVCacheSpec, src: KVCacheSpec, n: number): void {
+  if (dst.layers !== src.layers || dst.kvHeads !== src.kvHeads || dst.headDim !== src.headDim || dst.dtype !== src.dtype) {
+    throw new BadArgumentError('copyKV needs two caches of the same shape and dtype');
+  }
+  if (!Number.isInteger(n) || n < 0 || n > src.capacity || n > dst.capacity) throw new BadArgumentError(`copyKV of ${n} slots does not fit caches of ${src.capacity} and ${dst.capacity}`);
 }

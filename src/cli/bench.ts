@@ -1,8 +1,7 @@
 import { loadModel } from '../model/load.js';
 import type { LlamaModel } from '../model/model.js';
 import { BadArgumentError } from '../errors/errors.js';
-import { rowBytes } from '../quant/dtype.js';
-import { WasmBackend } from '../backend/wasm/backend.js';
+import type { OpProfile } from '../engine/executor.js';
 
 export interface BenchOptions {
   readonly model: string;
@@ -43,9 +42,9 @@ export interface BenchResult {
   tg_profile_ms_per_token?: Record<string, number>;
 }
 
-function profileOf(p: Map<string, { calls: number; ms: number }>, tokens: number): Record<string, number> {
+function profileOf(p: OpProfile, tokens: number): Record<string, number> {
   const out: Record<string, number> = {};
-  for (const [k, v] of [...p.entries()].sort((a, b) => b[1].ms - a[1].ms)) out[k] = Number((v.ms / Math.max(1, tokens)).toFixed(4));
+  for (const [k, v] of Object.entries(p).sort((a, b) => b[1].ms - a[1].ms)) out[k] = Number((v.ms / Math.max(1, tokens)).toFixed(4));
   return out;
 }
 
@@ -69,10 +68,7 @@ function tokens(count: number, vocab: number, seed: number): number[] {
 }
 
 function perTokenBytes(m: LlamaModel): number {
-  const w = m.forwardPass.weights;
-  const e = w.embed;
-  const embedBytes = e.shape.length === 2 ? e.shape[0]! * rowBytes(e.dtype, e.shape[1]!) : 0;
-  return w.output === e ? m.source.weightBytes : m.source.weightBytes - embedBytes;
+  return m.source.tiedOutput ? m.source.weightBytes : m.source.weightBytes - m.source.embedBytes;
 }
 
 async function pp(m: LlamaModel, p: number, seed: number): Promise<number> {
@@ -109,30 +105,31 @@ export async function benchCommand(opts: BenchOptions, out: (s: string) => void)
   if (!Number.isInteger(opts.reps) || opts.reps < 1) throw new BadArgumentError('-r must be a positive integer');
   const backendName = opts.backend ?? 'wasm';
   const t0 = performance.now();
-  const m = await loadModel(opts.model, { backend: backendName, threads: opts.threads });
+  // One eval per measurement, unchunked (a huge step budget): the engine's raw speed, as llama-bench.
+  const m = await loadModel(opts.model, { backend: backendName, threads: opts.threads, stepMs: 1e9 });
   const loadS = (performance.now() - t0) / 1000;
   try {
-    const be = m.backend;
-    const wasm = be instanceof WasmBackend ? be : undefined;
+    const info = m.backendInfo;
     // Warm-up: a small prompt and a few decode steps.
     if (opts.p > 0) await pp(m, Math.min(opts.p, 32), 7);
     if (opts.n > 0) await tg(m, Math.min(opts.n, 8), 7);
     const ppRuns: number[] = [];
     const tgRuns: number[] = [];
-    const prof = wasm?.profile;
-    prof?.clear();
+    await m.profile(true);
     for (let r = 0; r < opts.reps && opts.p > 0; r++) ppRuns.push(await pp(m, opts.p, 100 + r));
-    const ppProfile = prof ? profileOf(prof, opts.reps * opts.p) : undefined;
-    prof?.clear();
+    const pprof = await m.profile(true);
+    const ppProfile = pprof ? profileOf(pprof, opts.reps * opts.p) : undefined;
     for (let r = 0; r < opts.reps && opts.n > 0; r++) tgRuns.push(await tg(m, opts.n, 200 + r));
-    const tgProfile = prof ? profileOf(prof, opts.reps * opts.n) : undefined;
+    const tprof = await m.profile(true);
+    const tgProfile = tprof ? profileOf(tprof, opts.reps * opts.n) : undefined;
+    const bw = await m.measureReadBandwidth();
     const bpt = perTokenBytes(m);
     const tgMed = tgRuns.length ? median(tgRuns) : null;
     const res: BenchResult = {
       model: opts.model,
-      backend: be.name,
-      threads: wasm ? wasm.threads : null,
-      relaxed_simd: wasm ? wasm.relaxedSimd : null,
+      backend: info.name,
+      threads: info.name === 'wasm' ? info.threads : null,
+      relaxed_simd: info.relaxedSimd ?? null,
       model_bytes: m.source.weightBytes,
       bytes_per_token: bpt,
       n_prompt: opts.p,
@@ -145,7 +142,7 @@ export async function benchCommand(opts: BenchOptions, out: (s: string) => void)
       tg_tps_min: tgRuns.length ? Math.min(...tgRuns) : null,
       tg_runs: tgRuns,
       tg_gbps: tgMed === null ? null : (tgMed * bpt) / 1e9,
-      mem_read_gbps: wasm ? wasm.measureReadBandwidth() / 1e9 : null,
+      mem_read_gbps: bw !== undefined ? bw / 1e9 : null,
       load_s: loadS,
       ...(ppProfile ? { pp_profile_ms_per_token: ppProfile, tg_profile_ms_per_token: tgProfile } : {}),
     };

@@ -14,7 +14,10 @@ export type LlamaErrorCode =
   | 'BAD_ARGUMENT'
   | 'TOKENIZER_ERROR'
   | 'TEMPLATE_ERROR'
-  | 'BACKEND_ERROR';
+  | 'BACKEND_ERROR'
+  | 'QUEUE_FULL'
+  | 'DISPOSED'
+  | 'BAD_LOGITS';
 
 export class LlamaError extends Error {
   readonly code: LlamaErrorCode;
@@ -85,5 +88,21 @@ export class BadArgumentError extends LlamaError {
   constructor(detail: string) {
     super('BAD_ARGUMENT', detail);
     this.name = 'BadArgumentError';
+  }
+}
+
+/** A call on a model or session after dispose(). */
+export class DisposedError extends LlamaError {
+  constructor(what: string) {
+    super('DISPOSED', `${what} was disposed`);
+    this.name = 'DisposedError';
+  }
+}
+
+/** The scheduler's queue is full (maxQueue waiting requests): retry later. */
+export class QueueFullError extends LlamaError {
+  constructor(readonly limit: number) {
+    super('QUEUE_FULL', `the request queue is full (${limit} waiting); try again later`);
+    this.name = 'QueueFullError';
   }
 }

@@ -35,9 +35,24 @@ export interface GenerateOptions extends SamplingOptions {
   readonly addBos?: boolean;
   /** When the prompt is text: parse special-token text in it (default 'plain'). */
   readonly specials?: 'parse' | 'plain';
+  /** Edit each row of logits before sampling (constraints, tool_choice), in order. */
+  readonly logitsProcessors?: readonly LogitsProcessor[];
   /** Continue in this session; cached tokens that match the prompt's prefix are reused. */
   readonly session?: import('../model/session.js').Session;
   readonly signal?: AbortSignal;
+}
+
+/**
+ * A per-request hook on the logits (constrained decoding, tool_choice): edits one row in place
+ * before sampling, e.g. -Infinity for tokens that may not come next.
+ */
+export interface LogitsProcessor {
+  /** row: [vocab] logits of the next token; generated: the tokens generated so far. */
+  process(row: Float32Array, generated: readonly number[]): void;
+  /** The token that was chosen (advance any state). */
+  accept?(id: number): void;
+  /** Forget the last `count` accepted tokens (speculative decoding rolls back rejected drafts). */
+  rollback?(count: number): void;
 }
 
 /** One generated token. `text` is the newly complete UTF-8 text (may be '' mid-character). */
@@ -50,6 +65,14 @@ export interface GenerateChunk {
 
 export type FinishReason = 'stop' | 'length' | 'abort';
 
+/** How the prompt's tokens were served (prefix cache). */
+export interface PromptCacheUse {
+  /** Prompt tokens whose KV came from a cache (a session's or the prefix cache) instead of being evaluated. */
+  readonly reused: number;
+  /** Prompt tokens actually evaluated. */
+  readonly evaluated: number;
+}
+
 /** Returned by the generator when it finishes (the `return` value of the async generator). */
 export interface GenerateResult {
   readonly ids: number[];
@@ -58,5 +81,6 @@ export interface GenerateResult {
   /** The EOS id or stop string that ended generation, if any. */
   readonly stoppedBy?: number | string;
   readonly promptTokens: number;
+  readonly cache?: PromptCacheUse;
   readonly timings: { readonly prefillMs: number; readonly decodeMs: number; readonly prefillTps: number; readonly decodeTps: number };
 }

@@ -23,6 +23,15 @@ export class Rng {
     this.s3 = next();
   }
 
+  /** The generator's state, to restore later (rollback). */
+  state(): [number, number, number, number] {
+    return [this.s0, this.s1, this.s2, this.s3];
+  }
+
+  restore(s: readonly [number, number, number, number]): void {
+    [this.s0, this.s1, this.s2, this.s3] = s;
+  }
+
   /** Uniform 32-bit unsigned integer. */
   nextU32(): number {
     const r = Math.imul(rotl(Math.imul(this.s1, 5) >>> 0, 7), 9) >>> 0;

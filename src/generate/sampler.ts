@@ -8,6 +8,11 @@ export interface SampleResult {
   readonly logprob: number;
 }
 
+export interface SamplerCheckpoint {
+  readonly history: number;
+  readonly rng: readonly [number, number, number, number];
+}
+
 /**
  * Turns one row of logits into a token. Order (llama.cpp's): logit bias → repetition /
  * frequency / presence penalties → greedy, or top-k → top-p → min-p → temperature → draw.
@@ -45,6 +50,17 @@ export class Sampler {
   accept(ids: number | readonly number[]): void {
     if (typeof ids === 'number') this.history.push(ids);
     else for (const id of ids) this.history.push(id);
+  }
+
+  /** A point to come back to: penalty history length and RNG state (speculative decoding's rollback). */
+  checkpoint(): SamplerCheckpoint {
+    return { history: this.history.length, rng: this.rng.state() };
+  }
+
+  restore(cp: SamplerCheckpoint): void {
+    if (cp.history > this.history.length) throw new BadArgumentError('a sampler checkpoint cannot move forward');
+    this.history.length = cp.history;
+    this.rng.restore(cp.rng);
   }
 
   sample(logits: Float32Array): SampleResult {

@@ -1,4 +1,5 @@
 import type { Backend, KVCache, Tensor } from '../backend/backend.js';
+import type { ForwardBatch } from '../engine/batch.js';
 import type { LlamaConfig } from '../config/config.js';
 import type { ModelWeights } from './weights.js';
 import { ropeInvFreq } from './rope.js';
@@ -39,67 +40,68 @@ export class LlamaForward {
   }
 
   /**
-   * Runs `ids` at `positions` (one chunk), appending their keys/values to `cache` at slot
-   * cache.length. Returns logits [rows × vocab] for every token ('all') or the last one ('last').
+   * One forward step over a batch: every row's token at its position, each row belonging to one
+   * sequence. Matmuls run over all rows at once; storeKV and attention run per sequence against
+   * its own cache. A row's arithmetic never depends on the other rows, so a sequence's logits are
+   * bit-identical alone or batched. caches[i] is seqs[i]'s cache; the caller (engine/executor) has
+   * set its length and positions to include the new rows. Returns logits [logitRows.length × vocab].
    */
-  forward(ids: Int32Array, positions: Int32Array, cache: KVCache, which: 'all' | 'last'): Float32Array {
+  forward(batch: ForwardBatch, caches: readonly KVCache[]): Float32Array {
     const c = this.config;
     const be = this.backend;
-    const n = ids.length;
+    const n = batch.tokens.length;
     const dim = c.hiddenSize;
     const qDim = c.numHeads * c.headDim;
+    const kvDim = c.numKVHeads * c.headDim;
     const s = this.scratchFor(n);
-    const slot = cache.length;
-    cache.positions.set(positions, slot);
-    cache.length = slot + n; // the new tokens attend to themselves (causal by position)
-    try {
-      be.embed(s.x, this.weights.embed, ids); // x: [n, dim]
-      this.emit('embed', -1, s.x, n * dim);
-      for (let l = 0; l < c.numLayers; l++) {
-        const w = this.weights.layers[l]!;
-        // --- attention block ---
-        be.rmsnorm(s.xb, s.x, w.attnNorm, n, dim, c.rmsNormEps); // xb: [n, dim]
-        // q: [n, heads·hd], k: [n, kvHeads·hd], v: [n, kvHeads·hd]
-        be.matmulMany([s.q, s.k, s.v], s.xb, [w.wq, w.wk, w.wv], n);
-        be.rope(s.q, n, c.numHeads, c.headDim, positions, this.invFreq);
-        be.rope(s.k, n, c.numKVHeads, c.headDim, positions, this.invFreq);
-        be.storeKV(cache, l, s.k, s.v, n, slot);
-        be.attention(s.att, s.q, cache, l, n, positions, c.numHeads, 1 / Math.sqrt(c.headDim)); // att: [n, heads·hd]
-        this.emit('attn_out', l, s.att, n * qDim);
-        be.matmul(s.proj, s.att, w.wo, n); // proj: [n, dim]
-        be.add(s.x, s.x, s.proj, n * dim); // x = x + Attn(...)
-        // --- feed-forward block (SwiGLU) ---
-        be.rmsnorm(s.xb, s.x, w.ffnNorm, n, dim, c.rmsNormEps);
-        be.matmulMany([s.gate, s.up], s.xb, [w.wGate, w.wUp], n); // gate, up: [n, ffn]
-        be.siluMul(s.gate, s.gate, s.up, n * c.intermediateSize); // gate = silu(gate) · up
-        be.matmul(s.proj, s.gate, w.wDown, n); // proj: [n, dim]
-        be.add(s.x, s.x, s.proj, n * dim);
-        this.emit('layer_out', l, s.x, n * dim);
+    const scale = 1 / Math.sqrt(c.headDim);
+    be.embed(s.x, this.weights.embed, batch.tokens); // x: [n, dim]
+    this.emit('embed', -1, s.x, n * dim);
+    for (let l = 0; l < c.numLayers; l++) {
+      const w = this.weights.layers[l]!;
+      // --- attention block ---
+      be.rmsnorm(s.xb, s.x, w.attnNorm, n, dim, c.rmsNormEps); // xb: [n, dim]
+      // q: [n, heads·hd], k: [n, kvHeads·hd], v: [n, kvHeads·hd]
+      be.matmulMany([s.q, s.k, s.v], s.xb, [w.wq, w.wk, w.wv], n);
+      be.rope(s.q, n, c.numHeads, c.headDim, batch.positions, this.invFreq);
+      be.rope(s.k, n, c.numKVHeads, c.headDim, batch.positions, this.invFreq);
+      for (let i = 0; i < batch.seqs.length; i++) {
+        const seq = batch.seqs[i]!;
+        const cache = caches[i]!;
+        const r0 = seq.row;
+        const m = seq.rows;
+        // this sequence's rows: k, v: [m, kvHeads·hd] → cache slots [slot, slot + m)
+        be.storeKV(cache, l, be.view(s.k, r0 * kvDim, m * kvDim), be.view(s.v, r0 * kvDim, m * kvDim), m, seq.slot);
+        // att rows [r0, r0 + m): [m, heads·hd], causal by position over the sequence's own cache
+        be.attention(be.view(s.att, r0 * qDim, m * qDim), be.view(s.q, r0 * qDim, m * qDim), cache, l, m, batch.positions.subarray(r0, r0 + m), c.numHeads, scale);
       }
-      return this.head(s, n, which);
-    } catch (e) {
-      cache.length = slot; // a failed chunk leaves the cache as it was
-      throw e;
+      this.emit('attn_out', l, s.att, n * qDim);
+      be.matmul(s.proj, s.att, w.wo, n); // proj: [n, dim]
+      be.add(s.x, s.x, s.proj, n * dim); // x = x + Attn(...)
+      // --- feed-forward block (SwiGLU) ---
+      be.rmsnorm(s.xb, s.x, w.ffnNorm, n, dim, c.rmsNormEps);
+      be.matmulMany([s.gate, s.up], s.xb, [w.wGate, w.wUp], n); // gate, up: [n, ffn]
+      be.siluMul(s.gate, s.gate, s.up, n * c.intermediateSize); // gate = silu(gate) · up
+      be.matmul(s.proj, s.gate, w.wDown, n); // proj: [n, dim]
+      be.add(s.x, s.x, s.proj, n * dim);
+      this.emit('layer_out', l, s.x, n * dim);
     }
+    return this.head(s, batch.logitRows);
   }
 
-  /** Final norm and output projection. logits: [rows, vocab]. */
-  private head(s: Scratch, n: number, which: 'all' | 'last'): Float32Array {
+  /** Final norm and output projection of the wanted rows only. logits: [rows.length, vocab]. */
+  private head(s: Scratch, rows: Int32Array): Float32Array {
     const c = this.config;
     const be = this.backend;
     const dim = c.hiddenSize;
-    let rows = n;
-    let src = s.x;
-    if (which === 'last') {
-      rows = 1;
-      be.copy(s.xb, s.x, dim, 0, (n - 1) * dim);
-      src = s.xb;
-    }
-    be.rmsnorm(s.proj, src, this.weights.norm, rows, dim, c.rmsNormEps);
-    const logits = be.alloc(rows * c.vocabSize); // [rows, vocab]
+    const m = rows.length;
+    if (m === 0) return new Float32Array(0); // an intermediate prefill chunk: no output head at all
+    for (let i = 0; i < m; i++) be.copy(s.xb, s.x, dim, i * dim, rows[i]! * dim); // xb: [m, dim] gathered
+    be.rmsnorm(s.proj, s.xb, this.weights.norm, m, dim, c.rmsNormEps);
+    const logits = be.alloc(m * c.vocabSize); // [m, vocab]
     try {
-      be.matmul(logits, s.proj, this.weights.output, rows);
-      return be.read(logits, 0, rows * c.vocabSize);
+      be.matmul(logits, s.proj, this.weights.output, m);
+      return be.read(logits, 0, m * c.vocabSize);
     } finally {
       be.free(logits);
     }

@@ -13,6 +13,9 @@ import { configFromGGUF } from '../config/from-gguf.js';
 import { loadTokenizer, tokenizerFromGGUFMetadata } from '../tokenizer/load.js';
 import { loadWeights, type TensorLayout, type WeightLoadProgress } from './weights.js';
 import { LlamaModel } from './model.js';
+import { LocalExecutor, type Executor } from '../engine/executor.js';
+import { WorkerExecutor } from '../engine/worker-executor.js';
+import { BadArgumentError, BadConfigError } from '../errors/errors.js';
 
 export type BackendName = 'ref' | 'wasm';
 
@@ -25,8 +28,18 @@ export interface LoadOptions {
   readonly tokenizer?: string;
   /** Progress while weights are read: bytes loaded so far of the total. */
   readonly onProgress?: WeightLoadProgress;
-  /** Default KV cache type for sessions of this model. */
+  /** KV cache type of sessions and requests that do not choose one (default 'f32'). */
   readonly kvDType?: KVDType;
+  /** Context (KV slots) of a sequence that does not choose one: generate() and session() (default min(model context, 4096)). */
+  readonly contextSize?: number;
+  /** Sequences decoded together at most (default 16); more wait in the queue. */
+  readonly maxSequences?: number;
+  /** Requests that may wait for a free sequence (default 256); beyond that submit fails with QUEUE_FULL. */
+  readonly maxQueue?: number;
+  /** KV memory kept for finished sequences whose prompts later requests may reuse (default 512 MiB; 0 = off). */
+  readonly prefixCacheBytes?: number;
+  /** Target duration of one forward step in ms (default 250): bounds how long a prefill chunk delays the others. */
+  readonly stepMs?: number;
 }
 
 export type ContainerFormat = 'gguf' | 'hf' | 'llama2c';
@@ -37,12 +50,10 @@ export function detectFormat(path: string): ContainerFormat {
   return f === 'gguf' ? 'gguf' : f === 'llama2c' ? 'llama2c' : 'hf';
 }
 
-async function makeBackend(options: LoadOptions): Promise<Backend> {
-  const b = options.backend ?? 'wasm';
-  if (typeof b !== 'string') return b;
-  if (b === 'ref') return new RefBackend();
+async function makeBackend(options: { backend: BackendName; threads: number | undefined }): Promise<Backend> {
+  if (options.backend === 'ref') return new RefBackend();
   const { createWasmBackend } = await import('../backend/wasm/index.js');
-  return createWasmBackend({ threads: options.threads, kvDType: options.kvDType });
+  return createWasmBackend({ threads: options.threads });
 }
 
 /** A model's container opened without loading weights: config, tensor records, tokenizer. */
@@ -62,15 +73,16 @@ export async function openModelFiles(path: string, options: Pick<LoadOptions, 't
   return open(path, format, options);
 }
 
-async function open(path: string, format: ContainerFormat, options: Pick<LoadOptions, 'tokenizer'>): Promise<OpenedModel> {
-  const extraTokenizer = options.tokenizer ? await loadTokenizer(options.tokenizer) : undefined;
+async function open(path: string, format: ContainerFormat, options: Pick<LoadOptions, 'tokenizer'> & { skipTokenizer?: boolean }): Promise<OpenedModel> {
+  const skip = options.skipTokenizer === true;
+  const extraTokenizer = options.tokenizer && !skip ? await loadTokenizer(options.tokenizer) : undefined;
   switch (format) {
     case 'gguf': {
       const f = readGGUF(path);
       try {
         const tensors = new Map(f.tensors.map((t) => [t.name, t as TensorRecord]));
         const config = configFromGGUF(f.metadata, tensors);
-        const tokenizer = extraTokenizer ?? (f.metadata.has('tokenizer.ggml.tokens') ? tokenizerFromGGUFMetadata(f.metadata) : undefined);
+        const tokenizer = extraTokenizer ?? (!skip && f.metadata.has('tokenizer.ggml.tokens') ? tokenizerFromGGUFMetadata(f.metadata) : undefined);
         return { format, config, tensors, layout: 'gguf', tokenizer, chatTemplate: ggufString(f.metadata, 'tokenizer.chat_template'), close: () => f.close() };
       } catch (e) {
         f.close();
@@ -81,7 +93,7 @@ async function open(path: string, format: ContainerFormat, options: Pick<LoadOpt
       const m = readHFModel(path);
       const folder = statSync(path).isDirectory() ? path : dirname(path);
       let tokenizer = extraTokenizer;
-      if (!tokenizer && (existsSync(join(folder, 'tokenizer.json')) || existsSync(join(folder, 'tokenizer.model')))) {
+      if (!tokenizer && !skip && (existsSync(join(folder, 'tokenizer.json')) || existsSync(join(folder, 'tokenizer.model')))) {
         tokenizer = await loadTokenizer(folder).catch((e: unknown) => {
           m.close();
           throw e;
@@ -93,7 +105,7 @@ async function open(path: string, format: ContainerFormat, options: Pick<LoadOpt
       const m = readLlama2c(path);
       let tokenizer = extraTokenizer;
       const beside = join(dirname(path), 'tokenizer.bin');
-      if (!tokenizer && existsSync(beside)) {
+      if (!tokenizer && !skip && existsSync(beside)) {
         tokenizer = await loadTokenizer(beside).catch((e: unknown) => {
           m.close();
           throw e;
@@ -104,22 +116,93 @@ async function open(path: string, format: ContainerFormat, options: Pick<LoadOpt
   }
 }
 
-/**
- * Loads a model from a Hugging Face folder (or one .safetensors file beside config.json),
- * a GGUF file, or a llama2.c .bin checkpoint. Weights are read once, tensor by tensor.
- */
-export async function loadModel(path: string, options: LoadOptions = {}): Promise<LlamaModel> {
-  const opened = await openModelFiles(path, options);
+/** Loads a model's weights into a fresh backend and wraps them in an executor (the engine thread's side). */
+export async function loadWeightsInto(path: string, backendName: BackendName, threads: number | undefined, onProgress?: WeightLoadProgress): Promise<LocalExecutor> {
+  const opened = await open(path, detectFormat(path), { skipTokenizer: true });
   let backend: Backend | undefined;
   try {
-    backend = await makeBackend(options);
-    const weights = loadWeights(opened.config, opened.tensors, opened.layout, backend, path, options.onProgress);
-    let weightBytes = 0;
-    for (const t of opened.tensors.values()) weightBytes += t.byteLength;
-    return new LlamaModel(opened.config, backend, weights, opened.tokenizer, opened.chatTemplate, { path, format: opened.format, weightBytes }, () => opened.close(), options.kvDType);
+    backend = await makeBackend({ backend: backendName, threads });
+    checkBackendFits(opened.config, backend);
+    const weights = loadWeights(opened.config, opened.tensors, opened.layout, backend, path, onProgress);
+    const exec = new LocalExecutor(opened.config, backend, weights);
+    const dispose = exec.dispose.bind(exec);
+    exec.dispose = async () => {
+      await dispose();
+      opened.close();
+    };
+    return exec;
   } catch (e) {
     opened.close();
     await backend?.dispose();
+    throw e;
+  }
+}
+
+/** Backend limits checked once at load instead of on every op. */
+function checkBackendFits(config: LlamaConfig, backend: Backend): void {
+  if (backend.info.name === 'wasm' && config.headDim % 4 !== 0) {
+    throw new BadConfigError(`the wasm backend needs the head dimension to be a multiple of 4, got ${config.headDim}; use { backend: 'ref' }`);
+  }
+}
+
+const OPTION_KEYS: ReadonlySet<string> = new Set(['backend', 'threads', 'tokenizer', 'onProgress', 'kvDType', 'contextSize', 'maxSequences', 'maxQueue', 'prefixCacheBytes', 'stepMs']);
+
+/** Unknown option names and values are errors: a typo must not silently load something else. */
+function checkLoadOptions(o: LoadOptions): void {
+  if (typeof o !== 'object' || o === null) throw new BadArgumentError('loadModel options must be an object');
+  for (const k of Object.keys(o)) if (!OPTION_KEYS.has(k)) throw new BadArgumentError(`unknown loadModel option '${k}' (known: ${[...OPTION_KEYS].join(', ')})`);
+  const b = o.backend;
+  if (b !== undefined && b !== 'ref' && b !== 'wasm' && (typeof b !== 'object' || b === null || typeof (b as Backend).loadWeight !== 'function')) {
+    throw new BadArgumentError(`unknown backend ${JSON.stringify(b)}: use 'wasm', 'ref' or a Backend instance`);
+  }
+  const posInt = (name: string, v: unknown, max = Number.MAX_SAFE_INTEGER): void => {
+    if (v !== undefined && (!Number.isInteger(v) || (v as number) < 1 || (v as number) > max)) throw new BadArgumentError(`${name} must be an integer in 1..${max}, got ${String(v)}`);
+  };
+  posInt('threads', o.threads, 256);
+  posInt('contextSize', o.contextSize);
+  posInt('maxSequences', o.maxSequences, 4096);
+  if (o.maxQueue !== undefined && (!Number.isInteger(o.maxQueue) || o.maxQueue < 0)) throw new BadArgumentError(`maxQueue must be a non-negative integer, got ${String(o.maxQueue)}`);
+  if (o.prefixCacheBytes !== undefined && !(o.prefixCacheBytes >= 0)) throw new BadArgumentError(`prefixCacheBytes must be ≥ 0, got ${String(o.prefixCacheBytes)}`);
+  if (o.stepMs !== undefined && !(o.stepMs > 0)) throw new BadArgumentError(`stepMs must be > 0, got ${String(o.stepMs)}`);
+  if (o.kvDType !== undefined && o.kvDType !== 'f32' && o.kvDType !== 'f16') throw new BadArgumentError(`kvDType is 'f32' or 'f16', got ${JSON.stringify(o.kvDType)}`);
+  if (o.tokenizer !== undefined && typeof o.tokenizer !== 'string') throw new BadArgumentError('tokenizer must be a path');
+  if (o.onProgress !== undefined && typeof o.onProgress !== 'function') throw new BadArgumentError('onProgress must be a function');
+}
+
+/**
+ * Loads a model from a Hugging Face folder (or one .safetensors file beside config.json),
+ * a GGUF file, or a llama2.c .bin checkpoint. Weights are read once, tensor by tensor, on the
+ * engine thread (a worker) that will run the model; a Backend instance computes on this thread.
+ */
+export async function loadModel(path: string, options: LoadOptions = {}): Promise<LlamaModel> {
+  checkLoadOptions(options);
+  if (typeof path !== 'string' || path === '') throw new BadArgumentError('loadModel needs a model path');
+  const opened = await openModelFiles(path, options);
+  let weightBytes = 0;
+  for (const t of opened.tensors.values()) weightBytes += t.byteLength;
+  const embed = opened.tensors.get(opened.layout === 'gguf' ? 'token_embd.weight' : 'model.embed_tokens.weight');
+  const source = { path, format: opened.format, weightBytes, embedBytes: embed?.byteLength ?? 0, tiedOutput: opened.config.tiedEmbeddings };
+  let exec: Executor | undefined;
+  try {
+    const b = options.backend ?? 'wasm';
+    if (typeof b === 'string') {
+      opened.close(); // the engine thread opens the files itself
+      exec = await WorkerExecutor.start({ path, backend: b, threads: options.threads }, options.onProgress);
+    } else {
+      checkBackendFits(opened.config, b);
+      const weights = loadWeights(opened.config, opened.tensors, opened.layout, b, path, options.onProgress);
+      const local = new LocalExecutor(opened.config, b, weights);
+      const dispose = local.dispose.bind(local);
+      local.dispose = async () => {
+        await dispose();
+        opened.close();
+      };
+      exec = local;
+    }
+    return new LlamaModel(opened.config, exec, opened.tokenizer, opened.chatTemplate, source, options);
+  } catch (e) {
+    opened.close();
+    await exec?.dispose();
     throw e;
   }
 }

@@ -1,41 +1,68 @@
-import type { Backend, KVDType } from '../backend/backend.js';
+import type { BackendInfo, KVDType } from '../backend/backend.js';
 import type { LlamaConfig } from '../config/config.js';
 import type { Tokenizer } from '../tokenizer/types.js';
 import type { GenerateChunk, GenerateOptions, GenerateResult } from '../generate/options.js';
+import type { Executor, OpProfile } from '../engine/executor.js';
+import type { LoadOptions } from './load.js';
 import type { Model } from './types.js';
-import type { ModelWeights } from './weights.js';
-import { LlamaForward } from './llama.js';
+import { KVManager, type PrefixCacheStats } from '../engine/kv-manager.js';
+import { Scheduler, type RequestHandle, type SchedulerStats } from '../engine/scheduler.js';
 import { Session, type SessionOptions } from './session.js';
-import { generateStream } from '../generate/generate.js';
-import { BadArgumentError, LlamaError } from '../errors/errors.js';
+import { BadArgumentError, DisposedError, LlamaError } from '../errors/errors.js';
 
-/** Where a model came from, for `info` and error messages. */
+/** Where a model came from, for `info`, `bench` and error messages. */
 export interface ModelSource {
   readonly path: string;
   readonly format: 'gguf' | 'hf' | 'llama2c';
-  /** Bytes of weights handed to the backend. */
+  /** Bytes of weights in the file(s). */
   readonly weightBytes: number;
+  /** Bytes of the token embedding (not read per token unless it is also the output head). */
+  readonly embedBytes: number;
+  readonly tiedOutput: boolean;
 }
 
+export interface ModelStats extends SchedulerStats {
+  readonly prefixCache: PrefixCacheStats;
+}
+
+const DEFAULT_PREFIX_CACHE = 512 * 2 ** 20;
+
 export class LlamaModel implements Model {
-  readonly forwardPass: LlamaForward;
+  readonly scheduler: Scheduler;
+  /** Context of a sequence that does not choose one. */
+  readonly contextSize: number;
+  readonly defaultKVDType: KVDType;
   private readonly tok: Tokenizer | undefined;
-  private readonly closeSources: () => void;
+  private disposed = false;
 
   constructor(
     readonly config: LlamaConfig,
-    readonly backend: Backend,
-    weights: ModelWeights,
+    private readonly exec: Executor,
     tokenizer: Tokenizer | undefined,
     readonly chatTemplate: string | undefined,
     readonly source: ModelSource,
-    closeSources: () => void = () => {},
-    /** KV cache type for sessions that do not choose one. */
-    readonly defaultKVDType: KVDType = 'f32',
+    options: LoadOptions = {},
   ) {
-    this.forwardPass = new LlamaForward(config, backend, weights);
     this.tok = tokenizer;
-    this.closeSources = closeSources;
+    this.contextSize = Math.min(options.contextSize ?? Math.min(config.contextLength, 4096), config.contextLength);
+    this.defaultKVDType = options.kvDType ?? 'f32';
+    const kv = new KVManager(exec, { layers: config.numLayers, kvHeads: config.numKVHeads, headDim: config.headDim }, options.prefixCacheBytes ?? DEFAULT_PREFIX_CACHE);
+    this.scheduler = new Scheduler(exec, kv, {
+      vocabSize: config.vocabSize,
+      eosIds: config.eosTokenIds,
+      tokenizer,
+      contextSize: this.contextSize,
+      kvDType: this.defaultKVDType,
+      maxSequences: options.maxSequences ?? 16,
+      maxQueue: options.maxQueue ?? 256,
+      stepMs: options.stepMs ?? 250,
+      maxBatch: 512,
+    });
+  }
+
+  /** The backend computing this model (name, threads, SIMD flavour). */
+  get backendInfo(): BackendInfo {
+    return this.exec.info;
   }
 
   get hasTokenizer(): boolean {
@@ -50,11 +77,17 @@ export class LlamaModel implements Model {
   }
 
   session(options: SessionOptions = {}): Session {
-    return new Session(this.forwardPass, { ...options, kvDType: options.kvDType ?? this.defaultKVDType });
+    this.check();
+    const capacity = options.contextSize ?? this.contextSize;
+    if (!Number.isInteger(capacity) || capacity <= 0) throw new BadArgumentError(`contextSize must be a positive integer, got ${capacity}`);
+    const dtype = options.kvDType ?? this.defaultKVDType;
+    if (dtype !== 'f32' && dtype !== 'f16') throw new BadArgumentError(`kvDType is 'f32' or 'f16', got ${String(dtype)}`);
+    return new Session(this.scheduler, this.scheduler.kv.create(capacity, dtype));
   }
 
   async logits(ids: readonly number[], options: { startPos?: number } = {}): Promise<Float32Array> {
-    if (ids.length === 0) throw new BadArgumentError('logits() needs at least one token');
+    this.check();
+    if (!Array.isArray(ids) || ids.length === 0) throw new BadArgumentError('logits() needs at least one token');
     const s = this.session({ contextSize: ids.length });
     try {
       return await s.eval(ids, { startPos: options.startPos ?? 0 });
@@ -63,23 +96,95 @@ export class LlamaModel implements Model {
     }
   }
 
+  /** Submits a generation to the scheduler: concurrent calls are decoded together. */
+  submit(prompt: string | readonly number[], options: GenerateOptions = {}): RequestHandle {
+    this.check();
+    const ids = this.promptIds(prompt, options);
+    const session = options.session;
+    if (!session) return this.scheduler.submit({ ...options, prompt: ids });
+    // A session runs one thing at a time: the request waits for earlier calls on it.
+    let handle: RequestHandle | undefined;
+    let cancelled = false;
+    const started = session.exclusive(async () => {
+      if (cancelled) return undefined;
+      handle = this.scheduler.submit({ ...options, prompt: ids, sequence: session.sequence });
+      await handle.result.catch(() => {});
+      return handle;
+    });
+    async function* chunks(): AsyncGenerator<GenerateChunk> {
+      const h = await started;
+      if (h) yield* h.chunks;
+    }
+    const result = started.then((h) => (h ? h.result : Promise.reject(new LlamaError('BAD_ARGUMENT', 'cancelled before it started'))));
+    result.catch(() => {}); // the chunks' iterator rethrows the same error
+    return {
+      chunks: chunks(),
+      result,
+      cancel: () => {
+        cancelled = true;
+        handle?.cancel();
+      },
+    };
+  }
+
   async *generate(prompt: string | readonly number[], options: GenerateOptions = {}): AsyncGenerator<GenerateChunk, GenerateResult, void> {
-    const ids =
-      typeof prompt === 'string'
-        ? this.tokenizer.encode(prompt, { addBos: options.addBos, specials: options.specials ?? 'plain' })
-        : [...prompt];
-    const own = options.session === undefined;
-    const session = options.session ?? this.session();
+    const h = this.submit(prompt, options);
     try {
-      return yield* generateStream(session, this.tok, this.config.eosTokenIds, ids, options);
+      yield* h.chunks;
+      return await h.result;
     } finally {
-      if (own) session.dispose();
+      h.cancel(); // the consumer stopped early: free the sequence now
     }
   }
 
+  private promptIds(prompt: string | readonly number[], options: GenerateOptions): number[] {
+    if (typeof prompt === 'string') return this.tokenizer.encode(prompt, { addBos: options.addBos, specials: options.specials ?? 'plain' });
+    if (!Array.isArray(prompt)) throw new BadArgumentError('the prompt is a string or an array of token ids');
+    return [...(prompt as readonly number[])];
+  }
+
+  /** Scheduler and prefix-cache counters (tokens evaluated, requests, cache hits). */
+  stats(): ModelStats {
+    return { ...this.scheduler.stats, finished: { ...this.scheduler.stats.finished }, prefixCache: { ...this.scheduler.kv.stats } };
+  }
+
+  measureReadBandwidth(): Promise<number | undefined> {
+    this.check();
+    return this.exec.measureReadBandwidth();
+  }
+
+  /** Per-op time on the backend (LLAMA_TS_WASM_PROFILE=1), optionally cleared. */
+  profile(clear = false): Promise<OpProfile | undefined> {
+    this.check();
+    return this.exec.profile(clear);
+  }
+
+  private check(): void {
+    if (this.disposed) throw new DisposedError('the model');
+  }
+
   async dispose(): Promise<void> {
-    this.forwardPass.freeScratch();
-    this.closeSources();
-    await this.backend.dispose();
+    if (this.disposed) return;
+    this.disposed = true;
+    this.scheduler.dispose();
+    await this.exec.dispose();
+  }
+
+  toJSON(): object {
+    const c = this.config;
+    return {
+      kind: 'LlamaModel',
+      path: this.source.path,
+      format: this.source.format,
+      backend: this.exec.info,
+      layers: c.numLayers,
+      hiddenSize: c.hiddenSize,
+      vocabSize: c.vocabSize,
+      contextSize: this.contextSize,
+      disposed: this.disposed,
+    };
+  }
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return `LlamaModel ${JSON.stringify(this.toJSON())}`;
   }
 }

@@ -1,125 +1,127 @@
-import type { KVCache, KVDType } from '../backend/backend.js';
-import type { LlamaForward } from './llama.js';
-import { BadArgumentError, ContextOverflowError } from '../errors/errors.js';
+import type { KVDType } from '../backend/backend.js';
+import type { Scheduler } from '../engine/scheduler.js';
+import type { Sequence } from '../engine/kv-manager.js';
+import { BadArgumentError, DisposedError } from '../errors/errors.js';
 
 export interface SessionOptions {
-  /** KV slots (tokens) the session can hold (default: min(model context, 4096)). */
+  /** KV slots (tokens) the session can hold (default: the model's contextSize, min(model context, 4096)). */
   readonly contextSize?: number;
-  /** KV cache element type (default 'f32'). */
+  /** KV cache element type (default: the model's, 'f32' unless loadModel said otherwise). */
   readonly kvDType?: KVDType;
 }
 
 export interface EvalOptions {
   /** Position of the first new token (default: one past the last cached position, or 0). */
   readonly startPos?: number;
-  /** Logits for every new token (default) or only the last. */
-  readonly logits?: 'all' | 'last';
+  /** Logits for every new token (default), only the last, or none (just fill the cache). */
+  readonly logits?: 'all' | 'last' | 'none';
 }
 
-/** Tokens per forward chunk: bounds activation memory on long prompts. */
-const CHUNK = 512;
-
 /**
- * One sequence: its KV cache, the token ids it holds and their positions. Cheap to create;
- * the model's weights are shared.
+ * One sequence held by the caller: its KV cache (owned by the model's KV manager), the tokens it
+ * holds and their positions. Evals run through the model's scheduler, batched with whatever else
+ * runs, one at a time per session in call order.
  */
 export class Session {
-  private readonly cache: KVCache;
-  private readonly ids: number[] = [];
+  private tail: Promise<unknown> = Promise.resolve();
+  private busy = 0;
   private disposed = false;
 
   constructor(
-    private readonly fwd: LlamaForward,
-    options: SessionOptions = {},
-  ) {
-    const cfg = fwd.config;
-    const capacity = options.contextSize ?? Math.min(cfg.contextLength, 4096);
-    if (!Number.isInteger(capacity) || capacity <= 0) throw new BadArgumentError(`contextSize must be a positive integer, got ${capacity}`);
-    this.cache = fwd.backend.createKVCache({
-      layers: cfg.numLayers,
-      kvHeads: cfg.numKVHeads,
-      headDim: cfg.headDim,
-      capacity,
-      dtype: options.kvDType ?? 'f32',
-    });
-  }
+    private readonly scheduler: Scheduler,
+    private readonly seq: Sequence,
+  ) {}
 
   /** KV slots the session can hold. */
   get contextSize(): number {
-    return this.cache.spec.capacity;
+    return this.seq.capacity;
   }
   /** Tokens cached so far. */
   get length(): number {
-    return this.cache.length;
+    return this.seq.length;
   }
   /** The cached token ids, in order. */
   get tokens(): readonly number[] {
-    return this.ids;
+    return this.seq.tokens;
   }
   /** Position the next token gets by default. */
   get nextPosition(): number {
-    return this.cache.length === 0 ? 0 : this.cache.positions[this.cache.length - 1]! + 1;
+    return this.seq.nextPosition;
+  }
+  get kvDType(): KVDType {
+    return this.seq.dtype;
   }
 
   /**
    * Appends `ids` at consecutive positions from `startPos` and returns their logits
-   * ([ids.length × vocab], or [vocab] with `logits: 'last'`).
+   * ([ids.length × vocab], [vocab] with `logits: 'last'`, empty with 'none').
    */
-  async eval(ids: readonly number[], options: EvalOptions = {}): Promise<Float32Array> {
-    return this.evalSync(ids, options);
-  }
-
-  evalSync(ids: readonly number[], options: EvalOptions = {}): Float32Array {
-    if (this.disposed) throw new BadArgumentError('session was disposed');
-    const n = ids.length;
-    if (n === 0) throw new BadArgumentError('eval needs at least one token');
-    const start = options.startPos ?? this.nextPosition;
-    if (!Number.isInteger(start) || start < 0) throw new BadArgumentError(`startPos must be a non-negative integer, got ${start}`);
-    if (this.cache.length > 0 && start < this.nextPosition) {
-      throw new BadArgumentError(`startPos ${start} is not after the last cached position ${this.nextPosition - 1}; truncate() first`);
-    }
-    if (this.cache.length + n > this.contextSize) {
-      throw new ContextOverflowError(this.cache.length + n, this.contextSize, this.cache.length > 0 ? `the ${this.cache.length} cached tokens plus ${n} new ones` : 'prompt');
-    }
-    const vocab = this.fwd.config.vocabSize;
-    for (const id of ids) {
-      if (!Number.isInteger(id) || id < 0 || id >= vocab) throw new BadArgumentError(`token id ${id} is outside the vocabulary (0..${vocab - 1})`);
-    }
-    const which = options.logits ?? 'all';
-    const out = new Float32Array((which === 'all' ? n : 1) * vocab);
-    for (let off = 0; off < n; off += CHUNK) {
-      const m = Math.min(CHUNK, n - off);
-      const chunkIds = Int32Array.from(ids.slice(off, off + m));
-      const pos = new Int32Array(m);
-      for (let i = 0; i < m; i++) pos[i] = start + off + i;
-      const last = off + m === n;
-      if (which === 'last' && !last) {
-        // Only the final chunk's last row is wanted; skip the output head for earlier chunks.
-        this.fwd.forward(chunkIds, pos, this.cache, 'last');
-      } else {
-        const logits = this.fwd.forward(chunkIds, pos, this.cache, which);
-        out.set(logits, which === 'all' ? off * vocab : 0);
+  eval(ids: readonly number[], options: EvalOptions = {}): Promise<Float32Array> {
+    return this.exclusive(async () => {
+      if (!Array.isArray(ids)) throw new BadArgumentError('eval takes an array of token ids');
+      const start = options.startPos ?? this.nextPosition;
+      if (!Number.isInteger(start) || start < 0) throw new BadArgumentError(`startPos must be a non-negative integer, got ${start}`);
+      if (this.length > 0 && start < this.nextPosition) {
+        throw new BadArgumentError(`startPos ${start} is not after the last cached position ${this.nextPosition - 1}; truncate() first`);
       }
-      for (let i = 0; i < m; i++) this.ids.push(chunkIds[i]!);
-    }
-    return out;
+      const want = options.logits ?? 'all';
+      if (want !== 'all' && want !== 'last' && want !== 'none') throw new BadArgumentError(`logits is 'all', 'last' or 'none', got ${String(want)}`);
+      await this.seq.ready;
+      return this.scheduler.evalTokens(this.seq, ids, ids.map((_, i) => start + i), want);
+    });
   }
 
   /** Drops cached tokens beyond the first `length` (e.g. to reuse a shared prompt prefix). */
   truncate(length: number): void {
-    if (length < 0 || length > this.cache.length) throw new BadArgumentError(`cannot truncate a ${this.cache.length}-token session to ${length}`);
-    this.cache.length = length;
-    this.ids.length = length;
+    this.check();
+    if (this.busy > 0) throw new BadArgumentError('cannot truncate a session while an eval or generation on it is running');
+    this.scheduler.kv.truncate(this.seq, length);
   }
 
   reset(): void {
     this.truncate(0);
   }
 
+  /** A new session holding a copy of this one's cache (continue two ways from a shared prefix). */
+  fork(options: { contextSize?: number } = {}): Promise<Session> {
+    return this.exclusive(async () => {
+      await this.seq.ready;
+      const copy = await this.scheduler.kv.fork(this.seq, options.contextSize ?? this.seq.capacity);
+      return new Session(this.scheduler, copy);
+    });
+  }
+
+  /** Runs `fn` once every earlier call on this session has finished (the session's sequence is one stream). */
+  exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.disposed) return Promise.reject(new DisposedError('the session'));
+    this.busy++;
+    const run = this.tail.then(fn, fn).finally(() => this.busy--);
+    this.tail = run.catch(() => {});
+    return run;
+  }
+
+  /** The sequence, for the model's generate (internal). */
+  get sequence(): Sequence {
+    this.check();
+    return this.seq;
+  }
+
+  private check(): void {
+    if (this.disposed) throw new DisposedError('the session');
+  }
+
   /** Frees the KV cache; the session cannot be used afterwards. */
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
-    this.fwd.backend.freeKVCache(this.cache);
+    // After anything still running on it.
+    void this.tail.then(() => this.scheduler.kv.release(this.seq, false));
+  }
+
+  toJSON(): object {
+    return { kind: 'Session', contextSize: this.contextSize, length: this.length, kvDType: this.kvDType, disposed: this.disposed };
+  }
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return `Session ${JSON.stringify(this.toJSON())}`;
   }
 }

@@ -1,4 +1,4 @@
-import type { Backend, KVCache, KVCacheSpec, OpName, Tensor, Weight, WeightSpec } from '../backend.js';
+import { checkCopyKV, type Backend, type KVCache, type KVCacheSpec, type OpName, type Tensor, type Weight, type WeightSpec } from '../backend.js';
 import { BLOCK, DType, dtypeName, rowBytes } from '../../quant/dtype.js';
 import { dequantizeRow } from '../../quant/dequant.js';
 import { f32ToF16, f16ToF32 } from '../../quant/half.js';
@@ -67,7 +67,7 @@ export class RefBackend implements Backend {
   private rowBuf = new Float32Array(0);
 
   supports(op: OpName, dtype?: DType): boolean {
-    if (op === 'embed' || op === 'matmul') return dtype === undefined || SUPPORTED.has(dtype);
+    if (op === 'embed' || op === 'matmul' || op === 'matmulMany') return dtype === undefined || SUPPORTED.has(dtype);
     return true;
   }
 
@@ -92,8 +92,24 @@ export class RefBackend implements Backend {
     return new RefWeight(spec.name, spec.dtype, spec.shape, rows, cols, spec.data, stride, f32);
   }
 
+  readonly info = { name: 'ref', threads: 1 };
   alloc(length: number): Tensor {
     return new RefTensor(new Float32Array(length));
+  }
+  view(t: Tensor, offset: number, length: number): Tensor {
+    if (offset < 0 || offset + length > t.length) throw new BadArgumentError(`view [${offset}, ${offset + length}) is outside a tensor of ${t.length}`);
+    return new RefTensor(td(t).subarray(offset, offset + length));
+  }
+  copyKV(dst: KVCache, src: KVCache, n: number): void {
+    const d = rc(dst);
+    const s = rc(src);
+    checkCopyKV(d.spec, s.spec, n);
+    const row = s.spec.kvHeads * s.spec.headDim;
+    for (let l = 0; l < s.spec.layers; l++) {
+      d.k[l]!.set(s.k[l]!.subarray(0, n * row));
+      d.v[l]!.set(s.v[l]!.subarray(0, n * row));
+    }
+    d.positions.set(s.positions.subarray(0, n));
   }
   free(_t: Tensor): void {}
   write(dst: Tensor, src: Float32Array, dstOffset = 0): void {

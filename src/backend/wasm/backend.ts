@@ -1,4 +1,4 @@
-import type { Backend, KVCache, KVCacheSpec, KVDType, OpName, Tensor, Weight, WeightSpec } from '../backend.js';
+import { checkCopyKV, type Backend, type BackendInfo, type KVCache, type KVCacheSpec, type OpName, type Tensor, type Weight, type WeightSpec } from '../backend.js';
 import { DType, dtypeName, rowBytes } from '../../quant/dtype.js';
 import { canDequantize, dequantizeRow } from '../../quant/dequant.js';
 import { BadArgumentError, UnsupportedTensorTypeError } from '../../errors/errors.js';
@@ -101,7 +101,6 @@ export class WasmBackend implements Backend {
     private readonly arenas: Arena[],
     module: WebAssembly.Module,
     readonly relaxedSimd: boolean,
-    private readonly kvOverride: KVDType | undefined,
   ) {
     this.kAll = memories.map((m) => instantiate(module, m));
     this.k0 = this.kAll[0]!;
@@ -162,7 +161,7 @@ export class WasmBackend implements Backend {
   }
 
   supports(op: OpName, dtype?: DType): boolean {
-    if (op === 'embed' || op === 'matmul') return dtype === undefined || layoutOf(dtype) !== undefined || canDequantize(dtype);
+    if (op === 'embed' || op === 'matmul' || op === 'matmulMany') return dtype === undefined || layoutOf(dtype) !== undefined || canDequantize(dtype);
     return true;
   }
 
@@ -232,6 +231,37 @@ export class WasmBackend implements Backend {
     return undefined;
   }
 
+  get info(): BackendInfo {
+    return { name: this.name, threads: this.threads, relaxedSimd: this.relaxedSimd };
+  }
+
+  view(t: Tensor, offset: number, length: number): Tensor {
+    const w = t_(t);
+    if (offset < 0 || offset + length > w.length) throw new BadArgumentError(`view [${offset}, ${offset + length}) is outside a tensor of ${w.length}`);
+    return new WTensor(length, w.ptr + offset * 4);
+  }
+
+  copyKV(dst: KVCache, src: KVCache, n: number): void {
+    const d = c_(dst);
+    const s = c_(src);
+    checkCopyKV(d.spec, s.spec, n);
+    const bytes = n * s.spec.headDim * (s.spec.dtype === 'f16' ? 2 : 4);
+    // Both caches split KV heads across threads the same way (same kvHeads, same thread count).
+    s.parts.forEach((p, t) => {
+      if (p.nkv === 0) return;
+      const q = d.parts[t]!;
+      const mem = this.bytesOf(t);
+      for (let h = 0; h < s.spec.layers * p.nkv; h++) {
+        const from = h * s.headStride;
+        const to = h * d.headStride;
+        mem.copyWithin(q.k + to, p.k + from, p.k + from + bytes);
+        mem.copyWithin(q.v + to, p.v + from, p.v + from + bytes);
+      }
+    });
+    this.refresh();
+    d.positions.set(s.positions.subarray(0, n));
+  }
+
   alloc(length: number): Tensor {
     const ptr = this.arenas[0]!.alloc(Math.max(1, length) * 4);
     this.refresh();
@@ -255,8 +285,8 @@ export class WasmBackend implements Backend {
 
   createKVCache(spec: KVCacheSpec): KVCache {
     if (spec.headDim % 4 !== 0) throw new BadArgumentError(`the wasm backend needs headDim to be a multiple of 4, got ${spec.headDim}`);
-    const dtype = this.kvOverride ?? spec.dtype;
-    const s = { ...spec, dtype };
+    const dtype = spec.dtype;
+    const s = { ...spec };
     const T = this.threads;
     const esz = dtype === 'f16' ? 2 : 4;
     const headStride = spec.capacity * spec.headDim * esz;
@@ -425,7 +455,6 @@ export class WasmBackend implements Backend {
 
   rope(x: Tensor, n: number, heads: number, headDim: number, positions: Int32Array, invFreq: ArrayLike<number>): void {
     const t0 = this.profile ? performance.now() : 0;
-    if (headDim % 4 !== 0) throw new BadArgumentError(`the wasm backend needs headDim to be a multiple of 4, got ${headDim}`);
     const tab = this.ropeTable(n, headDim, positions, invFreq);
     this.k0.rope(t_(x).ptr, n, heads, headDim, tab, tab + n * headDim * 4);
     if (this.profile) this.note('rope', t0);
@@ -564,7 +593,6 @@ export class WasmBackend implements Backend {
     const t0 = this.profile ? performance.now() : 0;
     const c = c_(cache);
     const { kvHeads, headDim } = c.spec;
-    if (heads % kvHeads !== 0) throw new BadArgumentError(`${heads} query heads cannot share ${kvHeads} KV heads`);
     const grp = heads / kvHeads;
     const qStride = heads * headDim;
     const len = c.length;

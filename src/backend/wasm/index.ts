@@ -1,5 +1,5 @@
 import { availableParallelism } from 'node:os';
-import type { Backend, KVDType } from '../backend.js';
+import type { Backend } from '../backend.js';
 import { BadArgumentError } from '../../errors/errors.js';
 import { Arena } from './arena.js';
 import { WasmBackend } from './backend.js';
@@ -11,8 +11,6 @@ export { WasmBackend } from './backend.js';
 export interface WasmBackendOptions {
   /** Compute threads including the calling one (default: os.availableParallelism()). */
   readonly threads?: number;
-  /** Forces every KV cache to this element type (default: what each cache's spec asks for). */
-  readonly kvDType?: KVDType;
 }
 
 /**
@@ -26,5 +24,5 @@ export async function createWasmBackend(options: WasmBackendOptions = {}): Promi
   const memories = Array.from({ length: threads }, () => new WebAssembly.Memory({ initial: 2, maximum: MAX_PAGES, shared: true }));
   const arenas = memories.map((m, t) => new Arena(m, `wasm thread ${t} memory`));
   const pool = await Pool.start(threads, km.module, memories[0]!, memories);
-  return new WasmBackend(pool, memories, arenas, km.module, km.relaxed, options.kvDType);
+  return new WasmBackend(pool, memories, arenas, km.module, km.relaxed);
 }

@@ -1,0 +1,442 @@
+import type { KVDType } from '../backend/backend.js';
+import type { Tokenizer } from '../tokenizer/types.js';
+import type { FinishReason, GenerateChunk, GenerateOptions, GenerateResult } from '../generate/options.js';
+import type { Executor } from './executor.js';
+import { BatchBuilder } from './batch.js';
+import { Channel } from './channel.js';
+import { KVManager, commonPrefix, type Sequence } from './kv-manager.js';
+import { Generation } from '../generate/generation.js';
+import { BadArgumentError, ContextOverflowError, DisposedError, QueueFullError } from '../errors/errors.js';
+
+export interface SchedulerOptions {
+  readonly vocabSize: number;
+  readonly eosIds: readonly number[];
+  readonly tokenizer: Tokenizer | undefined;
+  /** Context of a request's sequence when it has no session. */
+  readonly contextSize: number;
+  readonly kvDType: KVDType;
+  readonly maxSequences: number;
+  readonly maxQueue: number;
+  /** Target step duration (ms): how long one step may delay every running sequence. */
+  readonly stepMs: number;
+  /** Most rows in one step. */
+  readonly maxBatch: number;
+}
+
+/** What a client submits: prompt ids and everything that decides how to continue them. */
+export interface GenerateRequest extends GenerateOptions {
+  readonly prompt: readonly number[];
+  /** Continue in this sequence (a session's), reusing its cached prefix; it stays the caller's. */
+  readonly sequence?: Sequence;
+}
+
+export interface RequestHandle {
+  readonly chunks: AsyncIterable<GenerateChunk>;
+  readonly result: Promise<GenerateResult>;
+  /** Stops the request now (finishReason 'abort'); its sequence is freed for others. */
+  cancel(): void;
+}
+
+export interface SchedulerStats {
+  /** Forward steps run. */
+  steps: number;
+  /** Token rows evaluated (prefill and decode), over all sequences. */
+  evaluatedTokens: number;
+  /** Tokens sampled. */
+  generatedTokens: number;
+  /** Requests by how they ended. */
+  finished: Record<FinishReason | 'error', number>;
+  running: number;
+  queued: number;
+}
+
+interface GenJob {
+  readonly kind: 'gen';
+  readonly req: GenerateRequest;
+  readonly gen: Generation;
+  readonly channel: Channel<GenerateChunk, GenerateResult>;
+  seq?: Sequence;
+  ownsSeq: boolean;
+  /** Prompt tokens already in the sequence (reused or evaluated). */
+  fed: number;
+  reused: number;
+  /** A sampled token not yet evaluated (decode phase). */
+  next?: number;
+  done: boolean;
+  starved: number;
+  readonly t0: number;
+  tFirst?: number;
+  detach?: () => void;
+}
+
+interface EvalJob {
+  readonly kind: 'eval';
+  readonly seq: Sequence;
+  readonly tokens: readonly number[];
+  readonly positions: readonly number[];
+  readonly want: 'all' | 'last' | 'none';
+  readonly out: Float32Array;
+  fed: number;
+  done: boolean;
+  starved: number;
+  resolve(logits: Float32Array): void;
+  reject(e: unknown): void;
+}
+
+type Job = GenJob | EvalJob;
+
+/** A job's rows in the step being run, and where its logits rows start. */
+interface Entry {
+  readonly job: Job;
+  readonly rows: number;
+  /** Index of the job's first token in this step (EvalJob: into its tokens). */
+  readonly from: number;
+  readonly logitStart: number;
+  readonly logitCount: number;
+}
+
+/**
+ * Continuous batching: the one thing that runs the model. Each step takes one decode row from
+ * every running generation plus a budget of pending prefill (chunked, shortest first, so a long
+ * prompt never stalls the others), runs one batched forward on the executor, samples each row with
+ * its request's own sampler and logits processors, then admits, finishes or aborts requests before
+ * the next step. Session evals (`evalTokens`) ride in the same steps.
+ */
+export class Scheduler {
+  private readonly queue: GenJob[] = [];
+  private readonly gens = new Set<GenJob>();
+  private readonly evals: EvalJob[] = [];
+  private runningLoop = false;
+  private disposed = false;
+  /** Measured cost of one row, EMA (ms); sizes the step to stepMs. */
+  private msPerRow = 0;
+  readonly stats: SchedulerStats = { steps: 0, evaluatedTokens: 0, generatedTokens: 0, finished: { stop: 0, length: 0, abort: 0, error: 0 }, running: 0, queued: 0 };
+
+  constructor(
+    private readonly exec: Executor,
+    readonly kv: KVManager,
+    private readonly o: SchedulerOptions,
+  ) {}
+
+  /** Submits a generation; its chunks stream as steps produce them. */
+  submit(req: GenerateRequest): RequestHandle {
+    if (this.disposed) throw new DisposedError('the model');
+    const prompt = req.prompt;
+    if (prompt.length === 0) throw new BadArgumentError('the prompt is empty: give at least one token (e.g. BOS)');
+    this.checkIds(prompt);
+    const limit = req.sequence ? req.sequence.capacity : this.o.contextSize;
+    if (prompt.length > limit) throw new ContextOverflowError(prompt.length, limit);
+    const gen = new Generation(this.o.tokenizer, this.o.eosIds, prompt, req);
+    if (req.signal?.aborted) gen.finish('abort');
+    if (!req.sequence && this.queue.length >= this.o.maxQueue && this.gens.size >= this.o.maxSequences) throw new QueueFullError(this.o.maxQueue);
+    let job!: GenJob;
+    const channel = new Channel<GenerateChunk, GenerateResult>(() => this.abort(job));
+    job = { kind: 'gen', req, gen, channel, ownsSeq: !req.sequence, fed: 0, reused: 0, done: false, starved: 0, t0: performance.now() };
+    if (req.signal) {
+      const onAbort = (): void => this.abort(job);
+      req.signal.addEventListener('abort', onAbort, { once: true });
+      job.detach = () => req.signal!.removeEventListener('abort', onAbort);
+    }
+    if (gen.done) this.complete(job, gen.finishReason ?? 'length');
+    else {
+      this.queue.push(job);
+      this.kick();
+    }
+    return { chunks: channel, result: channel.result, cancel: () => this.abort(job) };
+  }
+
+  /**
+   * Appends `tokens` at `positions` to a sequence and resolves with their logits (all rows, the last
+   * one, or none). Runs in the same steps as everything else; chunked like any prefill.
+   */
+  evalTokens(seq: Sequence, tokens: readonly number[], positions: readonly number[], want: 'all' | 'last' | 'none'): Promise<Float32Array> {
+    if (this.disposed) return Promise.reject(new DisposedError('the model'));
+    if (tokens.length === 0) return Promise.reject(new BadArgumentError('eval needs at least one token'));
+    try {
+      this.checkIds(tokens);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    if (seq.length + tokens.length > seq.capacity) {
+      return Promise.reject(new ContextOverflowError(seq.length + tokens.length, seq.capacity, seq.length > 0 ? `the ${seq.length} cached tokens plus ${tokens.length} new ones` : 'prompt'));
+    }
+    const rows = want === 'all' ? tokens.length : want === 'last' ? 1 : 0;
+    return new Promise((resolve, reject) => {
+      this.evals.push({ kind: 'eval', seq, tokens, positions, want, out: new Float32Array(rows * this.o.vocabSize), fed: 0, done: false, starved: 0, resolve, reject });
+      this.kick();
+    });
+  }
+
+  private checkIds(ids: readonly number[]): void {
+    const v = this.o.vocabSize;
+    for (const id of ids) if (!Number.isInteger(id) || id < 0 || id >= v) throw new BadArgumentError(`token id ${id} is outside the vocabulary (0..${v - 1})`);
+  }
+
+  private kick(): void {
+    this.syncStats();
+    if (this.runningLoop || this.disposed) return;
+    this.runningLoop = true;
+    void this.loop().finally(() => {
+      this.runningLoop = false;
+      // Work may have arrived after the last plan: start again.
+      if (!this.disposed && (this.queue.length > 0 || this.evals.some((e) => !e.done) || [...this.gens].some((g) => !g.done))) this.kick();
+    });
+  }
+
+  private async loop(): Promise<void> {
+    for (;;) {
+      await this.admit();
+      const plan = this.plan();
+      if (!plan) return;
+      const t0 = performance.now();
+      let logits: Float32Array;
+      try {
+        logits = await this.exec.step(plan.batch);
+      } catch (e) {
+        for (const en of plan.entries) {
+          // The step's rows were never stored: forget them (earlier chunks stay).
+          const seq = en.job.seq;
+          if (seq && !seq.freed) this.kv.truncate(seq, Math.max(0, seq.length - en.rows));
+          this.fail(en.job, e);
+        }
+        continue;
+      }
+      this.learn(plan.batch.tokens.length, performance.now() - t0);
+      this.stats.steps++;
+      this.stats.evaluatedTokens += plan.batch.tokens.length;
+      this.distribute(plan.entries, logits);
+      this.syncStats();
+    }
+  }
+
+  /** Moves queued requests into running ones while sequences are free. */
+  private async admit(): Promise<void> {
+    while (this.queue.length > 0 && this.gens.size < this.o.maxSequences) {
+      const job = this.queue.shift()!;
+      if (job.done) continue;
+      this.gens.add(job);
+      try {
+        await this.attach(job);
+      } catch (e) {
+        this.fail(job, e);
+      }
+    }
+    // Requests that continue a caller's sequence do not take a slot from the pool.
+    for (let i = 0; i < this.queue.length; i++) {
+      const job = this.queue[i]!;
+      if (!job.req.sequence) continue;
+      this.queue.splice(i--, 1);
+      if (job.done) continue;
+      this.gens.add(job);
+      try {
+        await this.attach(job);
+      } catch (e) {
+        this.fail(job, e);
+      }
+    }
+  }
+
+  private async attach(job: GenJob): Promise<void> {
+    const prompt = job.req.prompt;
+    const own = job.req.sequence;
+    if (own) {
+      await own.ready;
+      if (!own.contiguous && own.length > 0) this.kv.truncate(own, 0);
+      const keep = Math.min(commonPrefix(own.tokens, prompt), prompt.length - 1);
+      this.kv.truncate(own, keep);
+      job.seq = own;
+      job.fed = keep;
+      job.reused = keep;
+      return;
+    }
+    const capacity = Math.min(this.o.contextSize, prompt.length + job.gen.maxTokens);
+    const live = [...this.gens].flatMap((g) => (g.seq && g !== job ? [g.seq] : []));
+    const { seq, reused } = await this.kv.acquire(prompt, capacity, this.o.kvDType, live);
+    if (job.done) {
+      this.kv.release(seq, true);
+      return;
+    }
+    job.seq = seq;
+    job.fed = reused;
+    job.reused = reused;
+  }
+
+  /** Rows budget for the next step: as many as fit in stepMs at the measured cost per row. */
+  private budget(): number {
+    if (this.msPerRow <= 0) return 32;
+    return Math.max(8, Math.min(this.o.maxBatch, Math.floor(this.o.stepMs / this.msPerRow)));
+  }
+
+  private learn(rows: number, ms: number): void {
+    if (rows < 4) return;
+    const per = ms / rows;
+    this.msPerRow = this.msPerRow === 0 ? per : 0.7 * this.msPerRow + 0.3 * per;
+  }
+
+  private plan(): { batch: ReturnType<BatchBuilder['build']>; entries: Entry[] } | undefined {
+    const b = new BatchBuilder();
+    const entries: Entry[] = [];
+    let logitRows = 0;
+    // Decode rows first: every running generation advances one token per step.
+    for (const job of this.gens) {
+      if (job.done || job.next === undefined || !job.seq) continue;
+      const seq = job.seq;
+      if (seq.length >= seq.capacity) {
+        this.complete(job, 'length');
+        continue;
+      }
+      const pos = seq.nextPosition;
+      b.add(seq.cache, seq.length, [job.next], [pos], () => true);
+      this.kv.append(seq, [job.next], [pos]);
+      entries.push({ job, rows: 1, from: 0, logitStart: logitRows++, logitCount: 1 });
+      job.next = undefined;
+    }
+    // Then prefill, shortest remaining first; a job passed over 4 times goes first.
+    const pending: Job[] = [];
+    for (const job of this.gens) if (!job.done && job.seq && job.next === undefined && job.fed < job.req.prompt.length) pending.push(job);
+    for (const job of this.evals) if (!job.done && job.fed < job.tokens.length) pending.push(job);
+    const remaining = (j: Job): number => (j.kind === 'gen' ? j.req.prompt.length : j.tokens.length) - j.fed;
+    pending.sort((x, y) => Number(y.starved >= 4) - Number(x.starved >= 4) || remaining(x) - remaining(y));
+    let room = Math.max(this.budget() - b.rows, 8);
+    const busy = new Set(entries.map((e) => e.job.kind === 'gen' ? e.job.seq : undefined));
+    for (const job of pending) {
+      const seq = job.seq!;
+      if (room <= 0 || busy.has(seq)) {
+        job.starved++;
+        continue;
+      }
+      busy.add(seq);
+      job.starved = 0;
+      const k = Math.min(room, remaining(job));
+      room -= k;
+      let toks: readonly number[];
+      let pos: number[];
+      let want: (i: number) => boolean;
+      const from = job.fed;
+      if (job.kind === 'gen') {
+        toks = job.req.prompt.slice(from, from + k);
+        pos = toks.map((_, i) => from + i);
+        const last = from + k === job.req.prompt.length;
+        want = (i) => last && i === k - 1;
+      } else {
+        toks = job.tokens.slice(from, from + k);
+        pos = job.positions.slice(from, from + k);
+        const last = from + k === job.tokens.length;
+        want = job.want === 'all' ? () => true : job.want === 'last' ? (i) => last && i === k - 1 : () => false;
+      }
+      const first = b.add(seq.cache, seq.length, toks, pos, want);
+      this.kv.append(seq, toks, pos);
+      let count = 0;
+      for (let i = 0; i < k; i++) if (want(i)) count++;
+      entries.push({ job, rows: k, from, logitStart: first, logitCount: count });
+      logitRows += count;
+      job.fed += k;
+    }
+    if (entries.length === 0) return undefined;
+    return { batch: b.build(), entries };
+  }
+
+  private distribute(entries: readonly Entry[], logits: Float32Array): void {
+    const V = this.o.vocabSize;
+    for (const en of entries) {
+      const job = en.job;
+      if (job.done) continue;
+      try {
+        if (job.kind === 'eval') {
+          if (en.logitCount > 0) {
+            const at = job.want === 'all' ? en.from * V : 0;
+            job.out.set(logits.subarray(en.logitStart * V, (en.logitStart + en.logitCount) * V), at);
+          }
+          if (job.fed === job.tokens.length) {
+            job.done = true;
+            this.evals.splice(this.evals.indexOf(job), 1);
+            job.resolve(job.out);
+          }
+          continue;
+        }
+        if (en.logitCount === 0) continue; // an intermediate prefill chunk
+        const row = logits.subarray(en.logitStart * V, (en.logitStart + 1) * V);
+        job.tFirst ??= performance.now();
+        const { id, logprob } = job.gen.sample(row);
+        this.stats.generatedTokens++;
+        for (const c of job.gen.push(id, logprob)) job.channel.push(c);
+        if (job.gen.done) this.complete(job, job.gen.finishReason!);
+        else job.next = id;
+      } catch (e) {
+        this.fail(job, e);
+      }
+    }
+  }
+
+  private abort(job: GenJob): void {
+    if (job.done) return;
+    job.gen.finish('abort');
+    this.complete(job, 'abort');
+  }
+
+  /** Ends a generation: remaining text out, result in, sequence released (kept for reuse). */
+  private complete(job: GenJob, reason: FinishReason): void {
+    if (job.done) return;
+    job.done = true;
+    for (const c of job.gen.finish(reason)) job.channel.push(c);
+    this.detachJob(job);
+    this.stats.finished[job.gen.finishReason ?? reason]++;
+    const now = performance.now();
+    const tFirst = job.tFirst ?? now;
+    const prefillMs = tFirst - job.t0;
+    const decodeMs = now - tFirst;
+    const evaluated = Math.max(0, Math.min(job.fed, job.req.prompt.length) - job.reused);
+    const ids = job.gen.ids;
+    job.channel.close({
+      ids,
+      text: job.gen.text,
+      finishReason: job.gen.finishReason ?? reason,
+      stoppedBy: job.gen.stoppedBy,
+      promptTokens: job.req.prompt.length,
+      cache: { reused: job.reused, evaluated },
+      timings: {
+        prefillMs,
+        decodeMs,
+        prefillTps: prefillMs > 0 ? (evaluated * 1000) / prefillMs : 0,
+        decodeTps: decodeMs > 0 && ids.length > 1 ? ((ids.length - 1) * 1000) / decodeMs : 0,
+      },
+    });
+    this.kick();
+  }
+
+  private fail(job: Job, e: unknown): void {
+    if (job.done) return;
+    job.done = true;
+    if (job.kind === 'eval') {
+      this.evals.splice(this.evals.indexOf(job), 1);
+      job.reject(e);
+      return;
+    }
+    this.stats.finished.error++;
+    this.detachJob(job);
+    job.channel.fail(e);
+  }
+
+  private detachJob(job: GenJob): void {
+    job.detach?.();
+    const i = this.queue.indexOf(job);
+    if (i >= 0) this.queue.splice(i, 1);
+    this.gens.delete(job);
+    if (job.seq && job.ownsSeq) this.kv.release(job.seq, true);
+    this.syncStats();
+  }
+
+  private syncStats(): void {
+    this.stats.running = this.gens.size;
+    this.stats.queued = this.queue.length;
+  }
+
+  /** Fails everything still waiting or running; later calls throw DISPOSED. */
+  dispose(): void {
+    this.disposed = true;
+    const err = new DisposedError('the model');
+    for (const job of [...this.queue, ...this.gens]) this.fail(job, err);
+    for (const job of [...this.evals]) this.fail(job, err);
+    this.kv.clearPrefixCache();
+  }
+}
