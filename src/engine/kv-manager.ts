@@ -130,7 +130,8 @@ export class KVManager {
     };
     for (const s of this.idle) consider(s);
     for (const s of live) consider(s);
-    if (!best || bestLen === 0) {
+    // Sharing only BOS is not worth a copy (nor an LRU refresh).
+    if (!best || bestLen < MIN_REUSE) {
       const seq = this.create(capacity, dtype);
       await seq.ready;
       return { seq, reused: 0 };
@@ -192,6 +193,9 @@ export class KVManager {
     this.stats.bytes = this.idleBytes;
   }
 }
+
+/** Fewest cached tokens worth reusing. */
+const MIN_REUSE = 2;
 
 export function commonPrefix(a: readonly number[], b: readonly number[]): number {
   const n = Math.min(a.length, b.length);
