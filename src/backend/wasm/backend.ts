@@ -206,7 +206,7 @@ export class WasmBackend implements Backend {
     let refused = false;
     for (const [t, { rowStart, rows: n }] of shardRows(rows, this.threads).entries()) {
       if (n === 0) continue;
-      const bytes = shardBytes(layout, kind, n, cols);
+      const bytes = shardBytes(this.k0, layout, kind, n, cols);
       const ptr = this.arenas[t]!.alloc(bytes);
       shards.push({ thread: t, rowStart, rows: n, groups: Math.ceil(n / 4), bytes, ptr });
       const srcBytes = n * srcRb;
@@ -326,22 +326,16 @@ export class WasmBackend implements Backend {
     const w = w_(table);
     const o = t_(out);
     const { cols } = w;
-    const interleaved = w.layout === Layout.Q8x4 || w.layout === Layout.Q4x4 || w.layout === Layout.KX4;
-    // Bytes per row (per 4-row group for the interleaved layouts).
-    const rb = interleaved ? shardBytes(w.layout, w.kind, 4, cols) : rowBytes(w.kind, cols);
     for (let i = 0; i < ids.length; i++) {
       const id = ids[i]!;
       if (!Number.isInteger(id) || id < 0 || id >= w.rows) throw new BadArgumentError(`token id ${id} is outside the vocabulary (0..${w.rows - 1})`);
       const sh = w.shards.find((s) => id >= s.rowStart && id < s.rowStart + s.rows)!;
       const r = id - sh.rowStart;
-      const src = sh.ptr + (interleaved ? r >> 2 : r) * rb;
       // Dequantize inside the owning memory with that memory's instance, then copy the f32 row here.
       const t = sh.thread;
       const kt = this.kAll[t]!;
       const dst = t === 0 ? o.ptr + i * cols * 4 : this.ensure(t, this.scratch[t]!, cols * 4 + 64);
-      if (w.layout === Layout.KX4) kt.deq_kx4(w.kind, src, r & 3, cols, dst);
-      else if (interleaved) kt.deq_x4(w.layout === Layout.Q4x4 ? 1 : 0, src, r & 3, cols, dst);
-      else kt.deq_f(w.kind, src, cols, dst);
+      kt.deq_row(w.layout, w.kind, sh.ptr, r, cols, dst);
       if (t !== 0) {
         const b = this.bytesOf(t);
         this.refresh();
@@ -413,19 +407,7 @@ export class WasmBackend implements Backend {
         if (!own) return;
         const o = ops[j]! + own.rowStart * 4;
         const rows = wt.rows;
-        switch (layout) {
-          case Layout.Q8x4:
-            k.mm_q8x4(own.ptr, own.groups, own.rows, cols, n, a.xSrc, o, rows);
-            break;
-          case Layout.Q4x4:
-            k.mm_q4x4(own.ptr, own.groups, own.rows, cols, n, a.xSrc, o, rows);
-            break;
-          case Layout.KX4:
-            k.mm_kx4(kind, own.ptr, own.groups, own.rows, cols, n, a.xSrc, o, rows);
-            break;
-          default:
-            k.mm_f(kind, own.ptr, own.rows, cols, n, a.xSrc, o, rows);
-        }
+        k.mm(layout, kind, own.ptr, own.groups, own.rows, cols, n, a.xSrc, o, rows);
       });
     });
     if (this.profile) this.note(`matmul ${dtypeName(w0.dtype)} ${wts.map((w) => w.rows).join('+')}x${cols}${n === 1 ? '' : ' prefill'}`, t0);

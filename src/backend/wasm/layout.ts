@@ -1,4 +1,5 @@
-import { DType, rowBytes } from '../../quant/dtype.js';
+import { DType } from '../../quant/dtype.js';
+import type { Kernels } from './module.js';
 import { Layout } from './protocol.js';
 
 /** Which kernel layout a weight dtype is stored in (undefined: converted to F32 at load). */
@@ -45,11 +46,8 @@ export function shardRows(rows: number, threads: number): { rowStart: number; ro
   return out;
 }
 
-/** Bytes a shard of `rows` rows takes in `layout`. */
-export function shardBytes(layout: Layout, dtype: DType, rows: number, cols: number): number {
-  const groups = Math.ceil(rows / 4);
-  if (layout === Layout.Q8x4) return groups * (cols / 32) * 136;
-  if (layout === Layout.Q4x4) return groups * (cols / 32) * 80;
-  if (layout === Layout.KX4) return groups * (cols / 256) * (dtype === DType.Q4_K ? 608 : dtype === DType.Q5_K ? 736 : 1104);
-  return rows * rowBytes(dtype, cols);
+/** Bytes a shard of `rows` rows takes in `layout` (the kernels say how big a group is). */
+export function shardBytes(k: Kernels, layout: Layout, dtype: DType, rows: number, cols: number): number {
+  if (layout === Layout.Float) return rows * k.group_bytes(layout, dtype, cols);
+  return Math.ceil(rows / 4) * k.group_bytes(layout, dtype, cols);
 }

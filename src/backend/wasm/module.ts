@@ -2,6 +2,7 @@ import { existsSync, readFileSync, statSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import v8 from 'node:v8';
+import { Layout } from './protocol.js';
 
 /** The kernel exports (asm/index.ts). Pointers are byte offsets into the instance's memory. */
 export interface Kernels {
@@ -9,15 +10,15 @@ export interface Kernels {
   quant_rec_q7s(x: number, n: number, cols: number, dst: number): void;
   dot8_probe(a: number, b: number): number;
   rec_bytes(n: number, cols: number): number;
-  mm_q8x4(w: number, groups: number, rowsValid: number, cols: number, n: number, xr: number, out: number, ldo: number): void;
-  mm_q4x4(w: number, groups: number, rowsValid: number, cols: number, n: number, xr: number, out: number, ldo: number): void;
-  mm_kx4(kind: number, w: number, groups: number, rowsValid: number, cols: number, n: number, xr: number, out: number, ldo: number): void;
-  deq_kx4(kind: number, w: number, lane: number, cols: number, out: number): void;
+  /** Bytes of one 4-row group (interleaved layouts) or one row (Float) of `cols` columns. */
+  group_bytes(layout: number, kind: number, cols: number): number;
+  /** out[t, r] = Σ_c x[t, c] · w[r, c] with the kernel of `layout` (asm/layout.ts). */
+  mm(layout: number, kind: number, w: number, groups: number, rows: number, cols: number, n: number, x: number, out: number, ldo: number): void;
+  /** Row `row` of a shard at w → f32 (embedding lookups). */
+  deq_row(layout: number, kind: number, w: number, row: number, cols: number, out: number): void;
   repack_q4_k(src: number, rows: number, cols: number, dst: number, tmp: number): void;
   repack_q5_k(src: number, rows: number, cols: number, dst: number, tmp: number): void;
   repack_q6_k(src: number, rows: number, cols: number, dst: number, tmp: number): void;
-  mm_f(kind: number, w: number, rows: number, cols: number, n: number, x: number, out: number, ldo: number): void;
-  deq_f(kind: number, w: number, cols: number, out: number): void;
   attn(
     n: number, hd: number, grp: number, nkv: number, len: number, scale: number, f16: number,
     q: number, qStride: number, qpos: number, kpos: number, kbase: number, vbase: number, headStride: number,
@@ -29,7 +30,6 @@ export interface Kernels {
   silu_mul(out: number, g: number, u: number, len: number): void;
   add(out: number, a: number, b: number, len: number): void;
   rope(x: number, n: number, heads: number, hd: number, cs: number, sn: number): void;
-  deq_x4(q4: number, w: number, lane: number, cols: number, out: number): void;
   read_bytes(p: number, bytes: number): number;
   /** 0, or 1 when a block cannot be held exactly (the weight is then widened to F32). */
   repack_q8_0(src: number, rows: number, cols: number, dst: number): number;
@@ -109,5 +109,15 @@ export function loadKernelModule(): Promise<KernelModule> {
 
 export function instantiate(module: WebAssembly.Module, memory: WebAssembly.Memory): Kernels {
   const inst = new WebAssembly.Instance(module, { env: { memory, abort: () => { throw new Error('wasm abort'); } } });
+  checkLayoutIds(inst.exports as Record<string, unknown>);
   return inst.exports as unknown as Kernels;
+}
+
+/** The JS Layout enum must name the same layouts as the kernels' LAYOUT_* globals (asm/layout.ts). */
+function checkLayoutIds(ex: Record<string, unknown>): void {
+  const want: [string, Layout][] = [['LAYOUT_Q8X4', Layout.Q8x4], ['LAYOUT_Q4X4', Layout.Q4x4], ['LAYOUT_FLOAT', Layout.Float], ['LAYOUT_KX4', Layout.KX4]];
+  for (const [name, id] of want) {
+    const g = ex[name] as { value?: unknown } | undefined;
+    if (g?.value !== id) throw new Error(`kernel module's ${name} is not ${id}: rebuild asm/ and protocol.ts together`);
+  }
 }

@@ -1,6 +1,6 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { instantiate, type Kernels } from './module.js';
-import { AT, RD, DONE, ERROR, Layout, MAIN_WAITING, MM, MM_W, Op, PARAMS, PARAM_SLOTS, QUIT, SEQ, SK, SLEEPERS } from './protocol.js';
+import { AT, RD, DONE, ERROR, MAIN_WAITING, MM, MM_W, Op, PARAMS, PARAM_SLOTS, QUIT, SEQ, SK, SLEEPERS } from './protocol.js';
 
 /**
  * A compute thread: owns one WebAssembly.Memory (its row shard of every weight, its KV heads,
@@ -70,19 +70,7 @@ function matmul(): void {
     if (rowsValid === 0) continue;
     const w = at(MM_W.w);
     const out = at(MM_W.outLocal);
-    switch (layout) {
-      case Layout.Q8x4:
-        k.mm_q8x4(w, at(MM_W.groups), rowsValid, cols, n, x, out, rowsValid);
-        break;
-      case Layout.Q4x4:
-        k.mm_q4x4(w, at(MM_W.groups), rowsValid, cols, n, x, out, rowsValid);
-        break;
-      case Layout.KX4:
-        k.mm_kx4(kind, w, at(MM_W.groups), rowsValid, cols, n, x, out, rowsValid);
-        break;
-      default:
-        k.mm_f(kind, w, rowsValid, cols, n, x, out, rowsValid);
-    }
+    k.mm(layout, kind, w, at(MM_W.groups), rowsValid, cols, n, x, out, rowsValid);
     push(out, rowsValid, at(MM_W.outMain), at(MM_W.ldoMain), rowsValid, n);
   }
 }

@@ -1,0 +1,120 @@
+/**
+ * Many sequences at once: aggregate decode tokens/s with 1, 2, 4, 8 and 16 concurrent requests
+ * (128-token prompts, 128 new tokens each), and the time to first token of a 16-token request
+ * submitted while a 2,048-token prompt is being prefilled. Synthetic Llama 3.2 1B-shaped GGUFs
+ * from ../shared/tools/synth_gguf.py (generated on demand into --cache, never committed).
+ *
+ *   node --import tsx bench/batch/run.ts [--types q4_0,q8_0] [-t 2] [--seqs 1,2,4,8,16] [--prompt 128] [--gen 128]
+ *
+ * Prints one JSON line per measurement and a table; every figure names the CPU it ran on.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { loadModel, type LlamaModel } from '../../src/index.js';
+
+const { values } = parseArgs({
+  options: {
+    types: { type: 'string', default: 'q4_0,q8_0' },
+    shape: { type: 'string', default: 'llama3.2-1b' },
+    t: { type: 'string', short: 't', default: '2' },
+    seqs: { type: 'string', default: '1,2,4,8,16' },
+    prompt: { type: 'string', default: '128' },
+    gen: { type: 'string', default: '128' },
+    long: { type: 'string', default: '2048' },
+    cache: { type: 'string', default: join(tmpdir(), 'llama-ts-bench') },
+  },
+});
+const threads = Number(values.t);
+const promptLen = Number(values.prompt);
+const genLen = Number(values.gen);
+const cache = resolve(values.cache!);
+const cpu = cpus()[0]?.model ?? 'unknown CPU';
+mkdirSync(cache, { recursive: true });
+
+function ensureModel(type: string): string {
+  const out = join(cache, `${values.shape}-${type}.gguf`);
+  if (!existsSync(out)) {
+    let d = dirname(fileURLToPath(import.meta.url));
+    while (!existsSync(join(d, 'package.json'))) d = dirname(d);
+    console.error(`generating ${out} …`);
+    execFileSync('python3', [join(d, '..', 'shared', 'tools', 'synth_gguf.py'), '--shape', values.shape!, '--type', type, '--out', out], { stdio: ['ignore', 'ignore', 'inherit'] });
+  }
+  return out;
+}
+
+/** A distinct prompt per request (no prefix sharing beyond BOS). */
+function prompt(i: number, len: number, vocab: number): number[] {
+  let x = (i + 1) * 2654435761;
+  return [128000, ...Array.from({ length: len - 1 }, () => {
+    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+    return 1000 + (x % (vocab - 2000));
+  })];
+}
+
+/** Aggregate decode tok/s of `k` concurrent requests, counted from the moment all have their first token. */
+async function decodeAggregate(m: LlamaModel, k: number): Promise<{ seqs: number; decode_tps: number; tokens: number; decode_s: number }> {
+  let firsts = 0;
+  let allStarted = 0;
+  let after = 0;
+  const done = Promise.all(
+    Array.from({ length: k }, async (_, i) => {
+      let first = true;
+      for await (const _c of m.generate(prompt(i + k * 100, promptLen, m.config.vocabSize), { maxTokens: genLen, ignoreEos: true, temperature: 0.8, seed: i })) {
+        if (first) {
+          first = false;
+          if (++firsts === k) allStarted = performance.now();
+        } else if (allStarted > 0) after++;
+      }
+    }),
+  );
+  await done;
+  const s = (performance.now() - allStarted) / 1000;
+  return { seqs: k, decode_tps: after / s, tokens: after, decode_s: s };
+}
+
+/** First-token latency of a short request submitted while a long prompt is being prefilled. */
+async function ttftDuringPrefill(m: LlamaModel, longLen: number): Promise<{ ttft_ms: number; long_prefill_s: number }> {
+  const t0 = performance.now();
+  const long = (async () => {
+    for await (const _c of m.generate(prompt(7777, longLen, m.config.vocabSize), { maxTokens: 1 })) break;
+    return (performance.now() - t0) / 1000;
+  })();
+  while (m.stats().evaluatedTokens < 64) await new Promise((r) => setTimeout(r, 5)); // the long prefill is under way
+  const t1 = performance.now();
+  let ttft = 0;
+  for await (const _c of m.generate(prompt(4242, 16, m.config.vocabSize), { maxTokens: 1 })) {
+    ttft = performance.now() - t1;
+    break;
+  }
+  return { ttft_ms: ttft, long_prefill_s: await long };
+}
+
+const rows: string[] = [];
+for (const type of values.types!.split(',')) {
+  const file = ensureModel(type);
+  const m = await loadModel(file, { backend: 'wasm', threads, maxSequences: 16, prefixCacheBytes: 0 });
+  try {
+    for await (const _c of m.generate(prompt(1, 8, m.config.vocabSize), { maxTokens: 4 })); // warm-up
+    const results = [];
+    for (const k of values.seqs!.split(',').map(Number)) {
+      const r = await decodeAggregate(m, k);
+      results.push(r);
+      console.log(JSON.stringify({ bench: 'batch-decode', type, cpu, threads, prompt: promptLen, gen: genLen, ...r }));
+    }
+    const base = results[0]!.decode_tps;
+    const t = await ttftDuringPrefill(m, Number(values.long));
+    console.log(JSON.stringify({ bench: 'ttft-during-prefill', type, cpu, threads, long: Number(values.long), short: 16, ...t }));
+    for (const r of results) rows.push(`| ${type} | ${r.seqs} | ${r.decode_tps.toFixed(2)} | ${(r.decode_tps / base).toFixed(2)}× |`);
+    rows.push(`| ${type} | TTFT of a 16-token request during a ${values.long}-token prefill | ${t.ttft_ms.toFixed(0)} ms | |`);
+  } finally {
+    await m.dispose();
+  }
+}
+console.log(`\n${cpu}, ${threads} threads, ${promptLen}-token prompts, ${genLen} new tokens each\n`);
+console.log('| type | concurrent sequences | aggregate decode tok/s | vs 1 |\n| --- | ---: | ---: | ---: |');
+for (const r of rows) console.log(r);
+process.exit(0);
