@@ -15,6 +15,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { loadModel, type LlamaModel } from '../../src/index.js';
+import { ensureLlamaCpp } from '../peers/llamacpp.js';
 
 const { values } = parseArgs({
   options: {
@@ -26,6 +27,7 @@ const { values } = parseArgs({
     gen: { type: 'string', default: '128' },
     long: { type: 'string', default: '2048' },
     cache: { type: 'string', default: join(tmpdir(), 'llama-ts-bench') },
+    'no-llamacpp': { type: 'boolean', default: false },
   },
 });
 const threads = Number(values.t);
@@ -35,15 +37,37 @@ const cache = resolve(values.cache!);
 const cpu = cpus()[0]?.model ?? 'unknown CPU';
 mkdirSync(cache, { recursive: true });
 
+const root = ((): string => {
+  let d = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(d, 'package.json'))) d = dirname(d);
+  return d;
+})();
+
 function ensureModel(type: string): string {
   const out = join(cache, `${values.shape}-${type}.gguf`);
   if (!existsSync(out)) {
-    let d = dirname(fileURLToPath(import.meta.url));
-    while (!existsSync(join(d, 'package.json'))) d = dirname(d);
     console.error(`generating ${out} …`);
-    execFileSync('python3', [join(d, '..', 'shared', 'tools', 'synth_gguf.py'), '--shape', values.shape!, '--type', type, '--out', out], { stdio: ['ignore', 'ignore', 'inherit'] });
+    execFileSync('python3', [join(root, '..', 'shared', 'tools', 'synth_gguf.py'), '--shape', values.shape!, '--type', type, '--out', out], { stdio: ['ignore', 'ignore', 'inherit'] });
   }
   return out;
+}
+
+interface PeerRow {
+  seqs: number;
+  decode_tps: number;
+}
+
+/** llama.cpp's aggregate with the same sequence counts on the same file (undefined where it cannot run here). */
+function llamaCpp(file: string): PeerRow[] | undefined {
+  if (values['no-llamacpp']) return undefined;
+  try {
+    const dir = ensureLlamaCpp(cache, [join(root, 'bench', 'batch', 'llamacpp-batch.mjs')]);
+    const out = execFileSync(process.execPath, [join(dir, 'llamacpp-batch.mjs'), file, values.seqs!, String(promptLen), String(genLen), String(threads)], { cwd: dir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+    return out.trim().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as PeerRow);
+  } catch (e) {
+    console.error(`llama.cpp peer skipped: ${(e as Error).message.split('\n')[0]}`);
+    return undefined;
+  }
 }
 
 /** A distinct prompt per request (no prefix sharing beyond BOS). */
@@ -108,13 +132,22 @@ for (const type of values.types!.split(',')) {
     const base = results[0]!.decode_tps;
     const t = await ttftDuringPrefill(m, Number(values.long));
     console.log(JSON.stringify({ bench: 'ttft-during-prefill', type, cpu, threads, long: Number(values.long), short: 16, ...t }));
-    for (const r of results) rows.push(`| ${type} | ${r.seqs} | ${r.decode_tps.toFixed(2)} | ${(r.decode_tps / base).toFixed(2)}× |`);
-    rows.push(`| ${type} | TTFT of a 16-token request during a ${values.long}-token prefill | ${t.ttft_ms.toFixed(0)} ms | |`);
-  } finally {
     await m.dispose();
+    const peer = llamaCpp(file);
+    for (const p of peer ?? []) console.log(JSON.stringify({ bench: 'batch-decode-llamacpp', type, cpu, threads, prompt: promptLen, gen: genLen, ...p }));
+    const pBase = peer?.[0]?.decode_tps;
+    for (const r of results) {
+      const p = peer?.find((x) => x.seqs === r.seqs);
+      const pc = p && pBase ? `${p.decode_tps.toFixed(2)} | ${(p.decode_tps / pBase).toFixed(2)}×` : '- | -';
+      rows.push(`| ${type} | ${r.seqs} | ${r.decode_tps.toFixed(2)} | ${(r.decode_tps / base).toFixed(2)}× | ${pc} |`);
+    }
+    rows.push(`| ${type} | TTFT of a 16-token request during a ${values.long}-token prefill: ${t.ttft_ms.toFixed(0)} ms | | | | |`);
+  } catch (e) {
+    await m.dispose();
+    throw e;
   }
 }
 console.log(`\n${cpu}, ${threads} threads, ${promptLen}-token prompts, ${genLen} new tokens each\n`);
-console.log('| type | concurrent sequences | aggregate decode tok/s | vs 1 |\n| --- | ---: | ---: | ---: |');
+console.log('| type | concurrent sequences | llama-ts aggregate decode tok/s | vs 1 | llama.cpp aggregate tok/s | vs 1 |\n| --- | ---: | ---: | ---: | ---: | ---: |');
 for (const r of rows) console.log(r);
 process.exit(0);

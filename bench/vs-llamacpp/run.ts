@@ -11,13 +11,14 @@
  * Prints a table and one JSON object.
  */
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import v8 from 'node:v8';
 import { synthKQuant } from './synth-kquant.js';
+import { ensureLlamaCpp as ensureLlamaCpp_ } from '../peers/llamacpp.js';
 import { DType } from '../../src/quant/dtype.js';
 
 v8.setFlagsFromString('--experimental-wasm-relaxed-simd');
@@ -48,19 +49,7 @@ const reps = Number(values.r);
 mkdirSync(cache, { recursive: true });
 
 function ensureLlamaCpp(): string {
-  const dir = join(cache, 'nlc');
-  if (!existsSync(join(dir, 'node_modules', 'node-llama-cpp'))) {
-    mkdirSync(dir, { recursive: true });
-    writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'nlc', private: true, type: 'module' }));
-    console.error(`installing node-llama-cpp 3.22.1 (CPU prebuilt) into ${dir} …`);
-    execFileSync('npm', ['install', '--omit=optional', '--no-audit', '--no-fund', 'node-llama-cpp@3.22.1', '@node-llama-cpp/linux-x64@3.22.1'], {
-      cwd: dir,
-      stdio: ['ignore', 'ignore', 'inherit'],
-      env: { ...process.env, NODE_LLAMA_CPP_SKIP_DOWNLOAD: 'true' },
-    });
-  }
-  copyFileSync(join(root, 'bench', 'vs-llamacpp', 'llamacpp-bench.mjs'), join(dir, 'llamacpp-bench.mjs'));
-  return dir;
+  return ensureLlamaCpp_(cache, [join(root, 'bench', 'vs-llamacpp', 'llamacpp-bench.mjs')]);
 }
 
 function ensureModel(type: string): string {

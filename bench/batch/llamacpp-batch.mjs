@@ -1,0 +1,29 @@
+// Runs inside the temporary node-llama-cpp install (copied there by bench/batch/run.ts): aggregate
+// decode tokens/s of K sequences of one llama.cpp context decoded together (node-llama-cpp batches
+// concurrent sequences into one llama_decode), counted once every sequence has its first token.
+import { getLlama } from 'node-llama-cpp';
+
+const [modelPath, seqList, promptLen, genLen, threads] = process.argv.slice(2);
+const P = Number(promptLen), N = Number(genLen), T = Number(threads);
+const llama = await getLlama({ gpu: false, build: 'never', logLevel: 'error' });
+const model = await llama.loadModel({ modelPath, gpuLayers: 0, useMmap: true });
+const prompt = (i) => { let x = (i + 1) * 2654435761 >>> 0; return [128000, ...Array.from({ length: P - 1 }, () => { x = (Math.imul(x, 1103515245) + 12345) >>> 0; return 1000 + (x % 126000); })]; };
+
+for (const k of seqList.split(',').map(Number)) {
+  const ctx = await model.createContext({ sequences: k, contextSize: k * (P + N + 16), batchSize: 512, threads: T, flashAttention: false });
+  let firsts = 0, after = 0, allStarted = 0;
+  await Promise.all(Array.from({ length: k }, async (_, i) => {
+    const seq = ctx.getSequence();
+    let made = 0;
+    for await (const _t of seq.evaluate(prompt(i + k * 100), { temperature: 0.8, seed: i })) {
+      if (made === 0) { if (++firsts === k) allStarted = performance.now(); }
+      else if (allStarted > 0) after++;
+      if (++made >= N) break;
+    }
+  }));
+  const s = (performance.now() - allStarted) / 1000;
+  console.log(JSON.stringify({ engine: 'llama.cpp (node-llama-cpp 3.22.1, CPU)', seqs: k, decode_tps: after / s, tokens: after, decode_s: s }));
+  await ctx.dispose();
+}
+await model.dispose();
+await llama.dispose();
