@@ -156,6 +156,29 @@ export function buildProgram(): Command {
       await benchCommand({ model: o.model, p: o.nPrompt, n: o.nGen, threads: o.threads, reps: o.reps, json: o.json, backend: o.backend }, out);
     });
 
+  program
+    .command('serve')
+    .description('OpenAI-compatible HTTP server with a chat page')
+    .requiredOption('-m, --model <path>', 'model path')
+    .option('--host <host>', 'address to listen on', '127.0.0.1')
+    .option('--port <n>', 'port', int('--port'), 8080)
+    .option('--parallel <n>', 'sequences decoded together', int('--parallel'), 4)
+    .option('-c, --ctx <n>', 'context per sequence in tokens', int('--ctx'))
+    .option('--api-key <key>', 'require this bearer key on /v1 routes')
+    .option('--cors <origin>', "allow this browser origin ('*' for any)")
+    .option('--backend <name>', 'wasm | ref', backend, 'wasm')
+    .option('-t, --threads <n>', 'worker threads', int('--threads'))
+    .option('--cache-type <t>', 'KV cache element type: f32 | f16', kvType, 'f32')
+    .option('--tokenizer <path>', 'tokenizer file')
+    .option('--grace <s>', 'seconds to let running requests finish on SIGTERM', num('--grace'), 10)
+    .action(async (o) => {
+      const { serveCommand } = await import('./serve.js');
+      await serveCommand(
+        { model: o.model, host: o.host, port: o.port, parallel: o.parallel, contextSize: o.ctx, apiKey: o.apiKey ?? process.env.LLAMA_TS_API_KEY, cors: o.cors, backend: o.backend, threads: o.threads, kvDType: o.cacheType, tokenizer: o.tokenizer, grace: o.grace },
+        (s) => process.stderr.write(s),
+      );
+    });
+
   return program;
 }
 

@@ -1,0 +1,63 @@
+import type { BackendName } from '../model/load.js';
+import { loadModel } from '../model/load.js';
+import { createServer } from '../server/app.js';
+import { loadProgress } from './progress.js';
+
+export interface ServeOptions {
+  readonly model: string;
+  readonly host: string;
+  readonly port: number;
+  readonly parallel: number;
+  readonly contextSize?: number;
+  readonly apiKey?: string;
+  readonly cors?: string;
+  readonly backend: BackendName;
+  readonly threads?: number;
+  readonly kvDType?: 'f32' | 'f16';
+  readonly tokenizer?: string;
+  /** Seconds running requests may take to finish after SIGTERM/SIGINT before they are cancelled. */
+  readonly grace: number;
+}
+
+/**
+ * `llama-ts serve`: the OpenAI-compatible server. SIGTERM/SIGINT stop accepting connections, let
+ * running requests finish for `grace` seconds, cancel the rest and exit; a second signal exits at once.
+ */
+export async function serveCommand(o: ServeOptions, log: (s: string) => void): Promise<void> {
+  const progress = loadProgress(true);
+  const model = await loadModel(o.model, {
+    backend: o.backend,
+    threads: o.threads,
+    tokenizer: o.tokenizer,
+    kvDType: o.kvDType,
+    contextSize: o.contextSize,
+    maxSequences: o.parallel,
+    onProgress: progress.onProgress,
+  });
+  progress.stop();
+  const { app } = createServer(model, { apiKey: o.apiKey, cors: o.cors });
+  const address = await app.listen({ host: o.host, port: o.port });
+  log(`llama-ts serving ${o.model} at ${address} (chat page at /, OpenAI API at /v1; ${o.parallel} parallel sequences, context ${model.contextSize})\n`);
+  await new Promise<void>((resolve) => {
+    let stopping = false;
+    const stop = (sig: string): void => {
+      if (stopping) process.exit(130);
+      stopping = true;
+      log(`${sig}: no new requests; finishing running ones (up to ${o.grace} s)…\n`);
+      const timer = setTimeout(() => {
+        void model.dispose(); // cancels whatever still runs: those clients get an error event
+      }, o.grace * 1000);
+      timer.unref();
+      void app
+        .close()
+        .catch(() => {})
+        .then(() => model.dispose())
+        .then(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+  });
+}

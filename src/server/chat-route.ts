@@ -1,0 +1,176 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { LlamaModel } from '../model/model.js';
+import type { ChatMessage, ToolDefinition } from '../chat/types.js';
+import type { GenerateResult } from '../generate/options.js';
+import type { ServerContext } from './context.js';
+import { renderChat } from '../chat/encode.js';
+import { ToolCallStreamParser, type ParsedToolCall } from '../chat/tools.js';
+import { ContextOverflowError } from '../errors/errors.js';
+import { HttpError } from './errors.js';
+import { generateOptions, type SamplingBody } from './sampling.js';
+import { runChoice, type TokenEvent } from './runner.js';
+import { SSE } from './sse.js';
+import { constraintFor } from './constraints.js';
+
+interface ChatBody extends SamplingBody {
+  readonly model: string;
+  readonly messages: readonly (Omit<ChatMessage, 'role'> & { readonly role: ChatMessage['role'] | 'developer' })[];
+  readonly stream?: boolean | null;
+  readonly stream_options?: { readonly include_usage?: boolean } | null;
+  readonly logprobs?: boolean | null;
+  readonly top_logprobs?: number | null;
+  readonly tools?: readonly ToolDefinition[] | null;
+  readonly tool_choice?: 'auto' | 'none' | 'required' | { readonly type: 'function'; readonly function: { readonly name: string } } | null;
+  readonly parallel_tool_calls?: boolean | null;
+  readonly response_format?: { readonly type: 'text' | 'json_object' | 'json_schema'; readonly json_schema?: { readonly name: string; readonly schema?: object; readonly strict?: boolean | null } } | null;
+}
+
+interface ToolCallOut {
+  readonly index: number;
+  readonly id: string;
+  readonly type: 'function';
+  readonly function: { readonly name: string; readonly arguments: string };
+}
+
+const callId = (): string => `call_${Math.random().toString(36).slice(2, 14)}`;
+
+/** Arguments as the JSON text OpenAI clients parse; split into a few fragments when streamed. */
+function argFragments(args: string): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i += 16) out.push(args.slice(i, i + 16));
+  return out.length > 0 ? out : [''];
+}
+
+export async function chatCompletions(ctx: ServerContext, req: FastifyRequest, reply: FastifyReply): Promise<unknown> {
+  const body = req.body as ChatBody;
+  const model = ctx.model;
+  ctx.checkModel(body.model);
+  const tools = body.tools && body.tools.length > 0 && body.tool_choice !== 'none' ? body.tools : undefined;
+  if (body.tool_choice && typeof body.tool_choice === 'object' && !tools?.some((t) => t.function.name === (body.tool_choice as { function: { name: string } }).function.name)) {
+    throw new HttpError(400, `tool_choice names function '${body.tool_choice.function.name}', which is not in tools`, undefined, 'tool_choice');
+  }
+  if (body.tool_choice === 'required' && !tools) throw new HttpError(400, "tool_choice 'required' needs tools", undefined, 'tool_choice');
+  const messages: ChatMessage[] = body.messages.map((m) => ({ ...m, role: m.role === 'developer' ? 'system' : m.role }));
+  const { ids } = renderChat(model.tokenizer, model.chatTemplate, messages, { addGenerationPrompt: true, tools: tools ?? null });
+  if (ids.length >= model.contextSize) throw new ContextOverflowError(ids.length, model.contextSize);
+  const defaultMax = model.contextSize - ids.length;
+  const n = body.n ?? 1;
+  const constraint = constraintFor(model, body.response_format ?? undefined, tools, body.tool_choice ?? undefined, body.parallel_tool_calls ?? true);
+  const stopIds = [model.tokenizer.specialId('<|eom_id|>'), model.tokenizer.specialId('<|eot_id|>')].filter((x): x is number => x !== undefined);
+  const id = `chatcmpl-${Math.random().toString(36).slice(2, 14)}`;
+  const created = Math.floor(Date.now() / 1000);
+  const ac = new AbortController();
+  const base = { id, object: 'chat.completion.chunk', created, model: ctx.modelName };
+  const wantTop = body.logprobs ? (body.top_logprobs ?? 0) : undefined;
+  const tok = model.tokenizer;
+  const lp = (e: TokenEvent): object => ({
+    token: tok.decode([e.chunk.id]),
+    logprob: e.chunk.logprob ?? 0,
+    bytes: [...tok.tokenBytes(e.chunk.id)],
+    top_logprobs: (e.top ?? []).map((t) => ({ token: tok.decode([t.id]), logprob: t.logprob, bytes: [...tok.tokenBytes(t.id)] })),
+  });
+
+  const run = async (choice: number, emit: (delta: object, lps?: object[]) => void): Promise<{ result: GenerateResult; calls: ParsedToolCall[]; content: string; lps: object[] }> => {
+    const parser = tools ? new ToolCallStreamParser() : undefined;
+    let content = '';
+    const calls: ParsedToolCall[] = [];
+    const lps: object[] = [];
+    const onText = (text: string, l: object[] | undefined): void => {
+      if (!parser) {
+        content += text;
+        if (text || l) emit({ content: text }, l);
+        return;
+      }
+      let sent = false;
+      for (const ev of parser.push(text)) {
+        if (ev.type === 'text') {
+          content += ev.text;
+          emit({ content: ev.text }, l);
+          sent = true;
+        } else {
+          calls.push(ev.call);
+          emitCall(ev.call, calls.length - 1, emit);
+        }
+      }
+      if (!sent && l) emit({}, l);
+    };
+    const opts = { ...generateOptions(body, defaultMax, choice), stopIds, logitsProcessors: constraint ? [constraint()] : [] };
+    const result = await runChoice(model, ids, opts, wantTop, ac.signal, (e) => {
+      ctx.metrics.generated(1);
+      const l = wantTop !== undefined ? [lp(e)] : undefined;
+      if (l) lps.push(...l);
+      onText(e.chunk.text, l);
+    });
+    if (parser) {
+      const endToken = result.stoppedBy === tok.specialId('<|eom_id|>') ? 'eom' : 'eot';
+      for (const ev of parser.finish({ endToken }).events) {
+        if (ev.type === 'text') {
+          content += ev.text;
+          emit({ content: ev.text });
+        } else {
+          calls.push(ev.call);
+          emitCall(ev.call, calls.length - 1, emit);
+        }
+      }
+    }
+    return { result, calls, content, lps };
+  };
+  const emitCall = (call: ParsedToolCall, index: number, emit: (delta: object) => void): void => {
+    const args = JSON.stringify(call.arguments);
+    const frags = argFragments(args);
+    emit({ tool_calls: [{ index, id: callId(), type: 'function', function: { name: call.name, arguments: frags[0] } }] });
+    for (const f of frags.slice(1)) emit({ tool_calls: [{ index, function: { arguments: f } }] });
+  };
+  const finishReason = (r: GenerateResult, calls: ParsedToolCall[]): string => (calls.length > 0 ? 'tool_calls' : r.finishReason === 'length' ? 'length' : 'stop');
+  reply.raw.on('close', () => {
+    if (!reply.raw.writableFinished) ac.abort();
+  });
+
+  if (body.stream) {
+    const sse = new SSE(reply.raw, ctx.corsHeaders(req));
+    reply.hijack();
+    let completion = 0;
+    try {
+      const all = await Promise.all(
+        Array.from({ length: n }, async (_, choice) => {
+          sse.send({ ...base, choices: [{ index: choice, delta: { role: 'assistant', content: '' }, logprobs: null, finish_reason: null }] });
+          const r = await run(choice, (delta, l) => sse.send({ ...base, choices: [{ index: choice, delta, logprobs: l ? { content: l } : null, finish_reason: null }] }));
+          completion += r.result.ids.length;
+          sse.send({ ...base, choices: [{ index: choice, delta: {}, logprobs: null, finish_reason: finishReason(r.result, r.calls) }] });
+          return r;
+        }),
+      );
+      ctx.metrics.tokens(ids.length, completion);
+      if (body.stream_options?.include_usage) sse.send({ ...base, choices: [], usage: usage(ids.length, completion, all[0]?.result) });
+      sse.end();
+      ctx.metrics.request('/v1/chat/completions', 200);
+    } catch (e) {
+      ctx.streamError(sse, e, '/v1/chat/completions');
+    }
+    return reply;
+  }
+
+  const all = await Promise.all(Array.from({ length: n }, (_, choice) => run(choice, () => {})));
+  const completion = all.reduce((a, r) => a + r.result.ids.length, 0);
+  ctx.metrics.tokens(ids.length, completion);
+  return {
+    id,
+    object: 'chat.completion',
+    created,
+    model: ctx.modelName,
+    choices: all.map((r, index) => {
+      const toolCalls: ToolCallOut[] = r.calls.map((c, i) => ({ index: i, id: callId(), type: 'function', function: { name: c.name, arguments: JSON.stringify(c.arguments) } }));
+      return {
+        index,
+        message: { role: 'assistant', content: toolCalls.length > 0 && r.content === '' ? null : r.content, ...(toolCalls.length > 0 ? { tool_calls: toolCalls.map(({ index: _i, ...t }) => t) } : {}), refusal: null },
+        logprobs: wantTop !== undefined ? { content: r.lps } : null,
+        finish_reason: finishReason(r.result, r.calls),
+      };
+    }),
+    usage: usage(ids.length, completion, all[0]?.result),
+  };
+}
+
+export function usage(prompt: number, completion: number, r: GenerateResult | undefined): object {
+  return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion, prompt_tokens_details: { cached_tokens: r?.cache?.reused ?? 0 } };
+}

@@ -1,0 +1,130 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { ServerContext } from './context.js';
+import type { GenerateResult } from '../generate/options.js';
+import { ContextOverflowError } from '../errors/errors.js';
+import { generateOptions, logSumExp, topLogprobs, type SamplingBody } from './sampling.js';
+import { runChoice, type TokenEvent } from './runner.js';
+import { SSE } from './sse.js';
+import { usage } from './chat-route.js';
+
+interface CompletionBody extends SamplingBody {
+  readonly model: string;
+  readonly prompt: string | readonly number[] | readonly string[];
+  readonly stream?: boolean | null;
+  readonly stream_options?: { readonly include_usage?: boolean } | null;
+  readonly echo?: boolean | null;
+  readonly logprobs?: number | null;
+}
+
+interface Logprobs {
+  tokens: string[];
+  token_logprobs: (number | null)[];
+  top_logprobs: (Record<string, number> | null)[];
+  text_offset: number[];
+}
+
+export async function completions(ctx: ServerContext, req: FastifyRequest, reply: FastifyReply): Promise<unknown> {
+  const body = req.body as CompletionBody;
+  const model = ctx.model;
+  ctx.checkModel(body.model);
+  const tok = model.tokenizer;
+  const p = body.prompt;
+  const promptText = typeof p === 'string' ? p : typeof p[0] === 'string' ? (p[0] as string) : undefined;
+  const ids = promptText !== undefined ? tok.encode(promptText, { addBos: true }) : [...(p as readonly number[])];
+  if (ids.length >= model.contextSize) throw new ContextOverflowError(ids.length, model.contextSize);
+  const n = body.n ?? 1;
+  const id = `cmpl-${Math.random().toString(36).slice(2, 14)}`;
+  const created = Math.floor(Date.now() / 1000);
+  const ac = new AbortController();
+  reply.raw.on('close', () => {
+    if (!reply.raw.writableFinished) ac.abort();
+  });
+  const k = body.logprobs ?? undefined;
+  const echoText = body.echo ? (promptText ?? tok.decode(ids)) : '';
+  // echo + logprobs: the prompt's own log-likelihoods (what evaluation harnesses ask for).
+  const promptLps = body.echo && k !== undefined ? await promptLogprobs(ctx, ids, k) : undefined;
+
+  const run = async (choice: number, emit: (text: string, lp: Logprobs | undefined) => void): Promise<{ result: GenerateResult; text: string; lp: Logprobs | undefined }> => {
+    let text = '';
+    const lp: Logprobs | undefined = k !== undefined ? { tokens: [], token_logprobs: [], top_logprobs: [], text_offset: [] } : undefined;
+    let offset = echoText.length;
+    const result = await runChoice(model, ids, generateOptions(body, 16, choice), k, ac.signal, (e: TokenEvent) => {
+      ctx.metrics.generated(1);
+      text += e.chunk.text;
+      let piece: Logprobs | undefined;
+      if (lp) {
+        piece = { tokens: [tok.decode([e.chunk.id])], token_logprobs: [e.chunk.logprob ?? null], top_logprobs: [Object.fromEntries((e.top ?? []).map((t) => [tok.decode([t.id]), t.logprob]))], text_offset: [offset] };
+        offset += piece.tokens[0]!.length;
+        lp.tokens.push(...piece.tokens);
+        lp.token_logprobs.push(...piece.token_logprobs);
+        lp.top_logprobs.push(...piece.top_logprobs);
+        lp.text_offset.push(...piece.text_offset);
+      }
+      emit(e.chunk.text, piece);
+    });
+    return { result, text, lp };
+  };
+  const withPrompt = (lp: Logprobs | undefined): Logprobs | undefined =>
+    lp && promptLps
+      ? { tokens: [...promptLps.tokens, ...lp.tokens], token_logprobs: [...promptLps.token_logprobs, ...lp.token_logprobs], top_logprobs: [...promptLps.top_logprobs, ...lp.top_logprobs], text_offset: [...promptLps.text_offset, ...lp.text_offset] }
+      : lp;
+
+  if (body.stream) {
+    const sse = new SSE(reply.raw, ctx.corsHeaders(req));
+    reply.hijack();
+    let completion = 0;
+    try {
+      const all = await Promise.all(
+        Array.from({ length: n }, async (_, choice) => {
+          if (echoText) sse.send({ id, object: 'text_completion', created, model: ctx.modelName, choices: [{ index: choice, text: echoText, logprobs: promptLps ?? null, finish_reason: null }] });
+          const r = await run(choice, (text, lp) => sse.send({ id, object: 'text_completion', created, model: ctx.modelName, choices: [{ index: choice, text, logprobs: lp ?? null, finish_reason: null }] }));
+          completion += r.result.ids.length;
+          sse.send({ id, object: 'text_completion', created, model: ctx.modelName, choices: [{ index: choice, text: '', logprobs: null, finish_reason: r.result.finishReason === 'length' ? 'length' : 'stop' }] });
+          return r;
+        }),
+      );
+      ctx.metrics.tokens(ids.length, completion);
+      if (body.stream_options?.include_usage) sse.send({ id, object: 'text_completion', created, model: ctx.modelName, choices: [], usage: usage(ids.length, completion, all[0]?.result) });
+      sse.end();
+      ctx.metrics.request('/v1/completions', 200);
+    } catch (e) {
+      ctx.streamError(sse, e, '/v1/completions');
+    }
+    return reply;
+  }
+  const all = await Promise.all(Array.from({ length: n }, (_, choice) => run(choice, () => {})));
+  const completion = all.reduce((a, r) => a + r.result.ids.length, 0);
+  ctx.metrics.tokens(ids.length, completion);
+  return {
+    id,
+    object: 'text_completion',
+    created,
+    model: ctx.modelName,
+    choices: all.map((r, index) => ({ index, text: echoText + r.text, logprobs: withPrompt(r.lp) ?? null, finish_reason: r.result.finishReason === 'length' ? 'length' : 'stop' })),
+    usage: usage(ids.length, completion, all[0]?.result),
+  };
+}
+
+/** Log-probs of each prompt token given the ones before it (the first has none), from one prefill. */
+async function promptLogprobs(ctx: ServerContext, ids: readonly number[], k: number): Promise<Logprobs> {
+  const tok = ctx.model.tokenizer;
+  const logits = await ctx.model.logits(ids);
+  const V = ctx.model.config.vocabSize;
+  const out: Logprobs = { tokens: [], token_logprobs: [], top_logprobs: [], text_offset: [] };
+  let offset = 0;
+  for (let i = 0; i < ids.length; i++) {
+    const t = tok.decode([ids[i]!]);
+    out.tokens.push(t);
+    out.text_offset.push(offset);
+    offset += t.length;
+    if (i === 0) {
+      out.token_logprobs.push(null);
+      out.top_logprobs.push(null);
+      continue;
+    }
+    const row = logits.subarray((i - 1) * V, i * V);
+    out.token_logprobs.push(row[ids[i]!]! - logSumExp(row));
+    out.top_logprobs.push(k > 0 ? Object.fromEntries(topLogprobs(row, k).map((t) => [tok.decode([t.id]), t.logprob])) : null);
+  }
+  return out;
+}
