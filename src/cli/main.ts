@@ -163,6 +163,7 @@ export function buildProgram(): Command {
     .option('--host <host>', 'address to listen on', '127.0.0.1')
     .option('--port <n>', 'port', int('--port'), 8080)
     .option('--parallel <n>', 'sequences decoded together', int('--parallel'), 4)
+    .option('--queue <n>', 'requests that may wait for a sequence (more get 429)', int('--queue'), 64)
     .option('-c, --ctx <n>', 'context per sequence in tokens', int('--ctx'))
     .option('--api-key <key>', 'require this bearer key on /v1 routes')
     .option('--cors <origin>', "allow this browser origin ('*' for any)")
@@ -174,7 +175,7 @@ export function buildProgram(): Command {
     .action(async (o) => {
       const { serveCommand } = await import('./serve.js');
       await serveCommand(
-        { model: o.model, host: o.host, port: o.port, parallel: o.parallel, contextSize: o.ctx, apiKey: o.apiKey ?? process.env.LLAMA_TS_API_KEY, cors: o.cors, backend: o.backend, threads: o.threads, kvDType: o.cacheType, tokenizer: o.tokenizer, grace: o.grace },
+        { model: o.model, host: o.host, port: o.port, parallel: o.parallel, queue: o.queue, contextSize: o.ctx, apiKey: o.apiKey ?? process.env.LLAMA_TS_API_KEY, cors: o.cors, backend: o.backend, threads: o.threads, kvDType: o.cacheType, tokenizer: o.tokenizer, grace: o.grace },
         (s) => process.stderr.write(s),
       );
     });

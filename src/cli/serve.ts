@@ -8,6 +8,7 @@ export interface ServeOptions {
   readonly host: string;
   readonly port: number;
   readonly parallel: number;
+  readonly queue: number;
   readonly contextSize?: number;
   readonly apiKey?: string;
   readonly cors?: string;
@@ -32,6 +33,7 @@ export async function serveCommand(o: ServeOptions, log: (s: string) => void): P
     kvDType: o.kvDType,
     contextSize: o.contextSize,
     maxSequences: o.parallel,
+    maxQueue: o.queue,
     onProgress: progress.onProgress,
   });
   progress.stop();
