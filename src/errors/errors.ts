@@ -14,7 +14,10 @@ export type LlamaErrorCode =
   | 'BAD_ARGUMENT'
   | 'TOKENIZER_ERROR'
   | 'TEMPLATE_ERROR'
-  | 'BACKEND_ERROR';
+  | 'BACKEND_ERROR'
+  | 'UNSUPPORTED_SCHEMA'
+  | 'INVALID_GRAMMAR'
+  | 'TOKEN_NOT_ALLOWED';
 
 export class LlamaError extends Error {
   readonly code: LlamaErrorCode;
