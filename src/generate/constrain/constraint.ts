@@ -31,10 +31,12 @@ export class ConstraintState {
   maskView(): Uint32Array {
     return this.constraint.engine.mask(this.state);
   }
+  /** Same answer as the mask bit, computed by running the token's bytes through the parser. */
   allows(id: number): boolean {
-    if (!Number.isInteger(id) || id < 0 || id >= this.constraint.tokenizer.vocabSize) return false;
-    const m = this.constraint.engine.mask(this.state);
-    return ((m[id >>> 5]! >>> (id & 31)) & 1) === 1;
+    const tk = this.constraint.tokenizer;
+    if (!Number.isInteger(id) || id < 0 || id >= tk.vocabSize || tk.isSpecial(id)) return false;
+    const bytes = tk.tokenBytes(id);
+    return bytes.length > 0 && this.constraint.engine.stepBytes(this.state, bytes) >= 0;
   }
   advance(id: number): void {
     if (!this.allows(id)) throw new LlamaError('TOKEN_NOT_ALLOWED', `token ${id} is not allowed by the constraint here`);
@@ -73,7 +75,7 @@ export class ConstraintState {
    */
   forced(limit = 256): number[] {
     const bytes = this.forcedBytes(limit);
-    const ix = this.constraint.engine.index;
+    const ix = this.constraint.engine.index.full;
     const out: number[] = [];
     const probe = this.clone();
     let pos = 0;

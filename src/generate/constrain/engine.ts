@@ -8,7 +8,7 @@
  * only the trie subtrees below the cached exit nodes with the state after the terminal.
  */
 import { END, type FlatGrammar } from './grammar.js';
-import type { Inside, TokenIndex } from './token-index.js';
+import type { Inside, TokenIndex, Trie } from './token-index.js';
 
 interface StateRec {
   /** Triples (position, dfa state, stack). */
@@ -177,10 +177,10 @@ export class Engine {
   mask(state: number): Uint32Array {
     const hit = this.masks.get(state);
     if (hit) return hit;
-    const ix = this.index;
-    const m = new Uint32Array(ix.words);
+    const m = new Uint32Array(this.index.words);
     const th = this.states[state]!.threads;
     const done = new Set<string>();
+    const bases = new Set<Uint32Array>();
     for (let i = 0; i < th.length; i += 3) {
       const p = th[i]!;
       const q = th[i + 1]!;
@@ -191,13 +191,18 @@ export class Engine {
         done.add(tq);
         const b = ins.bits;
         for (let w = 0; w < b.length; w++) m[w]! |= b[w]!;
+        if (ins.base && !bases.has(ins.base)) {
+          bases.add(ins.base);
+          const bb = ins.base;
+          for (let w = 0; w < bb.length; w++) m[w]! |= bb[w]!;
+        }
       }
       if (ins.exits.length === 0) continue;
       const c = this.exitState(p, th[i + 2]!);
       const k = `${tq},${c}`;
       if (c < 0 || done.has(k)) continue;
       done.add(k);
-      for (const n of ins.exits) this.walk(c, n, m);
+      for (const n of ins.exits) this.walk(c, ins.trie, n, m);
     }
     if (this.masks.size >= MASK_CACHE) this.masks.delete(this.masks.keys().next().value!);
     this.masks.set(state, m);
@@ -205,17 +210,16 @@ export class Engine {
   }
 
   /** Generic walk of node's children from parser state `state`. */
-  private walk(state: number, node: number, m: Uint32Array): void {
-    const ix = this.index;
-    const end = ix.end[node]!;
+  private walk(state: number, trie: Trie, node: number, m: Uint32Array): void {
+    const end = trie.end[node]!;
     let c = node + 1;
     while (c < end) {
-      const s2 = this.step(state, ix.byte[c]!);
+      const s2 = this.step(state, trie.byte[c]!);
       if (s2 >= 0) {
-        ix.setToken(m, c);
-        if (ix.end[c]! > c + 1) this.walk(s2, c, m);
+        trie.setToken(m, c);
+        if (trie.end[c]! > c + 1) this.walk(s2, trie, c, m);
       }
-      c = ix.end[c]!;
+      c = trie.end[c]!;
     }
   }
 

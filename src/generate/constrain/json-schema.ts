@@ -102,9 +102,19 @@ class SchemaCompiler {
       const rest: Obj = { ...s };
       delete rest[branchKey];
       const hasRest = constraintKeys(rest).length > 0;
-      const branches = (list as Schema[]).map((x) => (hasRest ? this.r.merge(x, rest, ptr) : x));
+      const branches = (list as Schema[]).map((x) => (hasRest ? this.r.merge(rest, x, ptr) : x));
       if (branchKey === 'oneOf') this.checkDisjoint(branches, ptr);
-      return alts(...branches.map((x, i) => this.compile(x, `${ptr}/${branchKey}/${i}`)));
+      const out: Expr[] = [];
+      branches.forEach((x, i) => {
+        out.push(this.compile(x, `${ptr}/${branchKey}/${i}`));
+        // Property order is the grammar's, not the schema's: also offer the branch's own
+        // properties first (an equally valid order) when merging moved them.
+        if (!hasRest) return;
+        const y = this.r.merge(list[i] as Schema, rest, ptr);
+        const order = (z: Schema): string => (isObj(z) && isObj(z.properties) ? Object.keys(z.properties).join('\u0000') : '');
+        if (order(y) !== order(x)) out.push(this.compile(y, `${ptr}/${branchKey}/${i}`));
+      });
+      return alts(...out);
     }
     if (s.enum !== undefined || s.const !== undefined) return this.enumExpr(s, ptr);
     return alts(...this.types(s, ptr).map((t) => this.typed(t, s, ptr)));
