@@ -17,7 +17,10 @@ export type LlamaErrorCode =
   | 'BACKEND_ERROR'
   | 'QUEUE_FULL'
   | 'DISPOSED'
-  | 'BAD_LOGITS';
+  | 'BAD_LOGITS'
+  | 'UNSUPPORTED_SCHEMA'
+  | 'INVALID_GRAMMAR'
+  | 'TOKEN_NOT_ALLOWED';
 
 export class LlamaError extends Error {
   readonly code: LlamaErrorCode;

@@ -1,0 +1,239 @@
+/**
+ * The parser and mask engine. A parser state is a set of threads (terminal position, DFA state,
+ * return stack); stacks are hash-consed and states interned, so a state is a small integer and
+ * byte transitions between states are memoised — in effect a DFA over parser states built lazily.
+ * The mask of a state is the union, over its threads, of a parser-independent part (tokens that
+ * stay inside the thread's terminal: one cached trie pass per terminal state, shared by all
+ * constraints of the tokenizer) and the tokens that leave the terminal mid-token, found by walking
+ * only the trie subtrees below the cached exit nodes with the state after the terminal.
+ */
+import { END, type FlatGrammar } from './grammar.js';
+import type { Inside, TokenIndex, Trie } from './token-index.js';
+
+interface StateRec {
+  /** Triples (position, dfa state, stack). */
+  readonly threads: Int32Array;
+  readonly accept: boolean;
+}
+
+const MASK_CACHE = 256;
+
+class ThreadSet {
+  readonly seen = new Set<string>();
+  readonly visited = new Set<string>();
+  readonly list: number[] = [];
+  accept = false;
+  add(p: number, q: number, s: number): void {
+    const k = `${p},${q},${s}`;
+    if (this.seen.has(k)) return;
+    this.seen.add(k);
+    this.list.push(p, q, s);
+  }
+}
+
+export class Engine {
+  readonly syms: Int32Array;
+  /** Per terminal: does each DFA state have any outgoing byte; its single out-byte (or -1/-2). */
+  private readonly hasOut: Uint8Array[];
+  private readonly onlyByte: Int16Array[];
+  private readonly insideCaches: Map<number, Inside>[];
+  private readonly stackFrame: number[] = [-1];
+  private readonly stackParent: number[] = [-1];
+  private readonly stackIds = new Map<string, number>();
+  private readonly states: StateRec[] = [];
+  private readonly stateIds = new Map<string, number>();
+  private readonly trans = new Map<number, number>();
+  private readonly exitStates = new Map<string, number>();
+  private readonly masks = new Map<number, Uint32Array>();
+  readonly startState: number;
+
+  constructor(readonly g: FlatGrammar, readonly index: TokenIndex) {
+    this.syms = g.syms;
+    this.hasOut = g.terminals.map((d) => {
+      const h = new Uint8Array(d.size);
+      for (let q = 0; q < d.size; q++) for (let b = 0; b < 256; b++) if (d.trans[q * 256 + b]! >= 0) {
+        h[q] = 1;
+        break;
+      }
+      return h;
+    });
+    this.onlyByte = g.terminals.map((d) => {
+      const o = new Int16Array(d.size).fill(-1);
+      for (let q = 0; q < d.size; q++) for (let b = 0; b < 256; b++) if (d.trans[q * 256 + b]! >= 0) o[q] = o[q] === -1 ? b : -2;
+      return o;
+    });
+    this.insideCaches = g.terminals.map((d) => index.cacheFor(d));
+    const ts = new ThreadSet();
+    for (const a of g.ruleAlts[g.root]!) this.closure(a, 0, ts);
+    this.startState = this.intern(ts);
+  }
+
+  private push(frame: number, parent: number): number {
+    const k = `${frame},${parent}`;
+    let id = this.stackIds.get(k);
+    if (id === undefined) {
+      id = this.stackFrame.length;
+      this.stackFrame.push(frame);
+      this.stackParent.push(parent);
+      this.stackIds.set(k, id);
+    }
+    return id;
+  }
+
+  /** Expand position p with stack s until every thread sits at a terminal (or the root is done). */
+  private closure(p: number, s: number, out: ThreadSet): void {
+    const vk = `${p}:${s}`;
+    if (out.visited.has(vk)) return;
+    out.visited.add(vk);
+    const sym = this.syms[p]!;
+    if (sym === END) {
+      if (s === 0) out.accept = true;
+      else this.closure(this.stackFrame[s]!, this.stackParent[s]!, out);
+    } else if (sym >= 0) {
+      out.add(p, 0, s);
+    } else {
+      // Tail call: returning to the end of an alternative would pop at once, so do not push.
+      const ns = this.syms[p + 1] === END ? s : this.push(p + 1, s);
+      for (const a of this.g.ruleAlts[-sym - 2]!) this.closure(a, ns, out);
+    }
+  }
+
+  private intern(ts: ThreadSet): number {
+    if (ts.list.length === 0 && !ts.accept) return -1;
+    const n = ts.list.length / 3;
+    const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => {
+      const l = ts.list;
+      return l[a * 3]! - l[b * 3]! || l[a * 3 + 1]! - l[b * 3 + 1]! || l[a * 3 + 2]! - l[b * 3 + 2]!;
+    });
+    const threads = new Int32Array(n * 3);
+    order.forEach((o, i) => {
+      threads[i * 3] = ts.list[o * 3]!;
+      threads[i * 3 + 1] = ts.list[o * 3 + 1]!;
+      threads[i * 3 + 2] = ts.list[o * 3 + 2]!;
+    });
+    const key = `${ts.accept ? 1 : 0}|${threads.join(',')}`;
+    let id = this.stateIds.get(key);
+    if (id === undefined) {
+      id = this.states.length;
+      this.states.push({ threads, accept: ts.accept });
+      this.stateIds.set(key, id);
+    }
+    return id;
+  }
+
+  accepts(state: number): boolean {
+    return this.states[state]!.accept;
+  }
+
+  /** The state after one more byte, or -1 when the byte is impossible. */
+  step(state: number, b: number): number {
+    const key = state * 256 + b;
+    const hit = this.trans.get(key);
+    if (hit !== undefined) return hit;
+    const th = this.states[state]!.threads;
+    const out = new ThreadSet();
+    for (let i = 0; i < th.length; i += 3) {
+      const p = th[i]!;
+      const t = this.syms[p]!;
+      const d = this.g.terminals[t]!;
+      const q = d.trans[th[i + 1]! * 256 + b]!;
+      if (q < 0) continue;
+      if (this.hasOut[t]![q]) out.add(p, q, th[i + 2]!);
+      if (d.accept[q]) this.closure(p + 1, th[i + 2]!, out);
+    }
+    const next = this.intern(out);
+    this.trans.set(key, next);
+    return next;
+  }
+
+  stepBytes(state: number, bytes: Uint8Array): number {
+    for (let i = 0; i < bytes.length && state >= 0; i++) state = this.step(state, bytes[i]!);
+    return state;
+  }
+
+  private exitState(p: number, s: number): number {
+    const k = `${p},${s}`;
+    let id = this.exitStates.get(k);
+    if (id === undefined) {
+      const ts = new ThreadSet();
+      this.closure(p + 1, s, ts);
+      id = this.intern(ts);
+      this.exitStates.set(k, id);
+    }
+    return id;
+  }
+
+  private insideOf(t: number, q: number): Inside {
+    const c = this.insideCaches[t]!;
+    let r = c.get(q);
+    if (!r) {
+      r = this.index.inside(this.g.terminals[t]!, q);
+      c.set(q, r);
+    }
+    return r;
+  }
+
+  /** The allowed-token bitmap of a state (cached; callers must not modify it). */
+  mask(state: number): Uint32Array {
+    const hit = this.masks.get(state);
+    if (hit) return hit;
+    const m = new Uint32Array(this.index.words);
+    const th = this.states[state]!.threads;
+    const done = new Set<string>();
+    const bases = new Set<Uint32Array>();
+    for (let i = 0; i < th.length; i += 3) {
+      const p = th[i]!;
+      const q = th[i + 1]!;
+      const t = this.syms[p]!;
+      const ins = this.insideOf(t, q);
+      const tq = `${t},${q}`;
+      if (!done.has(tq)) {
+        done.add(tq);
+        const b = ins.bits;
+        for (let w = 0; w < b.length; w++) m[w]! |= b[w]!;
+        if (ins.base && !bases.has(ins.base)) {
+          bases.add(ins.base);
+          const bb = ins.base;
+          for (let w = 0; w < bb.length; w++) m[w]! |= bb[w]!;
+        }
+      }
+      if (ins.exits.length === 0) continue;
+      const c = this.exitState(p, th[i + 2]!);
+      const k = `${tq},${c}`;
+      if (c < 0 || done.has(k)) continue;
+      done.add(k);
+      for (const n of ins.exits) this.walk(c, ins.trie, n, m);
+    }
+    if (this.masks.size >= MASK_CACHE) this.masks.delete(this.masks.keys().next().value!);
+    this.masks.set(state, m);
+    return m;
+  }
+
+  /** Generic walk of node's children from parser state `state`. */
+  private walk(state: number, trie: Trie, node: number, m: Uint32Array): void {
+    const end = trie.end[node]!;
+    let c = node + 1;
+    while (c < end) {
+      const s2 = this.step(state, trie.byte[c]!);
+      if (s2 >= 0) {
+        trie.setToken(m, c);
+        if (trie.end[c]! > c + 1) this.walk(s2, trie, c, m);
+      }
+      c = trie.end[c]!;
+    }
+  }
+
+  /** The single byte every thread needs next, or -1 when there is a choice (or the value may end). */
+  forcedByte(state: number): number {
+    const st = this.states[state]!;
+    if (st.accept) return -1;
+    const th = st.threads;
+    let only = -1;
+    for (let i = 0; i < th.length; i += 3) {
+      const b = this.onlyByte[this.syms[th[i]!]!]![th[i + 1]!]!;
+      if (b < 0 || (only >= 0 && b !== only)) return -1;
+      only = b;
+    }
+    return only;
+  }
+}

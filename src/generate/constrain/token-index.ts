@@ -1,0 +1,245 @@
+/**
+ * The vocabulary as byte tries laid out in depth-first preorder (flat typed arrays; a subtree is a
+ * contiguous index range), plus per-(terminal DFA, state) walk results that do not depend on the
+ * parser: which tokens stay inside the terminal, and at which trie nodes the terminal can end
+ * with bytes still to go. Built once per tokenizer and shared by every constraint.
+ *
+ * Slices (after llguidance's "slicer"): fixed token sets such as "tokens that are whole UTF-8
+ * characters other than `"`, `\` and controls". When a DFA state provably keeps every token of a
+ * slice alive without ending (checked on the product of the slice's automaton and the DFA), the
+ * slice's bitmap is taken whole and only the tokens outside it are walked: a string-body state
+ * costs a walk over ~6k tokens instead of 128k.
+ */
+import type { Tokenizer } from '../../tokenizer/types.js';
+import { type Dfa, rxToDfa } from './dfa.js';
+import { set, rep, INF } from './regex.js';
+import { subtractRanges } from './utf8.js';
+
+export interface Inside {
+  /** A shared slice bitmap that is part of the answer (not to be modified), if any. */
+  readonly base: Uint32Array | undefined;
+  /** Tokens whose every byte keeps the terminal alive, beyond `base`. */
+  readonly bits: Uint32Array;
+  readonly trie: Trie;
+  /** Nodes of `trie` (with children) after which the terminal may end; the rest is the parser's. */
+  readonly exits: Int32Array;
+}
+
+export class Trie {
+  readonly byte: Uint8Array;
+  readonly depth: Uint16Array;
+  /** Exclusive end of each node's subtree. */
+  readonly end: Int32Array;
+  /** Token id ending at the node, or -1. */
+  readonly tok: Int32Array;
+  /** Further ids with the same bytes as `tok` (rare). */
+  readonly dupTok = new Map<number, number[]>();
+  readonly maxDepth: number;
+
+  constructor(ids: number[], bytesOf: readonly (Uint8Array | undefined)[]) {
+    const cmp = (x: Uint8Array, y: Uint8Array): number => {
+      const n = Math.min(x.length, y.length);
+      for (let i = 0; i < n; i++) if (x[i] !== y[i]) return x[i]! - y[i]!;
+      return x.length - y.length;
+    };
+    ids = [...ids].sort((a, b) => cmp(bytesOf[a]!, bytesOf[b]!));
+    const byte: number[] = [0];
+    const depth: number[] = [0];
+    const tok: number[] = [-1];
+    const end: number[] = [0];
+    const stack = [0];
+    let prev: Uint8Array = new Uint8Array(0);
+    let maxDepth = 0;
+    for (const id of ids) {
+      const cur = bytesOf[id]!;
+      let l = 0;
+      while (l < prev.length && l < cur.length && prev[l] === cur[l]) l++;
+      while (stack.length - 1 > l) end[stack.pop()!] = byte.length;
+      for (let d = l; d < cur.length; d++) {
+        stack.push(byte.length);
+        byte.push(cur[d]!);
+        depth.push(d + 1);
+        tok.push(-1);
+        end.push(0);
+      }
+      const node = stack[stack.length - 1]!;
+      if (tok[node]! >= 0) {
+        const list = this.dupTok.get(node) ?? [];
+        list.push(id);
+        this.dupTok.set(node, list);
+      } else tok[node] = id;
+      maxDepth = Math.max(maxDepth, cur.length);
+      prev = cur;
+    }
+    while (stack.length) end[stack.pop()!] = byte.length;
+    this.byte = Uint8Array.from(byte);
+    this.depth = Uint16Array.from(depth);
+    this.tok = Int32Array.from(tok);
+    this.end = Int32Array.from(end);
+    this.maxDepth = maxDepth;
+  }
+
+  setToken(m: Uint32Array, node: number): void {
+    const t = this.tok[node]!;
+    if (t < 0) return;
+    m[t >>> 5]! |= 1 << (t & 31);
+    if (this.dupTok.size > 0) {
+      const d = this.dupTok.get(node);
+      if (d) for (const x of d) m[x >>> 5]! |= 1 << (x & 31);
+    }
+  }
+
+  /** One pass over the trie driven by the DFA alone: dead subtrees are skipped whole. */
+  walkDfa(dfa: Dfa, q0: number, bits: Uint32Array): Int32Array {
+    const exits: number[] = [];
+    const trans = dfa.trans;
+    const accept = dfa.accept;
+    const st = new Int32Array(this.maxDepth + 1);
+    st[0] = q0;
+    const n = this.byte.length;
+    const { byte, depth, end, tok } = this;
+    const dups = this.dupTok.size > 0;
+    let i = 1;
+    while (i < n) {
+      const d = depth[i]!;
+      const q = trans[st[d - 1]! * 256 + byte[i]!]!;
+      if (q < 0) {
+        i = end[i]!;
+        continue;
+      }
+      st[d] = q;
+      const t = tok[i]!;
+      if (t >= 0) {
+        bits[t >>> 5]! |= 1 << (t & 31);
+        if (dups) {
+          const dd = this.dupTok.get(i);
+          if (dd) for (const x of dd) bits[x >>> 5]! |= 1 << (x & 31);
+        }
+      }
+      if (accept[q] === 1 && end[i]! > i + 1) exits.push(i);
+      i++;
+    }
+    return Int32Array.from(exits);
+  }
+}
+
+interface Slice {
+  readonly dfa: Dfa;
+  /** Longest token in the slice (bytes): coverage is only needed up to this depth. */
+  readonly maxLen: number;
+  readonly bits: Uint32Array;
+  readonly ids: number[];
+  rest?: Trie;
+}
+
+const PLAIN_UTF8 = subtractRanges([[0, 0x10ffff]], [[0, 0x1f], [0x22, 0x22], [0x5c, 0x5c]]);
+const PLAIN_ASCII = subtractRanges([[0x20, 0x7e]], [[0x22, 0x22], [0x5c, 0x5c]]);
+const COVER_BUDGET = 4000;
+
+export class TokenIndex {
+  readonly vocabSize: number;
+  readonly words: number;
+  readonly full: Trie;
+  readonly bytesOf: (Uint8Array | undefined)[];
+  private readonly all: number[] = [];
+  private readonly slices: Slice[];
+  private readonly insideCaches = new Map<string, Map<number, Inside>>();
+
+  constructor(tokenizer: Tokenizer) {
+    this.vocabSize = tokenizer.vocabSize;
+    this.words = (this.vocabSize + 31) >>> 5;
+    this.bytesOf = new Array(this.vocabSize);
+    for (let id = 0; id < this.vocabSize; id++) {
+      if (tokenizer.isSpecial(id)) continue;
+      const b = tokenizer.tokenBytes(id);
+      if (b.length === 0) continue;
+      this.bytesOf[id] = b;
+      this.all.push(id);
+    }
+    this.full = new Trie(this.all, this.bytesOf);
+    const u = rxToDfa(rep(set(PLAIN_UTF8), 0, INF), 'raw', 'slice:utf8');
+    const a = rxToDfa(rep(set(PLAIN_ASCII), 0, INF), 'raw', 'slice:ascii');
+    this.slices = [];
+    for (const [dfa, max] of [[u, Infinity], [u, 16], [a, Infinity], [a, 16], [u, 8], [a, 8], [u, 4]] as const) {
+      const ids = this.all.filter((id) => this.bytesOf[id]!.length <= max && dfa.matches(this.bytesOf[id]!));
+      const bits = new Uint32Array(this.words);
+      let maxLen = 0;
+      for (const id of ids) {
+        bits[id >>> 5]! |= 1 << (id & 31);
+        maxLen = Math.max(maxLen, this.bytesOf[id]!.length);
+      }
+      if (ids.length > 0) this.slices.push({ dfa, maxLen, bits, ids });
+    }
+  }
+
+  /** The per-state cache for one terminal (shared across constraints by the DFA's key). */
+  cacheFor(dfa: Dfa): Map<number, Inside> {
+    let c = this.insideCaches.get(dfa.key);
+    if (!c) {
+      if (this.insideCaches.size > 4096) this.insideCaches.clear();
+      c = new Map();
+      this.insideCaches.set(dfa.key, c);
+    }
+    return c;
+  }
+
+  /**
+   * Does every string of the slice (up to its longest token) keep `dfa` alive from q, never
+   * passing an accepting state? Breadth-first over (slice state, dfa state) pairs.
+   */
+  private covers(sl: Slice, dfa: Dfa, q: number): boolean {
+    const seen = new Map<number, number>();
+    const n = dfa.size;
+    let frontier = [0 * n + q];
+    seen.set(q, 0);
+    for (let depth = 0; depth < sl.maxLen && frontier.length > 0; depth++) {
+      const next: number[] = [];
+      for (const pair of frontier) {
+        const s = Math.floor(pair / n);
+        const d = pair - s * n;
+        for (let b = 0; b < 256; b++) {
+          const s2 = sl.dfa.trans[s * 256 + b]!;
+          if (s2 < 0) continue;
+          const d2 = dfa.trans[d * 256 + b]!;
+          if (d2 < 0 || dfa.accept[d2] === 1) return false;
+          const k = s2 * n + d2;
+          if (!seen.has(k)) {
+            if (seen.size > COVER_BUDGET) return false;
+            seen.set(k, depth + 1);
+            next.push(k);
+          }
+        }
+      }
+      frontier = next;
+    }
+    return true;
+  }
+
+  inside(dfa: Dfa, q0: number): Inside {
+    for (const sl of this.slices) {
+      if (!this.covers(sl, dfa, q0)) continue;
+      if (!sl.rest) {
+        const inSlice = new Uint8Array(this.vocabSize);
+        for (const id of sl.ids) inSlice[id] = 1;
+        sl.rest = new Trie(this.all.filter((id) => !inSlice[id]), this.bytesOf);
+      }
+      const bits = new Uint32Array(this.words);
+      const exits = sl.rest.walkDfa(dfa, q0, bits);
+      return { base: sl.bits, bits, trie: sl.rest, exits };
+    }
+    const bits = new Uint32Array(this.words);
+    const exits = this.full.walkDfa(dfa, q0, bits);
+    return { base: undefined, bits, trie: this.full, exits };
+  }
+}
+
+const indexes = new WeakMap<Tokenizer, TokenIndex>();
+
+export function tokenIndexFor(tokenizer: Tokenizer): TokenIndex {
+  let ix = indexes.get(tokenizer);
+  if (!ix) {
+    ix = new TokenIndex(tokenizer);
+    indexes.set(tokenizer, ix);
+  }
+  return ix;
+}
