@@ -35,6 +35,11 @@ export interface GenerateOptions extends SamplingOptions {
   readonly addBos?: boolean;
   /** When the prompt is text: parse special-token text in it (default 'plain'). */
   readonly specials?: 'parse' | 'plain';
+  /**
+   * Constrain the output during decoding: JSON matching a schema, any JSON object, or a GBNF
+   * grammar (src/generate/constrain). EOS is allowed only once the value is complete.
+   */
+  readonly responseFormat?: import('./constrain-processor.js').ResponseFormat;
   /** Edit each row of logits before sampling (constraints, tool_choice), in order. */
   readonly logitsProcessors?: readonly LogitsProcessor[];
   /** Continue in this session; cached tokens that match the prompt's prefix are reused. */

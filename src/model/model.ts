@@ -8,6 +8,7 @@ import type { Model } from './types.js';
 import { KVManager, type PrefixCacheStats } from '../engine/kv-manager.js';
 import { Scheduler, type RequestHandle, type SchedulerStats } from '../engine/scheduler.js';
 import { Session, type SessionOptions } from './session.js';
+import { compileResponseFormat, constraintProcessor } from '../generate/constrain-processor.js';
 import { BadArgumentError, DisposedError, LlamaError } from '../errors/errors.js';
 
 /** Where a model came from, for `info`, `bench` and error messages. */
@@ -97,9 +98,10 @@ export class LlamaModel implements Model {
   }
 
   /** Submits a generation to the scheduler: concurrent calls are decoded together. */
-  submit(prompt: string | readonly number[], options: GenerateOptions = {}): RequestHandle {
+  submit(prompt: string | readonly number[], opts: GenerateOptions = {}): RequestHandle {
     this.check();
-    const ids = this.promptIds(prompt, options);
+    const ids = this.promptIds(prompt, opts);
+    const options = this.withResponseFormat(opts);
     const session = options.session;
     if (!session) return this.scheduler.submit({ ...options, prompt: ids });
     // A session runs one thing at a time: the request waits for earlier calls on it.
@@ -135,6 +137,14 @@ export class LlamaModel implements Model {
     } finally {
       h.cancel(); // the consumer stopped early: free the sequence now
     }
+  }
+
+  /** responseFormat becomes a constraint processor ahead of any others. */
+  private withResponseFormat(o: GenerateOptions): GenerateOptions {
+    if (!o.responseFormat) return o;
+    const constraint = compileResponseFormat(o.responseFormat, this.tokenizer);
+    const stops = [...(o.ignoreEos ? [] : this.config.eosTokenIds), ...(o.stopIds ?? [])];
+    return { ...o, logitsProcessors: [constraintProcessor(constraint, stops), ...(o.logitsProcessors ?? [])] };
   }
 
   private promptIds(prompt: string | readonly number[], options: GenerateOptions): number[] {

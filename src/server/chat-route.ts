@@ -55,8 +55,8 @@ export async function chatCompletions(ctx: ServerContext, req: FastifyRequest, r
   if (ids.length >= model.contextSize) throw new ContextOverflowError(ids.length, model.contextSize);
   const defaultMax = model.contextSize - ids.length;
   const n = body.n ?? 1;
-  const constraint = constraintFor(model, body.response_format ?? undefined, tools, body.tool_choice ?? undefined, body.parallel_tool_calls ?? true);
   const stopIds = [model.tokenizer.specialId('<|eom_id|>'), model.tokenizer.specialId('<|eot_id|>')].filter((x): x is number => x !== undefined);
+  const constraint = constraintFor(model, body.response_format ?? undefined, tools, body.tool_choice ?? undefined, stopIds);
   const id = `chatcmpl-${Math.random().toString(36).slice(2, 14)}`;
   const created = Math.floor(Date.now() / 1000);
   const ac = new AbortController();
