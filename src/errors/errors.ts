@@ -14,7 +14,15 @@ export type LlamaErrorCode =
   | 'BAD_ARGUMENT'
   | 'TOKENIZER_ERROR'
   | 'TEMPLATE_ERROR'
-  | 'BACKEND_ERROR';
+  | 'BACKEND_ERROR'
+  // Hub downloads (src/hub/) and memory planning (src/model/memory-plan.ts).
+  | 'HUB_ACCESS_DENIED'
+  | 'HUB_NOT_FOUND'
+  | 'HUB_UNREACHABLE'
+  | 'DOWNLOAD_FAILED'
+  | 'CHECKSUM_MISMATCH'
+  | 'NOT_CACHED'
+  | 'OUT_OF_MEMORY';
 
 export class LlamaError extends Error {
   readonly code: LlamaErrorCode;
