@@ -172,7 +172,15 @@ test('offline: HF_HUB_OFFLINE uses the cache without a request; NOT_CACHED other
 
 test('quant-tag selection and sharded GGUF: all shards fetched in parallel, first shard returned', async () => {
   const cache = freshCache();
-  const r = await pullModel('hf:test/gguf:q2_k', opts(cache));
+  hub.faults.storageDelayMs = 150;
+  hub.maxConcurrentGets = 0;
+  let r;
+  try {
+    r = await pullModel('hf:test/gguf:q2_k', opts(cache));
+  } finally {
+    hub.faults.storageDelayMs = 0;
+  }
+  assert.equal(hub.maxConcurrentGets, 3);
   assert.deepEqual(r.files, ['M-Q2_K/M-Q2_K-00001-of-00003.gguf', 'M-Q2_K/M-Q2_K-00002-of-00003.gguf', 'M-Q2_K/M-Q2_K-00003-of-00003.gguf']);
   assert.ok(r.path.endsWith(join('M-Q2_K', 'M-Q2_K-00001-of-00003.gguf')));
   for (const [i, f] of r.files.entries()) assert.ok(readFileSync(join(cache, 'models--test--gguf', 'snapshots', r.commit, f)).equals(shards[i]!));

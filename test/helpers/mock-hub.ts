@@ -33,6 +33,8 @@ export interface Faults {
   corrupt: Set<string>;
   /** Tree listing page size (to exercise Link pagination). */
   pageSize: number;
+  /** Storage answers wait this long (so parallel downloads overlap measurably). */
+  storageDelayMs: number;
 }
 
 export interface RequestLog {
@@ -61,7 +63,10 @@ export function repoFromFolder(dir: string, commitSeed = dir): MockRepo {
 
 export class MockHub {
   readonly repos = new Map<string, MockRepo>();
-  readonly faults: Faults = { fail500: 0, cut: new Map(), corrupt: new Set(), pageSize: 1000 };
+  readonly faults: Faults = { fail500: 0, cut: new Map(), corrupt: new Set(), pageSize: 1000, storageDelayMs: 0 };
+  /** Most storage GETs in flight at once. */
+  maxConcurrentGets = 0;
+  private inFlight = 0;
   readonly log: RequestLog[] = [];
   private hub: Server | undefined;
   private cdn: Server | undefined;
@@ -187,6 +192,16 @@ export class MockHub {
   }
 
   private storage(req: IncomingMessage, res: ServerResponse): void {
+    if (req.method === 'GET') {
+      this.inFlight++;
+      this.maxConcurrentGets = Math.max(this.maxConcurrentGets, this.inFlight);
+      res.once('close', () => this.inFlight--);
+    }
+    if (this.faults.storageDelayMs > 0) setTimeout(() => this.storageNow(req, res), this.faults.storageDelayMs);
+    else this.storageNow(req, res);
+  }
+
+  private storageNow(req: IncomingMessage, res: ServerResponse): void {
     if (req.headers.authorization) {
       // The real storage rejects (and must never receive) hub tokens.
       this.send(req, res, 400, {}, 'unexpected Authorization header');
