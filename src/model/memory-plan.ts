@@ -86,7 +86,8 @@ const AUTO_HEADROOM = 0.9;
 
 const align = (b: number): number => Math.max(64, Math.ceil(b / 64) * 64);
 
-export const gib = (b: number): string => `${(b / 2 ** 30).toFixed(2)} GiB`;
+/** Bytes for people: GiB from 1 GiB up, else MiB. */
+export const gib = (b: number): string => (b >= 2 ** 30 ? `${(b / 2 ** 30).toFixed(2)} GiB` : `${(b / 2 ** 20).toFixed(1)} MiB`);
 
 /** How many bytes memory the process may use: free memory, capped by a cgroup limit. */
 export function availableMemory(maxMemory?: number): { bytes: number; source: string } {
@@ -200,8 +201,11 @@ function evaluate(input: MemoryPlanInput, st: Static, ctx: number): MemoryPlan {
   const total = st.weights + kv + scratch + RUNTIME_ALLOWANCE;
   const problems: string[] = [];
   if (wasm) {
-    for (const p of perThread) {
-      if (p.total > WASM_MEMORY_LIMIT) problems.push(`wasm thread ${p.thread} would hold ${gib(p.total)} (weights ${gib(p.weights)}, KV ${gib(p.kv)}, scratch ${gib(p.scratch)}), over the ${gib(WASM_MEMORY_LIMIT)} a wasm32 memory can address`);
+    const over = perThread.filter((p) => p.total > WASM_MEMORY_LIMIT);
+    if (over.length > 0) {
+      const w = over.reduce((a, b) => (b.total > a.total ? b : a));
+      const which = T === 1 ? 'the one wasm memory' : `${over.length} of ${T} wasm thread memories (largest: thread ${w.thread})`;
+      problems.push(`${which} would hold ${gib(w.total)} (weights ${gib(w.weights)}, KV ${gib(w.kv)}, scratch ${gib(w.scratch)}), over the ${gib(WASM_MEMORY_LIMIT)} a wasm32 memory can address`);
     }
   }
   const available = input.available;
@@ -285,12 +289,17 @@ function options(input: MemoryPlanInput, plan: MemoryPlan): string[] {
       const p = evaluate({ ...input, threads: t, available: Number.POSITIVE_INFINITY }, staticPart({ ...input, threads: t }), plan.contextSize);
       if (p.perThread.every((x) => x.total <= WASM_MEMORY_LIMIT)) break;
     }
-    out.push(t <= 256 ? `more threads: -t ${t} splits weights and KV cache so each wasm memory stays under 4 GiB` : 'more threads cannot help: a single row group or KV head is over 4 GiB');
+    if (t <= 256) out.push(`more threads: -t ${t} splits weights and KV cache so each wasm memory stays under 4 GiB`);
+    else {
+      const c = input.config;
+      const perHead = 2 * c.numLayers * plan.contextSize * c.headDim * (input.kvDType === 'f16' ? 2 : 4);
+      out.push(`more threads cannot help: a thread holds at least one KV head, and one head's cache for ${plan.contextSize} tokens is ${gib(perHead)}`);
+    }
   }
   const params = [...input.tensors].reduce((a, t) => a + (t.shape.length === 2 ? t.shape[0]! * t.shape[1]! : 0), 0);
   const q4 = (params * Q4_K_M_BITS) / 8;
   if (plan.fileWeights > q4 * 1.15) out.push(`a smaller quant: weights take ${gib(plan.weights)} here; a Q4_K_M file holds this model in ≈ ${gib(q4)}`);
-  if (input.availableSource === '--max-memory') out.push('a larger --max-memory');
+  if (plan.total > plan.available) out.push(input.availableSource === '--max-memory' ? 'a larger --max-memory' : 'closing other programs to free memory');
   return out;
 }
 
