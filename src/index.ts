@@ -15,3 +15,5 @@ export { DType, dtypeName } from './quant/dtype.js';
 export * from './errors/errors.js';
 export * from './chat/index.js';
 export { consume } from './generate/consume.js';
+export { resolveModel, pullModel, listCached, removeCached, parseModelRef, DEFAULT_MODEL, type ResolveOptions, type PullResult, type ModelRef, type CachedModel } from './hub/index.js';
+export { planMemory, requireMemory, availableMemory, formatPlan, OutOfMemoryError, type MemoryPlan, type MemoryPlanInput } from './model/memory-plan.js';
