@@ -83,7 +83,7 @@ test('resume: a connection cut mid-file is resumed with Range (in-call retry and
   const mark = hub.log.length;
   const r = await pullModel('hf:test/gguf:Q8_0', opts(cache));
   assert.ok(readFileSync(r.path).equals(big));
-  const gets = hub.log.slice(mark).filter((l) => l.url === `/blobs/${sum}`);
+  const gets = hub.log.slice(mark).filter((l) => l.url.startsWith(`/blobs/${sum}`));
   assert.equal(gets.length, 2);
   assert.equal(gets[0]!.range, undefined);
   assert.match(gets[1]!.range ?? '', /^bytes=\d+-$/);
@@ -122,6 +122,26 @@ test('corrupted download: detected by sha256, nothing cached, clear error; a cle
   assert.deepEqual(listCached({ cacheDir: cache }), []);
   const r = await pullModel('hf:test/gguf:Q4_K_M', opts(cache));
   assert.ok(readFileSync(r.path).equals(small));
+});
+
+test('an expired storage URL is refreshed from the hub; a corrupted plain git file fails its git blob id', async () => {
+  const cache = freshCache();
+  const sum = sha256(small);
+  hub.faults.expired.set(sum, 1);
+  const mark = hub.log.length;
+  const r = await pullModel('hf:test/gguf:Q4_K_M', opts(cache));
+  assert.ok(readFileSync(r.path).equals(small));
+  const log = hub.log.slice(mark);
+  assert.equal(log.filter((l) => l.method === 'HEAD' && l.url.endsWith('/M-Q4_K_M.gguf')).length, 2);
+  assert.ok(log.some((l) => l.url.startsWith(`/blobs/${sum}`) && l.status === 403));
+  const readme = ggufRepo.files.get('README.md')!.data;
+  hub.faults.corrupt.add(sha256(readme));
+  try {
+    await assert.rejects(resolveModel('hf:test/gguf:README.md', opts(cache)), code('CHECKSUM_MISMATCH', /README\.md.*git-sha1 [0-9a-f]{40}/));
+  } finally {
+    hub.faults.corrupt.delete(sha256(readme));
+  }
+  assert.equal(readFileSync(await resolveModel('hf:test/gguf:README.md', opts(cache)), 'utf8'), '# test repo\n');
 });
 
 test('gated repo: 401 without a token, 403 with the wrong one (message names the repo), works with HF_TOKEN', async () => {

@@ -199,7 +199,7 @@ export function buildProgram(): Command {
   program
     .command('bench')
     .description('prompt-processing and generation speed (like llama-bench)')
-    .requiredOption('-m, --model <path>', 'model path')
+    .requiredOption('-m, --model <path>', 'model path or hf: reference')
     .option('-p, --n-prompt <n>', 'prompt tokens', int('-p'), 512)
     .option('-n, --n-gen <n>', 'generated tokens', int('-n'), 128)
     .option('-t, --threads <n>', 'worker threads', int('--threads'))
@@ -208,7 +208,9 @@ export function buildProgram(): Command {
     .option('--json', 'one JSON object', false)
     .action(async (o) => {
       const { benchCommand } = await import('./bench.js');
-      await benchCommand({ model: o.model, p: o.nPrompt, n: o.nGen, threads: o.threads, reps: o.reps, json: o.json, backend: o.backend }, out);
+      const { cliModelPath } = await import('./model-ref.js');
+      const model = await cliModelPath(o.model, { allowDefault: false, quiet: o.json });
+      await benchCommand({ model, p: o.nPrompt, n: o.nGen, threads: o.threads, reps: o.reps, json: o.json, backend: o.backend }, out);
     });
 
   return program;

@@ -12,6 +12,8 @@ export interface RepoFile {
   readonly size: number;
   /** sha256 of the content for LFS files (the tree's lfs.oid). */
   readonly sha256: string | undefined;
+  /** Git object id (sha1 of `blob <size>\0` + content for regular files; of the pointer for LFS ones). */
+  readonly oid: string | undefined;
 }
 
 export interface FileMeta {
@@ -69,11 +71,11 @@ export class HubClient {
     while (url) {
       const { res } = await this.http.request(url);
       if (!res.ok) return this.fail(res, repo, `revision ${revision}`);
-      const page = (await res.json()) as { type?: string; path?: string; size?: number; lfs?: { oid?: string; size?: number } }[];
+      const page = (await res.json()) as { type?: string; path?: string; size?: number; oid?: string; lfs?: { oid?: string; size?: number } }[];
       if (!Array.isArray(page)) throw new DownloadError(`${url} did not list files`);
       for (const e of page) {
         if (e.type !== 'file' || typeof e.path !== 'string') continue;
-        out.push({ path: e.path, size: e.lfs?.size ?? e.size ?? 0, sha256: e.lfs?.oid });
+        out.push({ path: e.path, size: e.lfs?.size ?? e.size ?? 0, sha256: e.lfs?.oid, oid: e.oid });
       }
       const next = /<([^>]+)>\s*;\s*rel="next"/.exec(res.headers.get('link') ?? '');
       url = next ? new URL(next[1]!, url).href : undefined;

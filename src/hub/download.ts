@@ -12,11 +12,15 @@ import { ChecksumError, DownloadError } from './errors.js';
 /** How the bytes are checked: LFS files by sha256, plain git files by their git blob sha1. */
 export type Digest = { readonly kind: 'sha256' | 'git-sha1'; readonly hex: string } | undefined;
 
-/** The digest a hub content id implies (64 hex: LFS sha256; 40 hex: git blob id; else size only). */
-export function digestOf(etag: string, lfsSha256: string | undefined): Digest {
+/**
+ * The digest to check: LFS files by sha256 (the tree's lfs.oid, or a 64-hex ETag); regular git
+ * files by their git blob id, but only when the ETag is that id as the tree lists it (else the
+ * ETag's meaning is unknown, e.g. from a mirror, and only the size is checked).
+ */
+export function digestOf(etag: string, lfsSha256: string | undefined, gitOid: string | undefined): Digest {
   if (lfsSha256 && /^[0-9a-f]{64}$/i.test(lfsSha256)) return { kind: 'sha256', hex: lfsSha256.toLowerCase() };
   if (/^[0-9a-f]{64}$/i.test(etag)) return { kind: 'sha256', hex: etag.toLowerCase() };
-  if (/^[0-9a-f]{40}$/i.test(etag)) return { kind: 'git-sha1', hex: etag.toLowerCase() };
+  if (/^[0-9a-f]{40}$/i.test(etag) && gitOid !== undefined && gitOid.toLowerCase() === etag.toLowerCase()) return { kind: 'git-sha1', hex: etag.toLowerCase() };
   return undefined;
 }
 
@@ -35,6 +39,8 @@ export interface DownloadTarget {
   readonly digest: Digest;
   /** Name in messages (repo/path). */
   readonly label: string;
+  /** A fresh storage URL (signed storage URLs expire; the hub hands out a new one). */
+  readonly refreshUrl?: () => Promise<string>;
 }
 
 export interface DownloadEvents {
@@ -61,6 +67,8 @@ export async function downloadBlob(http: Http, t: DownloadTarget, ev: DownloadEv
   if (have > 0 && hash) await hashFile(part, hash);
   const fd = openSync(part, have > 0 ? 'r+' : 'w');
   let started = false;
+  let url = t.url;
+  let refreshes = 0;
   try {
     if (have === 0) ftruncateSync(fd, 0);
     let failures = 0;
@@ -70,7 +78,7 @@ export async function downloadBlob(http: Http, t: DownloadTarget, ev: DownloadEv
       started = true;
       let res: Response;
       try {
-        ({ res } = await http.request(t.url, { headers: have > 0 ? { range: `bytes=${have}-` } : {} }));
+        ({ res } = await http.request(url, { headers: have > 0 ? { range: `bytes=${have}-` } : {} }));
       } catch (e) {
         throw e instanceof NetworkError ? new DownloadError(`${t.label}: ${e.message}`, { cause: e }) : e;
       }
@@ -99,7 +107,13 @@ export async function downloadBlob(http: Http, t: DownloadTarget, ev: DownloadEv
         }
       } else if (res.status !== 200) {
         await res.body?.cancel();
-        throw new DownloadError(`${t.label}: HTTP ${res.status} from ${t.url}`);
+        if (t.refreshUrl && res.status >= 400 && res.status < 500 && refreshes < 2) {
+          // An expired signed storage URL: ask the hub for a new one and go on from `have`.
+          refreshes++;
+          url = await t.refreshUrl();
+          continue;
+        }
+        throw new DownloadError(`${t.label}: HTTP ${res.status} from ${new URL(url).origin}`);
       }
       if (!res.body) throw new DownloadError(`${t.label}: empty response`);
       try {

@@ -152,7 +152,15 @@ async function fetchRef(settings: HubSettings, cache: HubCache, ref: ModelRef, o
     const size = meta.size ?? listed?.size;
     const key = blobKey(meta.etag);
     if (!cache.hasBlob(ref.repo, key, size)) {
-      await downloadBlob(http, { url: meta.url, dest: cache.blobPath(ref.repo, key), size, digest: digestOf(meta.etag, listed?.sha256), label: `${ref.repo}/${path}` }, events);
+      const target = {
+        url: meta.url,
+        dest: cache.blobPath(ref.repo, key),
+        size,
+        digest: digestOf(meta.etag, listed?.sha256, listed?.oid),
+        label: `${ref.repo}/${path}`,
+        refreshUrl: async () => (await client.fileMeta(ref.repo, commit, path)).url,
+      };
+      await downloadBlob(http, target, events);
     }
     cache.link(ref.repo, commit, path, key);
   };

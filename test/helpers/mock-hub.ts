@@ -29,8 +29,10 @@ export interface Faults {
   fail500: number;
   /** For storage GETs of these sha256s: cut the connection after this many body bytes, `times` times. */
   cut: Map<string, { after: number; times: number }>;
-  /** Serve these sha256s with one byte flipped. */
+  /** Serve these sha256s (LFS or not) with one byte flipped. */
   corrupt: Set<string>;
+  /** Storage answers 403 (an expired signed URL) this many times for these sha256s. */
+  expired: Map<string, number>;
   /** Tree listing page size (to exercise Link pagination). */
   pageSize: number;
   /** Storage answers wait this long (so parallel downloads overlap measurably). */
@@ -63,7 +65,7 @@ export function repoFromFolder(dir: string, commitSeed = dir): MockRepo {
 
 export class MockHub {
   readonly repos = new Map<string, MockRepo>();
-  readonly faults: Faults = { fail500: 0, cut: new Map(), corrupt: new Set(), pageSize: 1000, storageDelayMs: 0 };
+  readonly faults: Faults = { fail500: 0, cut: new Map(), corrupt: new Set(), expired: new Map(), pageSize: 1000, storageDelayMs: 0 };
   /** Most storage GETs in flight at once. */
   maxConcurrentGets = 0;
   private inFlight = 0;
@@ -177,7 +179,7 @@ export class MockHub {
       if (f.lfs) {
         const sum = sha256(f.data);
         return this.send(req, res, 302, {
-          location: `${this.cdnOrigin}/blobs/${sum}`,
+          location: `${this.cdnOrigin}/blobs/${sum}?expires=${Date.now() + 3600_000}`,
           'x-repo-commit': repo.commit,
           'x-linked-etag': `"${sum}"`,
           'x-linked-size': f.data.length,
@@ -186,7 +188,12 @@ export class MockHub {
         });
       }
       const headers = { 'x-repo-commit': repo.commit, etag: `"${gitSha1(f.data)}"`, 'content-type': 'application/octet-stream' };
-      return serveRange(req, res, f.data, headers, (s) => this.note(req, s));
+      let body = f.data;
+      if (this.faults.corrupt.has(sha256(f.data))) {
+        body = Buffer.from(f.data);
+        body[body.length >> 1] ^= 0xff;
+      }
+      return serveRange(req, res, body, headers, (s) => this.note(req, s));
     }
     json(404, { error: 'not found' });
   }
@@ -207,9 +214,14 @@ export class MockHub {
       this.send(req, res, 400, {}, 'unexpected Authorization header');
       return;
     }
-    const sum = /^\/blobs\/([0-9a-f]{64})$/.exec(req.url ?? '')?.[1];
+    const sum = /^\/blobs\/([0-9a-f]{64})(\?.*)?$/.exec(req.url ?? '')?.[1];
     const data = sum ? this.blobs.get(sum) : undefined;
     if (!sum || !data) return this.send(req, res, 404, {}, 'no such blob');
+    const expired = this.faults.expired.get(sum) ?? 0;
+    if (expired > 0) {
+      this.faults.expired.set(sum, expired - 1);
+      return this.send(req, res, 403, { 'content-type': 'application/xml' }, '<Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>');
+    }
     let body = data;
     if (this.faults.corrupt.has(sum)) {
       body = Buffer.from(data);
