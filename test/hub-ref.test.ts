@@ -71,3 +71,19 @@ test('hubSettings: HF_ENDPOINT, HF_TOKEN, token file under HF_HOME, LLAMA_TS_CAC
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('plain progress lines: size, resume point, bytes, speed, ETA, done', async () => {
+  const { DownloadProgress } = await import('../src/hub/progress.js');
+  const { PassThrough } = await import('node:stream');
+  const out = new PassThrough();
+  let text = '';
+  out.on('data', (d: Buffer) => (text += d.toString()));
+  const p = new DownloadProgress('lines', out, 0);
+  p.start('o/r/a.gguf', 8 * 2 ** 20, 2 ** 20);
+  await new Promise((r) => setTimeout(r, 20));
+  p.bytes('o/r/a.gguf', 3 * 2 ** 20);
+  p.done('o/r/a.gguf');
+  assert.match(text, /downloading o\/r\/a\.gguf \(8\.0 MiB\), resuming at 1\.0 MiB\n/);
+  assert.match(text, /o\/r\/a\.gguf: 4\.0 MiB of 8\.0 MiB \(50%\); all files \d+(\.\d)? (MiB|GiB)\/s, ETA \d+s\n/);
+  assert.match(text, /o\/r\/a\.gguf: done \(4\.0 MiB, \d+s\)\n/);
+});

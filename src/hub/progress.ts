@@ -41,13 +41,15 @@ export class DownloadProgress implements DownloadEvents {
     return s > 0 ? (this.done_ - this.resumed) / s : 0;
   }
 
-  private status(): { speed: string; eta: string } {
+  /** `remaining`, not `eta`: cli-progress fills its own {eta} token (bare seconds) over a payload's. */
+  private status(): { speed: string; remaining: string } {
     const sp = this.speed();
-    return { speed: `${fmtBytes(sp)}/s`, eta: sp > 0 ? fmtDuration((this.total - this.done_) / sp) : '?' };
+    return { speed: `${fmtBytes(sp)}/s`, remaining: sp > 0 ? fmtDuration((this.total - this.done_) / sp) : '?' };
   }
 
   start(label: string, total: number | undefined, have: number): void {
-    this.files.set(label, { total, have, lastLine: 0 });
+    // The first progress line comes after lineEveryMs: an early speed says little.
+    this.files.set(label, { total, have, lastLine: Date.now() });
     this.total += total ?? 0;
     this.done_ += have;
     this.resumed += have;
@@ -56,7 +58,7 @@ export class DownloadProgress implements DownloadEvents {
     } else if (this.mode === 'bar') {
       if (!this.bar) {
         this.bar = new cliProgress.SingleBar(
-          { stream: this.out, format: 'downloading [{bar}] {percentage}% {done}/{size} {speed} ETA {eta}', hideCursor: true, clearOnComplete: false, etaBuffer: 50 },
+          { stream: this.out, format: 'downloading [{bar}] {percentage}% {done}/{size} {speed} ETA {remaining}', hideCursor: true, clearOnComplete: false, etaBuffer: 50 },
           cliProgress.Presets.shades_classic,
         );
         this.bar.start(this.total, this.done_, { done: fmtBytes(this.done_), size: fmtBytes(this.total), ...this.status() });
@@ -77,7 +79,7 @@ export class DownloadProgress implements DownloadEvents {
         f.lastLine = now;
         const st = this.status();
         const pct = f.total ? ` (${Math.floor((100 * f.have) / f.total)}%)` : '';
-        this.out.write(`  ${label}: ${fmtBytes(f.have)}${f.total !== undefined ? ` of ${fmtBytes(f.total)}` : ''}${pct}; all files ${st.speed}, ETA ${st.eta}\n`);
+        this.out.write(`  ${label}: ${fmtBytes(f.have)}${f.total !== undefined ? ` of ${fmtBytes(f.total)}` : ''}${pct}; all files ${st.speed}, ETA ${st.remaining}\n`);
       }
     }
   }
