@@ -16,4 +16,4 @@ export * from './errors/errors.js';
 export * from './chat/index.js';
 export { consume } from './generate/consume.js';
 export { resolveModel, pullModel, listCached, removeCached, parseModelRef, DEFAULT_MODEL, type ResolveOptions, type PullResult, type ModelRef, type CachedModel } from './hub/index.js';
-export { planMemory, requireMemory, availableMemory, formatPlan, OutOfMemoryError, type MemoryPlan, type MemoryPlanInput } from './model/memory-plan.js';
+export { planMemory, requireMemory, checkModelFits, availableMemory, formatPlan, OutOfMemoryError, type MemoryPlan, type MemoryPlanInput } from './model/memory-plan.js';

@@ -4,7 +4,7 @@
  * machine's memory and, for the wasm backend, in each thread's wasm32 memory (4 GiB at most).
  * A pure function of its inputs; `availableMemory()` is the one place that asks the OS.
  */
-import { freemem } from 'node:os';
+import { freemem, availableParallelism } from 'node:os';
 import type { LlamaConfig } from '../config/config.js';
 import { DType, dtypeName, rowBytes } from '../quant/dtype.js';
 import { layoutOf, shardBytes, shardRows } from '../backend/wasm/layout.js';
@@ -334,4 +334,42 @@ export function formatPlan(p: MemoryPlan): string {
   }
   for (const pr of p.problems) lines.push(`  ! ${pr}`);
   return lines.join('\n');
+}
+
+/** Run settings as loadModel / the CLI know them. */
+export interface FitOptions {
+  /** Backend name; a Backend instance counts as wasm-like only if named 'wasm'. */
+  readonly backend?: 'wasm' | 'ref' | { readonly name: string };
+  /** wasm threads (default: os.availableParallelism(), as the wasm backend). */
+  readonly threads?: number;
+  readonly kvDType?: 'f32' | 'f16';
+  /** Context to plan for; undefined: the largest that fits. */
+  readonly contextSize?: number;
+  /** Bytes the run may use (default: free memory, capped by a cgroup limit). */
+  readonly maxMemory?: number;
+}
+
+/**
+ * The plan for an opened model (config + tensor records) and run settings; with `strict` it throws
+ * OUT_OF_MEMORY when the model does not fit. loadModel's hook: `checkModelFits(opened, options, true)`.
+ */
+export function checkModelFits(
+  model: { readonly config: LlamaConfig; readonly tensors: ReadonlyMap<string, PlanTensor> },
+  o: FitOptions = {},
+  strict = true,
+): MemoryPlan {
+  const avail = availableMemory(o.maxMemory);
+  const b = o.backend ?? 'wasm';
+  const name = typeof b === 'string' ? b : b.name === 'wasm' ? 'wasm' : 'ref';
+  const input: MemoryPlanInput = {
+    config: model.config,
+    tensors: [...model.tensors.values()],
+    backend: name,
+    threads: o.threads ?? availableParallelism(),
+    contextSize: o.contextSize,
+    kvDType: o.kvDType ?? 'f32',
+    available: avail.bytes,
+    availableSource: avail.source,
+  };
+  return strict ? requireMemory(input) : planMemory(input);
 }
