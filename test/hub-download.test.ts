@@ -273,6 +273,35 @@ test('sharded HF repo (tiny-llama3.1 folder): index-listed shards only; loads; o
   }
 });
 
+test('two pulls of the same file at once: one download, the other waits for it', async () => {
+  const cache = freshCache();
+  const sum = sha256(big);
+  hub.faults.storageDelayMs = 100;
+  const mark = hub.log.length;
+  const notes: string[] = [];
+  try {
+    const log = (s: string): number => notes.push(s);
+    const [a, b] = await Promise.all([pullModel('hf:test/gguf:Q8_0', opts(cache, { log })), pullModel('hf:test/gguf:M-Q8_0.gguf', opts(cache, { log }))]);
+    assert.equal(a.path, b.path);
+    assert.equal(a.downloaded + b.downloaded, big.length);
+  } finally {
+    hub.faults.storageDelayMs = 0;
+  }
+  assert.equal(hub.log.slice(mark).filter((l) => l.url.startsWith(`/blobs/${sum}`)).length, 1);
+  assert.ok(!existsSync(join(cache, 'models--test--gguf', 'blobs', `${sum}.lock`)));
+  assert.equal(notes.length, 1);
+  assert.match(notes[0]!, /waiting for another download of test\/gguf\/M-Q8_0\.gguf/);
+});
+
+test('a lock left by a dead process is taken over', async () => {
+  const { withFileLock } = await import('../src/hub/lock.js');
+  const { writeFileSync } = await import('node:fs');
+  const lock = join(tmp, 'stale.lock');
+  writeFileSync(lock, '2147483646'); // no such pid
+  assert.equal(await withFileLock(lock, async () => 42), 42);
+  assert.ok(!existsSync(lock));
+});
+
 test('plain paths are returned unchanged', async () => {
   assert.equal(await resolveModel('/no/such/model.gguf'), '/no/such/model.gguf');
   assert.equal(await resolveModel(tmp), tmp);

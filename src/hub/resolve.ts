@@ -2,8 +2,9 @@
  * `resolveModel`: a model reference to a local path. `hf:` references are fetched (or found in the
  * cache) and verified; anything else is a path and comes back unchanged.
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readdirSync, readFileSync, mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { withFileLock } from './lock.js';
 import { parseModelRef, isHubRef, formatModelRef, type ModelRef } from './ref.js';
 import { hubSettings, type HubOptions, type HubSettings } from './settings.js';
 import { Http, NetworkError } from './http.js';
@@ -136,6 +137,7 @@ async function fetchRef(settings: HubSettings, cache: HubCache, ref: ModelRef, o
   let sel = selectFiles(ref.repo, listing.map((f) => f.path), ref.selector);
 
   const progress = o.progress === 'auto' ? DownloadProgress.auto() : o.progress === 'none' || o.progress === undefined ? silentProgress : o.progress;
+  const log = o.log ?? (() => {});
   let downloaded = 0;
   const events: DownloadEvents = {
     start: (l, t, h) => progress.start(l, t, h),
@@ -151,16 +153,23 @@ async function fetchRef(settings: HubSettings, cache: HubCache, ref: ModelRef, o
     const listed = byPath.get(path);
     const size = meta.size ?? listed?.size;
     const key = blobKey(meta.etag);
+    const dest = cache.blobPath(ref.repo, key);
     if (!cache.hasBlob(ref.repo, key, size)) {
-      const target = {
-        url: meta.url,
-        dest: cache.blobPath(ref.repo, key),
-        size,
-        digest: digestOf(meta.etag, listed?.sha256, listed?.oid),
-        label: `${ref.repo}/${path}`,
-        refreshUrl: async () => (await client.fileMeta(ref.repo, commit, path)).url,
+      // Another process (or another ref in this one) may be fetching the same blob: wait for it.
+      mkdirSync(dirname(dest), { recursive: true });
+      const download = async (): Promise<void> => {
+        if (cache.hasBlob(ref.repo, key, size)) return;
+        const target = {
+          url: meta.url,
+          dest,
+          size,
+          digest: digestOf(meta.etag, listed?.sha256, listed?.oid),
+          label: `${ref.repo}/${path}`,
+          refreshUrl: async () => (await client.fileMeta(ref.repo, commit, path)).url,
+        };
+        await downloadBlob(http, target, events);
       };
-      await downloadBlob(http, target, events);
+      await withFileLock(`${dest}.lock`, download, { onWait: () => log(`waiting for another download of ${ref.repo}/${path} to finish`) });
     }
     cache.link(ref.repo, commit, path, key);
   };
