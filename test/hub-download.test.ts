@@ -12,6 +12,7 @@ import { MockHub, repoFromFolder, fakeCommit, type MockRepo } from './helpers/mo
 import { fixture, skipNoFixtures } from './fixtures.js';
 import { resolveModel, pullModel, listCached, removeCached, type ResolveOptions } from '../src/hub/index.js';
 import { LlamaError } from '../src/errors/errors.js';
+import { partialDownloads } from '../src/hub/manage.js';
 import { loadModel } from '../src/model/load.js';
 
 const hub = new MockHub();
@@ -99,6 +100,7 @@ test('resume: a connection cut mid-file is resumed with Range (in-call retry and
   assert.ok(existsSync(part));
   const kept = statSync(part).size;
   assert.ok(kept > 0 && kept < big.length);
+  assert.deepEqual(partialDownloads({ cacheDir: cache2 }), [{ repo: 'test/gguf', bytes: kept }]);
   const mark2 = hub.log.length;
   const r2 = await pullModel('hf:test/gguf:Q8_0', opts(cache2));
   assert.ok(readFileSync(r2.path).equals(big));

@@ -106,3 +106,18 @@ export function removeCached(refText: string, options: HubOptions = {}): RemoveR
   const freed = cache.collectGarbage(ref.repo);
   return { removed, freedBytes: freed };
 }
+
+/** Interrupted downloads (`blobs/*.incomplete`) per repo: space a later pull resumes from, or `rm` frees. */
+export function partialDownloads(options: HubOptions = {}): { repo: string; bytes: number }[] {
+  const cache = new HubCache(hubSettings(options).cacheDir);
+  const out: { repo: string; bytes: number }[] = [];
+  for (const repo of cache.repos()) {
+    const dir = join(cache.repoDir(repo), 'blobs');
+    if (!existsSync(dir)) continue;
+    const bytes = readdirSync(dir)
+      .filter((b) => b.endsWith('.incomplete'))
+      .reduce((a, b) => a + fileSize(join(dir, b)), 0);
+    if (bytes > 0) out.push({ repo, bytes });
+  }
+  return out;
+}
