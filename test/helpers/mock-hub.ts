@@ -47,7 +47,16 @@ export interface RequestLog {
   readonly status: number;
 }
 
-const sha256 = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
+const hashes = new WeakMap<Buffer, string>();
+/** Memoized: the mock hashes the same (possibly large) buffers on every request. */
+const sha256 = (b: Buffer): string => {
+  let h = hashes.get(b);
+  if (h === undefined) {
+    h = createHash('sha256').update(b).digest('hex');
+    hashes.set(b, h);
+  }
+  return h;
+};
 const gitSha1 = (b: Buffer): string => createHash('sha1').update(`blob ${b.length}\0`).update(b).digest('hex');
 export const fakeCommit = (seed: string): string => createHash('sha1').update(seed).digest('hex');
 
