@@ -109,6 +109,26 @@ test('resume: a connection cut mid-file is resumed with Range (in-call retry and
   assert.ok(!existsSync(part));
 });
 
+test('a stalled transfer times out and resumes; a hub that never answers falls back to the cache', async () => {
+  const cache = freshCache();
+  const sum = sha256(small);
+  hub.faults.cut.set(sum, { after: 50_000, times: 1, stall: true });
+  const mark = hub.log.length;
+  const r = await pullModel('hf:test/gguf:Q4_K_M', opts(cache, { idleTimeoutMs: 300 }));
+  assert.ok(readFileSync(r.path).equals(small));
+  assert.ok(hub.log.slice(mark).some((l) => l.url.startsWith(`/blobs/${sum}`) && /^bytes=\d+-$/.test(l.range ?? '')));
+  hub.faults.hang = true;
+  try {
+    const notes: string[] = [];
+    const t0 = Date.now();
+    assert.equal(await resolveModel('hf:test/gguf:Q4_K_M', opts(cache, { responseTimeoutMs: 200, log: (s) => notes.push(s) })), r.path);
+    assert.ok(Date.now() - t0 < 3000);
+    assert.match(notes[0] ?? '', /no response in 200 ms.*cached copy/);
+  } finally {
+    hub.faults.hang = false;
+  }
+});
+
 test('corrupted download: detected by sha256, nothing cached, clear error; a clean retry works', async () => {
   const cache = freshCache();
   const sum = sha256(small);

@@ -12,8 +12,10 @@ export interface HttpConfig {
   readonly retries?: number;
   /** First backoff delay; doubles per attempt, capped at 10 s (default 500 ms). */
   readonly retryDelayMs?: number;
-  /** No response headers or body bytes for this long aborts the attempt (default 30 s). */
+  /** No body bytes for this long aborts the transfer (default 30 s). */
   readonly idleTimeoutMs?: number;
+  /** No response headers for this long aborts the attempt (default 15 s). */
+  readonly responseTimeoutMs?: number;
 }
 
 export interface RequestInit {
@@ -47,12 +49,14 @@ export class Http {
   readonly retries: number;
   readonly retryDelayMs: number;
   readonly idleTimeoutMs: number;
+  readonly responseTimeoutMs: number;
 
   constructor(readonly config: HttpConfig) {
     this.origin = new URL(config.endpoint).origin;
     this.retries = config.retries ?? 4;
     this.retryDelayMs = config.retryDelayMs ?? 500;
     this.idleTimeoutMs = config.idleTimeoutMs ?? 30_000;
+    this.responseTimeoutMs = config.responseTimeoutMs ?? 15_000;
   }
 
   backoff(attempt: number): Promise<void> {
@@ -67,13 +71,13 @@ export class Http {
     const headers: Record<string, string> = { 'user-agent': 'llama-ts', 'accept-encoding': 'identity', ...init.headers };
     if (this.config.token && new URL(url).origin === this.origin) headers['authorization'] = `Bearer ${this.config.token}`;
     const ac = new AbortController();
-    let timer = setTimeout(() => ac.abort(), this.idleTimeoutMs);
+    let timer = setTimeout(() => ac.abort(), this.responseTimeoutMs);
     let res: Response;
     try {
       res = await fetch(url, { method: init.method ?? 'GET', headers, redirect: 'manual', signal: ac.signal });
     } catch (e) {
       clearTimeout(timer);
-      throw new NetworkError(url, ac.signal.aborted ? `no response in ${this.idleTimeoutMs} ms` : describe(e), { cause: e });
+      throw new NetworkError(url, ac.signal.aborted ? `no response in ${this.responseTimeoutMs} ms` : describe(e), { cause: e });
     }
     clearTimeout(timer);
     if (!res.body || init.method === 'HEAD') return res;
@@ -133,8 +137,8 @@ export class Http {
         lastError = e;
         // A name that does not resolve will not resolve on retry either.
         if (/ENOTFOUND|EAI_AGAIN/.test(e.detail)) break;
-        // Nothing listening: one more try, then let the caller fall back to the cache quickly.
-        if (/ECONNREFUSED/.test(e.detail) && attempt >= 1) break;
+        // Nothing listening, or no answer at all: one more try, then let the caller fall back to the cache soon.
+        if (/ECONNREFUSED|no response in/.test(e.detail) && attempt >= 1) break;
       }
     }
     if (lastError instanceof NetworkError) throw lastError;

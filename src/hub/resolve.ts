@@ -26,6 +26,7 @@ export interface ResolveOptions extends HubOptions {
   readonly retries?: number;
   readonly retryDelayMs?: number;
   readonly idleTimeoutMs?: number;
+  readonly responseTimeoutMs?: number;
   /** `pull` accepts `owner/repo` without `hf:`. */
   readonly requirePrefix?: boolean;
 }
@@ -123,7 +124,7 @@ function touch(cache: HubCache, repo: string, rec: PullRecord): void {
 const blobKey = (etag: string): string => (/^[A-Za-z0-9._-]{1,128}$/.test(etag) ? etag : createHash('sha256').update(etag).digest('hex'));
 
 async function fetchRef(settings: HubSettings, cache: HubCache, ref: ModelRef, o: ResolveOptions): Promise<PullResult> {
-  const http = new Http({ endpoint: settings.endpoint, token: settings.token, retries: o.retries, retryDelayMs: o.retryDelayMs, idleTimeoutMs: o.idleTimeoutMs });
+  const http = new Http({ endpoint: settings.endpoint, token: settings.token, retries: o.retries, retryDelayMs: o.retryDelayMs, idleTimeoutMs: o.idleTimeoutMs, responseTimeoutMs: o.responseTimeoutMs });
   const client = new HubClient(http);
   const commit = await client.commitOf(ref.repo, ref.revision);
   const known = cache.readPulls(ref.repo).find((p) => p.commit === commit && p.selector === (ref.selector ?? null));

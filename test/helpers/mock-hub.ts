@@ -27,8 +27,10 @@ export interface MockRepo {
 export interface Faults {
   /** Answer this many requests (any route) with 500 first. */
   fail500: number;
-  /** For storage GETs of these sha256s: cut the connection after this many body bytes, `times` times. */
-  cut: Map<string, { after: number; times: number }>;
+  /** For storage GETs of these sha256s: cut the connection after this many body bytes, `times` times (`stall`: keep it open, silent). */
+  cut: Map<string, { after: number; times: number; stall?: boolean }>;
+  /** The hub (not storage) accepts requests and never answers. */
+  hang: boolean;
   /** Serve these sha256s (LFS or not) with one byte flipped. */
   corrupt: Set<string>;
   /** Storage answers 403 (an expired signed URL) this many times for these sha256s. */
@@ -74,7 +76,7 @@ export function repoFromFolder(dir: string, commitSeed = dir): MockRepo {
 
 export class MockHub {
   readonly repos = new Map<string, MockRepo>();
-  readonly faults: Faults = { fail500: 0, cut: new Map(), corrupt: new Set(), expired: new Map(), pageSize: 1000, storageDelayMs: 0 };
+  readonly faults: Faults = { fail500: 0, cut: new Map(), hang: false, corrupt: new Set(), expired: new Map(), pageSize: 1000, storageDelayMs: 0 };
   /** Most storage GETs in flight at once. */
   maxConcurrentGets = 0;
   private inFlight = 0;
@@ -118,6 +120,7 @@ export class MockHub {
   }
 
   private route(req: IncomingMessage, res: ServerResponse): void {
+    if (this.faults.hang) return;
     if (this.faults.fail500 > 0) {
       this.faults.fail500--;
       this.send(req, res, 500, { 'content-type': 'text/plain' }, 'internal error');
@@ -248,8 +251,8 @@ export class MockHub {
         ...(range ? { 'content-range': `bytes ${start}-${body.length - 1}/${body.length}` } : {}),
       });
       res.write(body.subarray(start, start + cut.after), () => {
-        // Drop the connection mid-body, as a flaky network does.
-        setTimeout(() => res.socket?.destroy(), 20);
+        // Drop the connection mid-body, as a flaky network does (or go silent).
+        if (!cut.stall) setTimeout(() => res.socket?.destroy(), 20);
       });
       return;
     }
