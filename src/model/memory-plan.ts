@@ -188,8 +188,10 @@ function evaluate(input: MemoryPlanInput, st: Static, ctx: number): MemoryPlan {
     if (t === 0) {
       scr = acts + GROWTH * (records + attnLocal(0)) + st.staging[0]! + ARENA_BASE;
     } else {
+      // A worker's matmul output rows land in its memory first: gate+up together, or its share of the output head.
       const ffnRows = Math.ceil(c.intermediateSize / T);
-      const mm = records + 2 * n * ffnRows * 4;
+      const vocabRows = Math.ceil(c.vocabSize / T);
+      const mm = records + Math.max(2 * ffnRows, vocabRows) * n * 4;
       scr = GROWTH * Math.max(mm, attnLocal(qDim), 2 * n * kvDim * 4) + st.staging[t]! + ARENA_BASE;
     }
     scr = Math.ceil(scr);
