@@ -21,3 +21,5 @@ export type { PrefixCacheStats } from './engine/kv-manager.js';
 export type { ModelStats, ModelSource } from './model/model.js';
 export type { BackendInfo } from './backend/backend.js';
 export { constraintProcessor, compileResponseFormat, type ResponseFormat } from './generate/constrain-processor.js';
+export { resolveModel, pullModel, listCached, removeCached, parseModelRef, DEFAULT_MODEL, type ResolveOptions, type PullResult, type ModelRef, type CachedModel } from './hub/index.js';
+export { planMemory, requireMemory, checkModelFits, availableMemory, formatPlan, OutOfMemoryError, type MemoryPlan, type MemoryPlanInput } from './model/memory-plan.js';

@@ -1,13 +1,17 @@
 import { openModelFiles } from '../model/load.js';
 import { dtypeName } from '../quant/dtype.js';
 import type { LlamaConfig } from '../config/config.js';
+import { formatPlan } from '../model/memory-plan.js';
+import { planFor, type CliPlanOptions } from './plan.js';
 
 export interface InfoOptions {
   readonly model: string;
   readonly tokenizer?: string;
   readonly json: boolean;
-  /** Context the memory estimate is for (default: min(trained context, 4096)). */
+  /** Context the memory plan is for (default: the largest that fits). */
   readonly contextSize?: number;
+  /** Backend, threads, KV type and memory limit the plan is for. */
+  readonly plan?: Omit<CliPlanOptions, 'contextSize'>;
 }
 
 const mib = (b: number): string => `${(b / 2 ** 20).toFixed(2)} MiB`;
@@ -22,7 +26,8 @@ export async function infoCommand(o: InfoOptions, write: (s: string) => void): P
   const m = await openModelFiles(o.model, { tokenizer: o.tokenizer });
   try {
     const c = m.config;
-    const ctx = o.contextSize ?? Math.min(c.contextLength, 4096);
+    const plan = planFor(m, { ...o.plan, contextSize: o.contextSize }, false);
+    const ctx = plan.contextSize;
     const tensors = [...m.tensors.values()];
     const weightBytes = tensors.reduce((a, t) => a + t.byteLength, 0);
     const kvF32 = kvCacheBytes(c, ctx, 4);
@@ -39,6 +44,7 @@ export async function infoCommand(o: InfoOptions, write: (s: string) => void): P
             hasChatTemplate: m.chatTemplate !== undefined,
             tensors: tensors.map((t) => ({ name: t.name, dtype: dtypeName(t.dtype), shape: t.shape, bytes: t.byteLength })),
             memory: { weightBytes, contextSize: ctx, kvCacheBytesF32: kvF32, kvCacheBytesF16: kvF16 },
+            plan,
           },
           null,
           2,
@@ -67,7 +73,7 @@ export async function infoCommand(o: InfoOptions, write: (s: string) => void): P
     for (const t of tensors) lines.push(`${t.name.padEnd(w)}  ${dtypeName(t.dtype).padEnd(7)}  ${`[${t.shape.join(', ')}]`.padEnd(16)}  ${t.byteLength}`);
     lines.push('');
     lines.push(`memory     weights ${mib(weightBytes)}; KV cache for ${ctx} tokens: ${mib(kvF32)} (f32) / ${mib(kvF16)} (f16)`);
-    lines.push(`           total ≈ ${mib(weightBytes + kvF32)} with an f32 cache`);
+    lines.push(formatPlan(plan));
     write(lines.join('\n') + '\n');
   } finally {
     m.close();

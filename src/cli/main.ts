@@ -1,6 +1,8 @@
 import { Command, InvalidArgumentError, CommanderError } from 'commander';
 import { LlamaError } from '../errors/errors.js';
 import type { BackendName } from '../model/load.js';
+import { DEFAULT_MODEL } from '../hub/default-model.js';
+import { parseMemorySize } from '../model/memory-plan.js';
 
 const out = (s: string): void => {
   process.stdout.write(s);
@@ -36,6 +38,12 @@ function kvType(v: string): 'f32' | 'f16' {
   return v;
 }
 
+function memSize(v: string): number {
+  const n = parseMemorySize(v);
+  if (n === undefined || n <= 0) throw new InvalidArgumentError('--max-memory takes a size such as 12G, 8000M or a byte count');
+  return n;
+}
+
 export function buildProgram(): Command {
   const program = new Command('llama-ts')
     .description('Llama 3.x / 2 inference in TypeScript')
@@ -45,7 +53,7 @@ export function buildProgram(): Command {
   program
     .command('run')
     .description('generate text from a prompt (streams to stdout)')
-    .requiredOption('-m, --model <path>', 'GGUF file, HF folder / .safetensors, or llama2.c .bin')
+    .option('-m, --model <path>', `GGUF file, HF folder / .safetensors, llama2.c .bin, or hf:<owner>/<repo>[:<quant>] (default: ${DEFAULT_MODEL})`)
     .option('-p, --prompt <text>', 'prompt text')
     .option('--ids <ids>', 'prompt as token ids, e.g. 1,2,3', ids)
     .option('-n, --n-predict <n>', 'tokens to generate', int('-n'), 128)
@@ -65,11 +73,13 @@ export function buildProgram(): Command {
     .option('-t, --threads <n>', 'worker threads', int('--threads'))
     .option('--cache-type <t>', 'KV cache element type: f32 | f16', kvType, 'f32')
     .option('--json', 'print { ids, text, timings } instead of streaming', false)
+    .option('--max-memory <size>', 'memory the run may use, e.g. 12G (default: free memory)', memSize)
     .action(async (o) => {
       const { runCommand } = await import('./run.js');
       await runCommand(
         {
           model: o.model,
+          maxMemory: o.maxMemory,
           prompt: o.prompt,
           ids: o.ids,
           n: o.nPredict,
@@ -97,32 +107,44 @@ export function buildProgram(): Command {
   program
     .command('info')
     .description('print config, tensor table and memory needs (reads no weights)')
-    .requiredOption('-m, --model <path>', 'model path')
+    .requiredOption('-m, --model <path>', 'model path or hf: reference')
     .option('--tokenizer <path>', 'tokenizer file')
-    .option('-c, --ctx-size <n>', 'context size for the memory estimate', int('--ctx-size'))
+    .option('-c, --ctx-size <n>', 'context size for the memory plan (default: the largest that fits)', int('--ctx-size'))
+    .option('--ctx <n>', 'same as --ctx-size', int('--ctx'))
+    .option('--backend <name>', 'backend the plan is for: wasm | ref', backend, 'wasm')
+    .option('-t, --threads <n>', 'wasm threads the plan is for', int('--threads'))
+    .option('--cache-type <t>', 'KV cache element type: f32 | f16', kvType, 'f32')
+    .option('--max-memory <size>', 'memory to plan against, e.g. 12G (default: free memory)', memSize)
     .option('--json', 'machine-readable output', false)
     .action(async (o) => {
       const { infoCommand } = await import('./info.js');
-      await infoCommand({ model: o.model, tokenizer: o.tokenizer, json: o.json, contextSize: o.ctxSize }, out);
+      const { cliModelPath } = await import('./model-ref.js');
+      const model = await cliModelPath(o.model, { allowDefault: false, quiet: o.json });
+      await infoCommand(
+        { model, tokenizer: o.tokenizer, json: o.json, contextSize: o.ctx ?? o.ctxSize, plan: { backend: o.backend, threads: o.threads, kvDType: o.cacheType, maxMemory: o.maxMemory } },
+        out,
+      );
     });
 
   program
     .command('tokenize')
     .description('print the token ids of a text')
-    .requiredOption('-m, --model <path>', 'model, tokenizer file or folder')
+    .requiredOption('-m, --model <path>', 'model, tokenizer file or folder, or hf: reference')
     .argument('<text>', 'text to tokenize')
     .option('-v, --verbose', 'print id and piece per line', false)
     .option('--specials', 'parse special-token text', false)
     .option('--bos', 'prepend BOS', false)
     .action(async (text: string, o) => {
       const { tokenizeCommand } = await import('./tokenize.js');
-      await tokenizeCommand({ model: o.model, text, verbose: o.verbose, specials: o.specials, bos: o.bos }, out);
+      const { cliModelPath } = await import('./model-ref.js');
+      const model = await cliModelPath(o.model, { allowDefault: false, quiet: true });
+      await tokenizeCommand({ model, text, verbose: o.verbose, specials: o.specials, bos: o.bos }, out);
     });
 
   program
     .command('chat')
     .description('interactive chat with the model’s own template')
-    .requiredOption('-m, --model <path>', 'model path')
+    .option('-m, --model <path>', `model path or hf: reference (default: ${DEFAULT_MODEL})`)
     .option('--system <text>', 'system prompt (kept across turns and /reset)')
     .option('-n, --n-predict <n>', 'max tokens per reply', int('-n'), 512)
     .option('--temp <t>', 'temperature', num('--temp'), 0.7)
@@ -130,21 +152,54 @@ export function buildProgram(): Command {
     .option('-c, --ctx-size <n>', 'context size in tokens', int('--ctx-size'))
     .option('--backend <name>', 'wasm | ref', backend, 'wasm')
     .option('-t, --threads <n>', 'worker threads', int('--threads'))
+    .option('--max-memory <size>', 'memory the chat may use, e.g. 12G (default: free memory)', memSize)
     .action(async (o) => {
       const { loadModel } = await import('../model/load.js');
       const { chatCommand } = await import('./chat.js');
-      const model = await loadModel(o.model, { backend: o.backend, threads: o.threads });
+      const { cliModelPath } = await import('./model-ref.js');
+      const { checkFits } = await import('./plan.js');
+      const path = await cliModelPath(o.model, { allowDefault: true });
+      const plan = await checkFits(path, { backend: o.backend, threads: o.threads, contextSize: o.ctxSize, maxMemory: o.maxMemory });
+      const model = await loadModel(path, { backend: o.backend, threads: o.threads });
       try {
-        await chatCommand(model, { system: o.system, maxTokens: o.nPredict, temperature: o.temp, seed: o.seed, contextSize: o.ctxSize });
+        await chatCommand(model, { system: o.system, maxTokens: o.nPredict, temperature: o.temp, seed: o.seed, contextSize: plan.contextSize });
       } finally {
         await model.dispose();
       }
     });
 
   program
+    .command('pull')
+    .description('download a model into the cache (hf: prefix optional): owner/repo, owner/repo:Q4_K_M, owner/repo:file.gguf, …@revision')
+    .argument('<ref>', 'model reference')
+    .option('-q, --quiet', 'no progress output', false)
+    .action(async (ref: string, o) => {
+      const { pullCommand } = await import('./pull.js');
+      await pullCommand(ref, { quiet: o.quiet }, out);
+    });
+
+  program
+    .command('list')
+    .description('cached models: reference, files, size, last used')
+    .option('--json', 'machine-readable output', false)
+    .action(async (o) => {
+      const { listCommand } = await import('./list.js');
+      listCommand({ json: o.json }, out);
+    });
+
+  program
+    .command('rm')
+    .description('remove a cached model (owner/repo: all of it; owner/repo:Q4_K_M: that quant)')
+    .argument('<ref>', 'model reference')
+    .action(async (ref: string) => {
+      const { rmCommand } = await import('./rm.js');
+      rmCommand(ref, out);
+    });
+
+  program
     .command('bench')
     .description('prompt-processing and generation speed (like llama-bench)')
-    .requiredOption('-m, --model <path>', 'model path')
+    .requiredOption('-m, --model <path>', 'model path or hf: reference')
     .option('-p, --n-prompt <n>', 'prompt tokens', int('-p'), 512)
     .option('-n, --n-gen <n>', 'generated tokens', int('-n'), 128)
     .option('-t, --threads <n>', 'worker threads', int('--threads'))
@@ -153,7 +208,9 @@ export function buildProgram(): Command {
     .option('--json', 'one JSON object', false)
     .action(async (o) => {
       const { benchCommand } = await import('./bench.js');
-      await benchCommand({ model: o.model, p: o.nPrompt, n: o.nGen, threads: o.threads, reps: o.reps, json: o.json, backend: o.backend }, out);
+      const { cliModelPath } = await import('./model-ref.js');
+      const model = await cliModelPath(o.model, { allowDefault: false, quiet: o.json });
+      await benchCommand({ model, p: o.nPrompt, n: o.nGen, threads: o.threads, reps: o.reps, json: o.json, backend: o.backend }, out);
     });
 
   program

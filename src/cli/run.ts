@@ -2,9 +2,14 @@ import { consume } from '../generate/consume.js';
 import { loadModel, type BackendName } from '../model/load.js';
 import { BadArgumentError } from '../errors/errors.js';
 import { loadProgress } from './progress.js';
+import { cliModelPath } from './model-ref.js';
+import { checkFits } from './plan.js';
 
 export interface RunOptions {
-  readonly model: string;
+  /** Path or hf: reference; absent: the default model. */
+  readonly model?: string;
+  /** --max-memory in bytes (default: free memory). */
+  readonly maxMemory?: number;
   readonly prompt?: string;
   readonly ids?: readonly number[];
   readonly n: number;
@@ -29,14 +34,17 @@ export interface RunOptions {
 /** `llama-ts run`: stream a continuation of a prompt (text or ids) to stdout. */
 export async function runCommand(o: RunOptions, write: (s: string) => void): Promise<void> {
   if ((o.prompt === undefined) === (o.ids === undefined)) throw new BadArgumentError('give exactly one of --prompt or --ids');
+  const path = await cliModelPath(o.model, { allowDefault: true, quiet: o.json });
+  // Refuse with numbers before loading; with no -c, the largest context that fits.
+  const plan = await checkFits(path, { backend: o.backend, threads: o.threads, kvDType: o.kvDType, contextSize: o.contextSize, maxMemory: o.maxMemory, tokenizer: o.tokenizer });
   const progress = loadProgress(!o.json);
   const t0 = performance.now();
-  const model = await loadModel(o.model, { backend: o.backend, threads: o.threads, kvDType: o.kvDType, tokenizer: o.tokenizer, onProgress: progress.onProgress });
+  const model = await loadModel(path, { backend: o.backend, threads: o.threads, kvDType: o.kvDType, tokenizer: o.tokenizer, onProgress: progress.onProgress });
   progress.stop();
   const loadMs = performance.now() - t0;
   try {
     const promptIds = o.ids ? [...o.ids] : model.tokenizer.encode(o.prompt!, { addBos: o.bos, specials: o.specials ? 'parse' : 'plain' });
-    const session = model.session({ contextSize: o.contextSize });
+    const session = model.session({ contextSize: plan.contextSize });
     const gen = model.generate(promptIds, {
       session,
       maxTokens: o.n,

@@ -20,7 +20,15 @@ export type LlamaErrorCode =
   | 'BAD_LOGITS'
   | 'UNSUPPORTED_SCHEMA'
   | 'INVALID_GRAMMAR'
-  | 'TOKEN_NOT_ALLOWED';
+  | 'TOKEN_NOT_ALLOWED'
+  // Hub downloads (src/hub/) and memory planning (src/model/memory-plan.ts).
+  | 'HUB_ACCESS_DENIED'
+  | 'HUB_NOT_FOUND'
+  | 'HUB_UNREACHABLE'
+  | 'DOWNLOAD_FAILED'
+  | 'CHECKSUM_MISMATCH'
+  | 'NOT_CACHED'
+  | 'OUT_OF_MEMORY';
 
 export class LlamaError extends Error {
   readonly code: LlamaErrorCode;
