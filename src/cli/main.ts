@@ -216,7 +216,7 @@ export function buildProgram(): Command {
   program
     .command('serve')
     .description('OpenAI-compatible HTTP server with a chat page')
-    .requiredOption('-m, --model <path>', 'model path')
+    .option('-m, --model <path>', 'model path or hf:owner/repo[:quant] (default: a small Llama 3.2 Instruct)')
     .option('--host <host>', 'address to listen on', '127.0.0.1')
     .option('--port <n>', 'port', int('--port'), 8080)
     .option('--parallel <n>', 'sequences decoded together', int('--parallel'), 4)

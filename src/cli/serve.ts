@@ -2,9 +2,11 @@ import type { BackendName } from '../model/load.js';
 import { loadModel } from '../model/load.js';
 import { createServer } from '../server/app.js';
 import { loadProgress } from './progress.js';
+import { cliModelPath } from './model-ref.js';
+import { checkFits } from './plan.js';
 
 export interface ServeOptions {
-  readonly model: string;
+  readonly model: string | undefined;
   readonly host: string;
   readonly port: number;
   readonly parallel: number;
@@ -25,8 +27,11 @@ export interface ServeOptions {
  * running requests finish for `grace` seconds, cancel the rest and exit; a second signal exits at once.
  */
 export async function serveCommand(o: ServeOptions, log: (s: string) => void): Promise<void> {
+  const path = await cliModelPath(o.model, { allowDefault: true });
+  // Refuse with numbers if even one sequence at this context cannot fit (sequences are allocated per request).
+  await checkFits(path, { backend: o.backend, threads: o.threads, kvDType: o.kvDType, contextSize: o.contextSize ?? 4096, tokenizer: o.tokenizer });
   const progress = loadProgress(true);
-  const model = await loadModel(o.model, {
+  const model = await loadModel(path, {
     backend: o.backend,
     threads: o.threads,
     tokenizer: o.tokenizer,
@@ -39,7 +44,7 @@ export async function serveCommand(o: ServeOptions, log: (s: string) => void): P
   progress.stop();
   const { app } = createServer(model, { apiKey: o.apiKey, cors: o.cors });
   const address = await app.listen({ host: o.host, port: o.port });
-  log(`llama-ts serving ${o.model} at ${address} (chat page at /, OpenAI API at /v1; ${o.parallel} parallel sequences, context ${model.contextSize})\n`);
+  log(`llama-ts serving ${path} at ${address} (chat page at /, OpenAI API at /v1; ${o.parallel} parallel sequences, context ${model.contextSize})\n`);
   await new Promise<void>((resolve) => {
     let stopping = false;
     const stop = (sig: string): void => {

@@ -6,7 +6,10 @@ import type { LlamaConfig } from '../config/config.js';
 import type { TensorRecord } from '../formats/types.js';
 import type { Tokenizer } from '../tokenizer/types.js';
 import { RefBackend } from '../backend/ref/ref-backend.js';
-import { readGGUF, ggufString } from '../formats/gguf.js';
+import { ggufString } from '../formats/gguf.js';
+import { readGGUFModel } from '../formats/gguf-split.js';
+import { resolveModel } from '../hub/resolve.js';
+import { checkModelFits } from './memory-plan.js';
 import { readHFModel } from '../formats/hf-folder.js';
 import { readLlama2c } from '../formats/llama2c.js';
 import { configFromGGUF } from '../config/from-gguf.js';
@@ -78,7 +81,7 @@ async function open(path: string, format: ContainerFormat, options: Pick<LoadOpt
   const extraTokenizer = options.tokenizer && !skip ? await loadTokenizer(options.tokenizer) : undefined;
   switch (format) {
     case 'gguf': {
-      const f = readGGUF(path);
+      const f = readGGUFModel(path);
       try {
         const tensors = new Map(f.tensors.map((t) => [t.name, t as TensorRecord]));
         const config = configFromGGUF(f.metadata, tensors);
@@ -174,10 +177,18 @@ function checkLoadOptions(o: LoadOptions): void {
  * a GGUF file, or a llama2.c .bin checkpoint. Weights are read once, tensor by tensor, on the
  * engine thread (a worker) that will run the model; a Backend instance computes on this thread.
  */
-export async function loadModel(path: string, options: LoadOptions = {}): Promise<LlamaModel> {
+export async function loadModel(ref: string, options: LoadOptions = {}): Promise<LlamaModel> {
   checkLoadOptions(options);
-  if (typeof path !== 'string' || path === '') throw new BadArgumentError('loadModel needs a model path');
+  if (typeof ref !== 'string' || ref === '') throw new BadArgumentError('loadModel needs a model path or hf: reference');
+  const path = await resolveModel(ref);
   const opened = await openModelFiles(path, options);
+  try {
+    // Refuse with numbers before anything is allocated (one sequence at the default context).
+    checkModelFits(opened, { backend: options.backend, threads: options.threads, kvDType: options.kvDType, contextSize: Math.min(options.contextSize ?? Math.min(opened.config.contextLength, 4096), opened.config.contextLength) });
+  } catch (e) {
+    opened.close();
+    throw e;
+  }
   let weightBytes = 0;
   for (const t of opened.tensors.values()) weightBytes += t.byteLength;
   const embed = opened.tensors.get(opened.layout === 'gguf' ? 'token_embd.weight' : 'model.embed_tokens.weight');

@@ -1,5 +1,4 @@
-import { DType } from '../../quant/dtype.js';
-import type { Kernels } from './module.js';
+import { DType, rowBytes } from '../../quant/dtype.js';
 import { Layout } from './protocol.js';
 
 /** Which kernel layout a weight dtype is stored in (undefined: converted to F32 at load). */
@@ -46,8 +45,29 @@ export function shardRows(rows: number, threads: number): { rowStart: number; ro
   return out;
 }
 
-/** Bytes a shard of `rows` rows takes in `layout` (the kernels say how big a group is). */
-export function shardBytes(k: Kernels, layout: Layout, dtype: DType, rows: number, cols: number): number {
-  if (layout === Layout.Float) return rows * k.group_bytes(layout, dtype, cols);
-  return Math.ceil(rows / 4) * k.group_bytes(layout, dtype, cols);
+/** Bytes per 256 columns of one 4-row group, by layout (K-quants by type). */
+const GROUP_BYTES_256: ReadonlyMap<string, number> = new Map([
+  [`${Layout.Q8x4}`, 8 * 136],
+  [`${Layout.Q4x4}`, 8 * 80],
+  [`${Layout.KX4}:${DType.Q4_K}`, 608],
+  [`${Layout.KX4}:${DType.Q5_K}`, 736],
+  [`${Layout.KX4}:${DType.Q6_K}`, 1104],
+]);
+
+/**
+ * Bytes of one 4-row group of `cols` columns (interleaved layouts) or one row (Float). The kernels
+ * own this (asm/layout.ts group_bytes); module.ts checks this mirror against them at load, so the
+ * planner can size memory without instantiating them.
+ */
+export function groupBytes(layout: Layout, dtype: DType, cols: number): number {
+  if (layout === Layout.Float) return rowBytes(dtype, cols);
+  const per256 = GROUP_BYTES_256.get(layout === Layout.KX4 ? `${layout}:${dtype}` : `${layout}`);
+  if (per256 === undefined) throw new Error(`no group size for layout ${layout} / type ${dtype}`);
+  return (cols / 256) * per256;
+}
+
+/** Bytes a shard of `rows` rows takes in `layout`. */
+export function shardBytes(layout: Layout, dtype: DType, rows: number, cols: number): number {
+  if (layout === Layout.Float) return rows * groupBytes(layout, dtype, cols);
+  return Math.ceil(rows / 4) * groupBytes(layout, dtype, cols);
 }

@@ -3,6 +3,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import v8 from 'node:v8';
 import { Layout } from './protocol.js';
+import { groupBytes } from './layout.js';
+import { DType } from '../../quant/dtype.js';
 
 /** The kernel exports (asm/index.ts). Pointers are byte offsets into the instance's memory. */
 export interface Kernels {
@@ -119,5 +121,10 @@ function checkLayoutIds(ex: Record<string, unknown>): void {
   for (const [name, id] of want) {
     const g = ex[name] as { value?: unknown } | undefined;
     if (g?.value !== id) throw new Error(`kernel module's ${name} is not ${id}: rebuild asm/ and protocol.ts together`);
+  }
+  const k = ex as unknown as Kernels;
+  const cases: [Layout, DType][] = [[Layout.Q8x4, DType.Q8_0], [Layout.Q4x4, DType.Q4_0], [Layout.KX4, DType.Q4_K], [Layout.KX4, DType.Q5_K], [Layout.KX4, DType.Q6_K], [Layout.Float, DType.F16], [Layout.Float, DType.F32]];
+  for (const [layout, dtype] of cases) {
+    if (k.group_bytes(layout, dtype, 512) !== groupBytes(layout, dtype, 512)) throw new Error(`layout.ts's group size for layout ${layout} / type ${dtype} disagrees with the kernels'`);
   }
 }

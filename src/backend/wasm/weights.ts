@@ -74,7 +74,7 @@ function placeShards(mem: ThreadMemories, threads: number, layout: Layout, kind:
   let refused = false;
   for (const [t, { rowStart, rows: n }] of shardRows(rows, threads).entries()) {
     if (n === 0) continue;
-    const bytes = shardBytes(mem.k0, layout, kind, n, cols);
+    const bytes = shardBytes(layout, kind, n, cols);
     const ptr = mem.arenas[t]!.alloc(bytes);
     shards.push({ thread: t, rowStart, rows: n, groups: Math.ceil(n / 4), bytes, ptr });
     const srcBytes = n * srcRb;
