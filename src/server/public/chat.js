@@ -94,6 +94,7 @@ async function send(text) {
   const t0 = performance.now();
   let first = 0;
   let tokens = 0;
+  let chunks = 0;
   const sys = $('system').value.trim();
   const history = messages.slice(0, -1).map(({ role, content }) => ({ role, content }));
   const headers = { 'content-type': 'application/json' };
@@ -135,6 +136,7 @@ async function send(text) {
         const delta = j.choices?.[0]?.delta;
         if (delta?.content) {
           if (!first) first = performance.now();
+          chunks++;
           reply.content += delta.content;
           body.innerHTML = markdown(reply.content);
           div.scrollIntoView({ block: 'end' });
@@ -145,6 +147,7 @@ async function send(text) {
     if (e.name === 'AbortError') stopped = true;
     else reply.content += `\n\n[error: ${e.message}]`;
   } finally {
+    if (!tokens) tokens = chunks; // stopped before the usage chunk: one streamed chunk per token
     const secs = (performance.now() - (first || t0)) / 1000;
     const rate = tokens > 1 && secs > 0 ? `${((tokens - 1) / secs).toFixed(1)} tok/s` : '';
     reply.meta = [stopped ? 'stopped' : '', tokens ? `${tokens} tokens` : '', rate].filter(Boolean).join(' · ');
