@@ -27,6 +27,7 @@ test('chat page: streamed reply, stop, conversation kept across reloads', { skip
     // Browser-side code as strings: this file is compiled without the DOM library.
     await page.waitForFunction("document.getElementById('model')?.textContent === 'tiny-llama3-chat.q8_0'");
     // A long reply, so it is still streaming when we look and when we press stop.
+    await page.click('#settings summary');
     await page.fill('#max_tokens', '4000');
     await page.fill('#temperature', '1');
     await page.fill('#input', 'Tell me a long story');
