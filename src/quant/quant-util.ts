@@ -1,0 +1,50 @@
+/**
+ * Float32 helpers shared by the quantizers. ggml quantizes in C float arithmetic; JS computes in
+ * double, so every operation whose result ggml stores in a float is rounded here with `fr`.
+ * For + - * / and sqrt of float32 operands, rounding the double result once to float32 gives the
+ * correctly rounded float32 result, so `fr(a op b)` equals the C expression bit for bit.
+ */
+import { F16_TABLE, f32ToF16 } from './half.js';
+
+export const fr = Math.fround;
+
+const f32 = new Float32Array(1);
+const i32 = new Int32Array(f32.buffer);
+
+/**
+ * ggml's `nearest_int`: adds 1.5·2^23 in float32 and reads the integer out of the mantissa, i.e.
+ * round half to even. Reproduced through the bits so that out-of-range inputs give the same
+ * values ggml gets.
+ */
+export function nearestInt(v: number): number {
+  f32[0] = v + 12582912;
+  return (i32[0]! & 0x007fffff) - 0x00400000;
+}
+
+/** C `roundf`: half away from zero. */
+export function roundf(v: number): number {
+  return v < 0 ? -Math.floor(-v + 0.5) : Math.floor(v + 0.5);
+}
+
+/** C float → int8_t → uint8_t conversions as ggml's legacy quantizers use them: truncation. */
+export function truncInt(v: number): number {
+  return Math.trunc(v);
+}
+
+/** GGML_FP32_TO_FP16 and back: the value the dequantizer will see. */
+export function f16Round(v: number): number {
+  return F16_TABLE[f32ToF16(v)]!;
+}
+
+export function putF16(out: Uint8Array, at: number, v: number): void {
+  const h = f32ToF16(v);
+  out[at] = h & 0xff;
+  out[at + 1] = h >>> 8;
+}
+
+export function getF16(buf: Uint8Array, at: number): number {
+  return F16_TABLE[buf[at]! | (buf[at + 1]! << 8)]!;
+}
+
+/** ggml's GROUP_MAX_EPS (1e-15f). */
+export const GROUP_MAX_EPS = fr(1e-15);
