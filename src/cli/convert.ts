@@ -1,0 +1,45 @@
+import { existsSync } from 'node:fs';
+import { convertHFToGGUF, type ConvertResult } from '../convert/hf-to-gguf.js';
+import { parseFileType } from '../convert/ftype.js';
+import { BadArgumentError } from '../errors/errors.js';
+import { tensorProgress } from './progress.js';
+
+export interface ConvertCommandOptions {
+  readonly input: string;
+  readonly output: string;
+  readonly type: string;
+  readonly tokenizer?: string;
+  readonly force?: boolean;
+  readonly quiet?: boolean;
+}
+
+export function summary(label: string, out: string, r: ConvertResult): string {
+  const counts = new Map<string, number>();
+  for (const t of r.types.values()) counts.set(t, (counts.get(t) ?? 0) + 1);
+  const mix = [...counts].map(([t, n]) => `${n} ${t}`).join(', ');
+  return `${label} ${out}: ${r.tensors} tensors (${mix}), ${(r.bytes / 2 ** 20).toFixed(1)} MiB of tensor data\n`;
+}
+
+export function checkOutput(input: string, output: string, force: boolean | undefined): void {
+  if (!output) throw new BadArgumentError('give the output file with -o <file.gguf>');
+  if (output === input) throw new BadArgumentError('the output file must differ from the input');
+  if (existsSync(output) && !force) throw new BadArgumentError(`${output} exists; pass --force to overwrite it`);
+}
+
+/** `llama-ts convert <hf-folder> -o out.gguf --type …` */
+export function convertCommand(o: ConvertCommandOptions, out: (s: string) => void): void {
+  const type = parseFileType(o.type);
+  checkOutput(o.input, o.output, o.force);
+  const p = tensorProgress('convert', !o.quiet);
+  try {
+    const r = convertHFToGGUF(o.input, o.output, {
+      type,
+      ...(o.tokenizer === undefined ? {} : { tokenizer: o.tokenizer }),
+      onProgress: (done, total, t, bytes) => p.onProgress(done, total, t.name, bytes),
+    });
+    p.stop();
+    out(summary('wrote', o.output, r));
+  } finally {
+    p.stop();
+  }
+}

@@ -1,0 +1,94 @@
+/**
+ * The streaming half shared by `convert` and `quantize`: every output tensor is planned first
+ * (name, type, shape; the GGUF header needs all of them), then produced chunk by chunk — a few
+ * MiB of rows read, widened to float32, quantized and appended to the file — so memory stays
+ * bounded by the chunk size whatever the model size. Tensors already in the wanted type can be
+ * copied byte for byte instead.
+ */
+import { renameSync, rmSync } from 'node:fs';
+import type { FileTensorRecord } from '../formats/file-reader.js';
+import { GGUFStreamWriter } from '../formats/gguf-writer.js';
+import type { GGUFType } from '../formats/gguf-types.js';
+import type { GGUFValue } from '../formats/types.js';
+import { type DType, rowBytes } from '../quant/dtype.js';
+import { quantizeRows } from '../quant/quantize.js';
+import type { RowSource } from './rows.js';
+
+export interface PlannedTensor {
+  readonly name: string;
+  readonly type: DType;
+  /** Outermost first. */
+  readonly shape: readonly number[];
+  /** Float32 rows to quantize, or a tensor already stored in `type` to copy as is. */
+  readonly source: RowSource | { readonly copy: FileTensorRecord };
+}
+
+export interface WriteProgress {
+  /** Called after each tensor: index (1-based), count, its name and type, bytes written so far. */
+  (done: number, total: number, tensor: PlannedTensor, bytes: number): void;
+}
+
+/** Elements converted per chunk: 4M float32 = 16 MiB of scratch. */
+const CHUNK_ELEMS = 1 << 22;
+
+function sizeOf(t: PlannedTensor): number {
+  const cols = t.shape[t.shape.length - 1]!;
+  let rows = 1;
+  for (let i = 0; i < t.shape.length - 1; i++) rows *= t.shape[i]!;
+  return rows * rowBytes(t.type, cols);
+}
+
+/**
+ * Writes the GGUF to `path` (through `path`.partial, renamed at the end, so a failed run never
+ * leaves a file that looks complete).
+ */
+export function writeModel(
+  path: string,
+  metadata: ReadonlyMap<string, GGUFValue>,
+  types: ReadonlyMap<string, GGUFType>,
+  tensors: readonly PlannedTensor[],
+  onProgress?: WriteProgress,
+): number {
+  const tmp = `${path}.partial`;
+  const w = new GGUFStreamWriter(tmp, {
+    metadata,
+    types,
+    tensors: tensors.map((t) => ({ name: t.name, type: t.type, shape: t.shape, byteLength: sizeOf(t) })),
+  });
+  let f32 = new Float32Array(0);
+  let bytes = 0;
+  try {
+    tensors.forEach((t, i) => {
+      if ('copy' in t.source) {
+        const rec = t.source.copy;
+        const piece = 1 << 24;
+        for (let at = 0; at < rec.byteLength; at += piece) {
+          const n = Math.min(piece, rec.byteLength - at);
+          const b = new Uint8Array(n);
+          rec.readInto(b, 0, at, n);
+          w.write(b);
+        }
+        bytes += rec.byteLength;
+      } else {
+        const src = t.source;
+        const step = Math.max(1, Math.floor(CHUNK_ELEMS / src.cols));
+        for (let r = 0; r < src.rows; r += step) {
+          const n = Math.min(step, src.rows - r);
+          if (f32.length < n * src.cols) f32 = new Float32Array(n * src.cols);
+          src.read(r, n, f32);
+          const q = quantizeRows(t.type, f32, n, src.cols);
+          w.write(q);
+          bytes += q.length;
+        }
+      }
+      onProgress?.(i + 1, tensors.length, t, bytes);
+    });
+    w.finish();
+    renameSync(tmp, path);
+  } catch (e) {
+    w.abort();
+    rmSync(tmp, { force: true });
+    throw e;
+  }
+  return bytes;
+}
