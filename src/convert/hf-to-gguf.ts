@@ -4,7 +4,8 @@
  * llama3 scaling, `llama.*` hyper-parameters, the tokenizer and chat template, and the tensor
  * types of the chosen file type (with llama.cpp's K-quant mixes). Streams tensor by tensor.
  */
-import { basename } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import type { LlamaConfig } from '../config/config.js';
 import { BadArgumentError, MissingTensorError } from '../errors/errors.js';
 import type { FileTensorRecord } from '../formats/file-reader.js';
@@ -47,7 +48,7 @@ const LAYER_MAP: ReadonlyArray<[string, string]> = [
 const IGNORED = /(^|\.)rotary_emb\.inv_freq$/;
 
 /** The `llama.*` and `general.*` keys for a config (convert_hf_to_gguf order). */
-export function llamaMetadata(config: LlamaConfig, name: string, fileType: number): Array<[string, GGUFValue, GGUFType]> {
+export function llamaMetadata(config: LlamaConfig, name: string, fileType: number, explicitHeadDim: boolean): Array<[string, GGUFValue, GGUFType]> {
   const u32 = { type: VT.UINT32 };
   const f32 = { type: VT.FLOAT32 };
   const kv: Array<[string, GGUFValue, GGUFType]> = [
@@ -63,10 +64,11 @@ export function llamaMetadata(config: LlamaConfig, name: string, fileType: numbe
     ['llama.rope.freq_base', config.ropeTheta, f32],
     ['llama.attention.layer_norm_rms_epsilon', config.rmsNormEps, f32],
   ];
-  if (config.headDim * config.numHeads !== config.hiddenSize) {
+  kv.push(['general.file_type', fileType, u32], ['llama.vocab_size', config.vocabSize, u32], ['llama.rope.dimension_count', config.headDim, u32]);
+  // Written when config.json states head_dim (as the reference converter does); llama.cpp needs them when head_dim ≠ hidden/heads.
+  if (explicitHeadDim || config.headDim * config.numHeads !== config.hiddenSize) {
     kv.push(['llama.attention.key_length', config.headDim, u32], ['llama.attention.value_length', config.headDim, u32]);
   }
-  kv.push(['general.file_type', fileType, u32], ['llama.vocab_size', config.vocabSize, u32], ['llama.rope.dimension_count', config.headDim, u32]);
   if (config.ropeScaling.type === 'linear') {
     kv.push(['llama.rope.scaling.type', 'linear', { type: VT.STRING }], ['llama.rope.scaling.factor', config.ropeScaling.factor, f32]);
   }
@@ -84,7 +86,9 @@ export function convertHFToGGUF(folder: string, out: string, opts: ConvertOption
       metadata.set(k, v);
       types.set(k, t);
     };
-    for (const [k, v, t] of llamaMetadata(c, basename(hf.path), opts.type.id)) set(k, v, t);
+    const raw = JSON.parse(readFileSync(join(hf.path, 'config.json'), 'utf8')) as Record<string, unknown>;
+    const explicitHeadDim = typeof raw['head_dim'] === 'number';
+    for (const [k, v, t] of llamaMetadata(c, basename(hf.path), opts.type.id, explicitHeadDim)) set(k, v, t);
     for (const [k, v] of vocab.metadata) set(k, v, vocab.types.get(k)!);
     if (hf.chatTemplate !== undefined && !metadata.has('tokenizer.chat_template')) set('tokenizer.chat_template', hf.chatTemplate, { type: GGUFValueType.STRING });
     set('general.quantization_version', 2, { type: GGUFValueType.UINT32 });
