@@ -254,7 +254,9 @@ export function ggufVocab(modelFolder: string, vocabSize: number, source?: strin
       `${where} has no tokenizer.json or tokenizer.model; a GGUF needs a vocabulary: pass --tokenizer <tokenizer.json | tokenizer.model | folder | file.gguf>`,
     );
   }
-  if (file.endsWith('.gguf')) return fromGGUF(file);
-  if (file.endsWith('.model')) return fromSentencePiece(file, vocabSize, modelConfig);
-  return fromTokenizerJson(file, vocabSize, modelConfig);
+  const v = file.endsWith('.gguf') ? fromGGUF(file) : file.endsWith('.model') ? fromSentencePiece(file, vocabSize, modelConfig) : fromTokenizerJson(file, vocabSize, modelConfig);
+  const n = (v.metadata.get('tokenizer.ggml.tokens') as unknown[]).length;
+  // llama.cpp refuses a vocabulary whose size differs from the embedding's rows.
+  if (n !== vocabSize) throw new BadArgumentError(`${file} has ${n} tokens but the model's vocab_size is ${vocabSize}`);
+  return v;
 }
