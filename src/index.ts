@@ -15,3 +15,7 @@ export { DType, dtypeName } from './quant/dtype.js';
 export * from './errors/errors.js';
 export * from './chat/index.js';
 export { consume } from './generate/consume.js';
+export { convertHFToGGUF, type ConvertOptions, type ConvertResult } from './convert/hf-to-gguf.js';
+export { requantizeGGUF } from './convert/requantize.js';
+export { FILE_TYPES, parseFileType, type FileType, type FileTypeName } from './convert/ftype.js';
+export { quantizeRows } from './quant/quantize.js';
