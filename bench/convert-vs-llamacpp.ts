@@ -61,7 +61,7 @@ try {
     const prompt = i32(ref, 'greedy_prompt');
     for (const type of ['f16', 'q8_0'] as const) {
       const file = join(work, `${model}.${type}.gguf`);
-      convertHFToGGUF(join(fixtures, model), file, { type: FILE_TYPES[type], tokenizer: join(fixtures, model, `${model}.f32.gguf`) });
+      await convertHFToGGUF(join(fixtures, model), file, { type: FILE_TYPES[type], tokenizer: join(fixtures, model, `${model}.f32.gguf`) });
       const m = await loadModel(file, { backend: values.backend as BackendName });
       const ids: number[] = [];
       try {

@@ -58,11 +58,11 @@ test('Llama 2 tokenizer.model → SentencePiece vocab with scores and piece type
   for (const c of golden.cases) assert.deepEqual(tok.encode(c.text, { addBos: false, specials: 'parse' }), c.ids, c.text);
 });
 
-test('convert refuses a folder without a tokenizer, and a tokenizer of another vocabulary size', { skip: skipNoFixtures }, () => {
+test('convert refuses a folder without a tokenizer, and a tokenizer of another vocabulary size', { skip: skipNoFixtures }, async () => {
   const out = join(dir, 'x.gguf');
-  assert.throws(() => convertHFToGGUF(fixture('models', 'tiny-llama2'), out, { type: FILE_TYPES.f16 }), (e: unknown) => e instanceof BadArgumentError && /--tokenizer/.test(e.message));
-  assert.throws(
-    () => convertHFToGGUF(fixture('models', 'tiny-llama2'), out, { type: FILE_TYPES.f16, tokenizer: fixture('tokenizers', 'llama2') }),
+  await assert.rejects(convertHFToGGUF(fixture('models', 'tiny-llama2'), out, { type: FILE_TYPES.f16 }), (e: unknown) => e instanceof BadArgumentError && /--tokenizer/.test(e.message));
+  await assert.rejects(
+    convertHFToGGUF(fixture('models', 'tiny-llama2'), out, { type: FILE_TYPES.f16, tokenizer: fixture('tokenizers', 'llama2') }),
     (e: unknown) => e instanceof BadArgumentError && /32000/.test(e.message),
   );
   assert.equal(existsSync(out), false);
@@ -78,9 +78,9 @@ test('CLI: convert and quantize write files, refuse to overwrite without --force
   const collect = (s: string): void => {
     outText += s;
   };
-  convertCommand({ input: m, output: f16, type: 'f16', tokenizer: vocab, quiet: true }, collect);
+  await convertCommand({ input: m, output: f16, type: 'f16', tokenizer: vocab, quiet: true }, collect);
   assert.match(outText, /wrote .*cli\.f16\.gguf: 31 tensors \(8 F32, 23 F16\)/);
-  quantizeCommand({ input: f16, output: q4, type: 'q4_0', quiet: true }, collect);
+  await quantizeCommand({ input: f16, output: q4, type: 'q4_0', quiet: true }, collect);
   // Usage errors through the CLI entry point: exit code 1 and a coded message on stderr.
   const origErr = process.stderr.write.bind(process.stderr);
   let err = '';

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { convertHFToGGUF, type ConvertResult } from '../convert/hf-to-gguf.js';
 import { parseFileType } from '../convert/ftype.js';
+import { defaultThreads } from '../convert/quant-pool.js';
 import { BadArgumentError } from '../errors/errors.js';
 import { tensorProgress } from './progress.js';
 
@@ -11,6 +12,8 @@ export interface ConvertCommandOptions {
   readonly tokenizer?: string;
   readonly force?: boolean;
   readonly quiet?: boolean;
+  /** Quantizing threads (default: every core, at most 16). */
+  readonly threads?: number;
 }
 
 export function summary(label: string, out: string, r: ConvertResult): string {
@@ -27,13 +30,14 @@ export function checkOutput(input: string, output: string, force: boolean | unde
 }
 
 /** `llama-ts convert <hf-folder> -o out.gguf --type …` */
-export function convertCommand(o: ConvertCommandOptions, out: (s: string) => void): void {
+export async function convertCommand(o: ConvertCommandOptions, out: (s: string) => void): Promise<void> {
   const type = parseFileType(o.type);
   checkOutput(o.input, o.output, o.force);
   const p = tensorProgress('convert', !o.quiet);
   try {
-    const r = convertHFToGGUF(o.input, o.output, {
+    const r = await convertHFToGGUF(o.input, o.output, {
       type,
+      threads: o.threads ?? defaultThreads(),
       ...(o.tokenizer === undefined ? {} : { tokenizer: o.tokenizer }),
       onProgress: (done, total, t, bytes) => p.onProgress(done, total, t.name, bytes),
     });

@@ -165,9 +165,10 @@ export function buildProgram(): Command {
     .option('--tokenizer <path>', 'tokenizer.json, tokenizer.model, a folder or a .gguf to take the vocabulary from')
     .option('-f, --force', 'overwrite the output file', false)
     .option('-q, --quiet', 'no progress output', false)
+    .option('-t, --threads <n>', 'quantizing threads (default: all cores, at most 16)', int('--threads'))
     .action(async (input: string, o) => {
       const { convertCommand } = await import('./convert.js');
-      convertCommand({ input, output: o.output, type: o.type, tokenizer: o.tokenizer, force: o.force, quiet: o.quiet }, out);
+      await convertCommand({ input, output: o.output, type: o.type, tokenizer: o.tokenizer, force: o.force, quiet: o.quiet, threads: o.threads }, out);
     });
 
   program
@@ -178,9 +179,10 @@ export function buildProgram(): Command {
     .option('--type <type>', 'f32 | f16 | bf16 | q8_0 | q4_0 | q4_k_m | q5_k_m | q6_k', 'q4_k_m')
     .option('-f, --force', 'overwrite the output file', false)
     .option('-q, --quiet', 'no progress output', false)
+    .option('-t, --threads <n>', 'quantizing threads (default: all cores, at most 16)', int('--threads'))
     .action(async (input: string, output: string, o) => {
       const { quantizeCommand } = await import('./quantize.js');
-      quantizeCommand({ input, output, type: o.type, force: o.force, quiet: o.quiet }, out);
+      await quantizeCommand({ input, output, type: o.type, force: o.force, quiet: o.quiet, threads: o.threads }, out);
     });
 
   return program;

@@ -24,6 +24,8 @@ export interface ConvertOptions {
   /** tokenizer.json, tokenizer.model, a folder with one, or a .gguf to copy the vocabulary from. */
   readonly tokenizer?: string;
   readonly onProgress?: WriteProgress;
+  /** Threads that quantize (default 1; the CLI uses every core). */
+  readonly threads?: number;
 }
 
 export interface ConvertResult {
@@ -75,7 +77,7 @@ export function llamaMetadata(config: LlamaConfig, name: string, fileType: numbe
   return kv;
 }
 
-export function convertHFToGGUF(folder: string, out: string, opts: ConvertOptions): ConvertResult {
+export async function convertHFToGGUF(folder: string, out: string, opts: ConvertOptions): Promise<ConvertResult> {
   const hf = readHFModel(folder);
   try {
     const c = hf.config;
@@ -124,7 +126,7 @@ export function convertHFToGGUF(folder: string, out: string, opts: ConvertOption
     const unknown = [...hf.tensors.keys()].filter((k) => !used.has(k) && !IGNORED.test(k));
     if (unknown.length > 0) throw new BadArgumentError(`${hf.path}: tensors a Llama model does not have: ${unknown.slice(0, 5).join(', ')}${unknown.length > 5 ? ', …' : ''}`);
 
-    const bytes = writeModel(out, metadata, types, plan, opts.onProgress);
+    const bytes = await writeModel(out, metadata, types, plan, opts.onProgress, opts.threads ?? 1);
     return { tensors: plan.length, bytes, types: new Map(plan.map((t) => [t.name, dtypeName(t.type)])) };
   } finally {
     hf.close();

@@ -11,7 +11,7 @@ import { GGUFStreamWriter } from '../formats/gguf-writer.js';
 import type { GGUFType } from '../formats/gguf-types.js';
 import type { GGUFValue } from '../formats/types.js';
 import { type DType, rowBytes } from '../quant/dtype.js';
-import { quantizeRows } from '../quant/quantize.js';
+import { QuantPool } from './quant-pool.js';
 import type { RowSource } from './rows.js';
 
 export interface PlannedTensor {
@@ -38,27 +38,37 @@ function sizeOf(t: PlannedTensor): number {
   return rows * rowBytes(t.type, cols);
 }
 
+/** Scratch that grows as needed; shared memory when worker threads quantize from it. */
+function scratch(bytes: number, shared: boolean): ArrayBuffer | SharedArrayBuffer {
+  return shared ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes);
+}
+
 /**
  * Writes the GGUF to `path` (through `path`.partial, renamed at the end, so a failed run never
- * leaves a file that looks complete).
+ * leaves a file that looks complete). `threads` > 1 quantizes each chunk's rows on that many threads.
  */
-export function writeModel(
+export async function writeModel(
   path: string,
   metadata: ReadonlyMap<string, GGUFValue>,
   types: ReadonlyMap<string, GGUFType>,
   tensors: readonly PlannedTensor[],
   onProgress?: WriteProgress,
-): number {
+  threads = 1,
+): Promise<number> {
   const tmp = `${path}.partial`;
   const w = new GGUFStreamWriter(tmp, {
     metadata,
     types,
     tensors: tensors.map((t) => ({ name: t.name, type: t.type, shape: t.shape, byteLength: sizeOf(t) })),
   });
-  let f32 = new Float32Array(0);
+  const shared = threads > 1;
+  const pool = new QuantPool(threads);
+  let f32: Float32Array<ArrayBufferLike> = new Float32Array(0);
+  let q: Uint8Array<ArrayBufferLike> = new Uint8Array(0);
   let bytes = 0;
   try {
-    tensors.forEach((t, i) => {
+    for (let i = 0; i < tensors.length; i++) {
+      const t = tensors[i]!;
       if ('copy' in t.source) {
         const rec = t.source.copy;
         const piece = 1 << 24;
@@ -74,21 +84,25 @@ export function writeModel(
         const step = Math.max(1, Math.floor(CHUNK_ELEMS / src.cols));
         for (let r = 0; r < src.rows; r += step) {
           const n = Math.min(step, src.rows - r);
-          if (f32.length < n * src.cols) f32 = new Float32Array(n * src.cols);
+          if (f32.length < n * src.cols) f32 = new Float32Array(scratch(4 * step * src.cols, shared));
+          const qBytes = n * rowBytes(t.type, src.cols);
+          if (q.length < qBytes) q = new Uint8Array(scratch(step * rowBytes(t.type, src.cols), shared));
           src.read(r, n, f32);
-          const q = quantizeRows(t.type, f32, n, src.cols);
-          w.write(q);
-          bytes += q.length;
+          await pool.quantize(t.type, f32, n, src.cols, q);
+          w.write(q.subarray(0, qBytes));
+          bytes += qBytes;
         }
       }
       onProgress?.(i + 1, tensors.length, t, bytes);
-    });
+    }
     w.finish();
     renameSync(tmp, path);
   } catch (e) {
     w.abort();
     rmSync(tmp, { force: true });
     throw e;
+  } finally {
+    await pool.close();
   }
   return bytes;
 }

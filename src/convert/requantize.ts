@@ -14,7 +14,7 @@ import type { ConvertResult } from './hf-to-gguf.js';
 import { writeModel, type PlannedTensor, type WriteProgress } from './pipeline.js';
 import { fileRows } from './rows.js';
 
-export function requantizeGGUF(input: string, out: string, opts: { readonly type: FileType; readonly onProgress?: WriteProgress }): ConvertResult {
+export async function requantizeGGUF(input: string, out: string, opts: { readonly type: FileType; readonly onProgress?: WriteProgress; readonly threads?: number }): Promise<ConvertResult> {
   const f = readGGUF(input);
   try {
     const arch = f.metadata.get('general.architecture');
@@ -43,7 +43,7 @@ export function requantizeGGUF(input: string, out: string, opts: { readonly type
       const want = t.shape.length < 2 ? t.dtype : tensorType(t.name, t.shape, opts.type, ctx);
       return { name: t.name, type: want, shape: t.shape, source: want === t.dtype ? { copy: t } : fileRows(t) };
     });
-    const bytes = writeModel(out, metadata, types, plan, opts.onProgress);
+    const bytes = await writeModel(out, metadata, types, plan, opts.onProgress, opts.threads ?? 1);
     return { tensors: plan.length, bytes, types: new Map(plan.map((t) => [t.name, dtypeName(t.type)])) };
   } finally {
     f.close();
