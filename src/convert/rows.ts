@@ -23,11 +23,17 @@ function rowsCols(shape: readonly number[]): [number, number] {
   return [rows, cols];
 }
 
+/**
+ * Raw bytes of the chunk being widened, shared by every source: a model plans hundreds of
+ * sources up front, and one buffer each would add up to the chunk size times the tensor count.
+ * Reads are synchronous and consumed at once, so sharing is safe.
+ */
+let buf = new Uint8Array(0);
+
 /** Rows of a tensor in a file (any type dequantizeRow knows). `rowMap` gives the source row of each output row. */
 export function fileRows(rec: FileTensorRecord, rowMap?: (r: number) => number): RowSource {
   const [rows, cols] = rowsCols(rec.shape);
   const rb = rowBytes(rec.dtype, cols);
-  let buf = new Uint8Array(0);
   return {
     rows,
     cols,
