@@ -4,7 +4,7 @@
  * into a temporary folder, never a dependency) and in llama-ts, and compares 32 greedy tokens from
  * the fixture's greedy prompt, against each other and against the float64 reference.
  *
- *   node --import tsx bench/convert-vs-llamacpp.ts [--keep] [--backend ref|wasm]
+ *   node --import tsx bench/convert-vs-llamacpp.ts [--types f16,q8_0] [--keep] [--backend ref|wasm]
  *
  * The fixture HF folders carry no tokenizer, so the vocabulary is taken from the fixture's own
  * F32 GGUF (`--tokenizer` in the CLI); generation works on token ids only.
@@ -15,12 +15,15 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { FILE_TYPES } from '../src/convert/ftype.js';
+import { FILE_TYPES, parseFileType } from '../src/convert/ftype.js';
 import { convertHFToGGUF } from '../src/convert/hf-to-gguf.js';
 import { loadModel, type BackendName } from '../src/model/load.js';
 import { i32, readReference } from '../test/helpers/reference.js';
 
-const { values } = parseArgs({ options: { keep: { type: 'boolean', default: false }, backend: { type: 'string', default: 'ref' } } });
+const { values } = parseArgs({
+  options: { keep: { type: 'boolean', default: false }, backend: { type: 'string', default: 'ref' }, types: { type: 'string', default: 'f16,q8_0' } },
+});
+const types = values.types!.split(',').map((t) => parseFileType(t).name);
 const here = dirname(fileURLToPath(import.meta.url));
 const fixtures = resolve(process.env.LLAMA_TS_SHARED ?? join(here, '..', '..', 'shared'), 'fixtures', 'models');
 const work = mkdtempSync(join(tmpdir(), 'llama-ts-convert-vs-llamacpp-'));
@@ -59,7 +62,7 @@ try {
   for (const model of ['tiny-llama3.1', 'tiny-llama3.2-tied', 'tiny-llama2']) {
     const ref = readReference(join(fixtures, model, 'reference.safetensors'));
     const prompt = i32(ref, 'greedy_prompt');
-    for (const type of ['f16', 'q8_0'] as const) {
+    for (const type of types) {
       const file = join(work, `${model}.${type}.gguf`);
       await convertHFToGGUF(join(fixtures, model), file, { type: FILE_TYPES[type], tokenizer: join(fixtures, model, `${model}.f32.gguf`) });
       const m = await loadModel(file, { backend: values.backend as BackendName });
