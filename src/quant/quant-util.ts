@@ -17,6 +17,13 @@ const i32 = new Int32Array(f32.buffer);
  * values ggml gets.
  */
 export function nearestInt(v: number): number {
+  // In range (always, for finite inputs of the searches) the trick is round half to even of the
+  // float32 v, done here without the memory round trip: Math.round rounds ties up, so step back
+  // from an odd tie. Outside it, reproduce the bits.
+  if (Math.abs(v) <= 4194303) {
+    const r = Math.round(v);
+    return (r - v === 0.5 && (r & 1) !== 0 ? r - 1 : r) | 0;
+  }
   f32[0] = v + 12582912;
   return (i32[0]! & 0x007fffff) - 0x00400000;
 }
@@ -24,16 +31,6 @@ export function nearestInt(v: number): number {
 /** C `roundf`: half away from zero. */
 export function roundf(v: number): number {
   return v < 0 ? -Math.floor(-v + 0.5) : Math.floor(v + 0.5);
-}
-
-/** C float → int8_t → uint8_t conversions as ggml's legacy quantizers use them: truncation. */
-export function truncInt(v: number): number {
-  return Math.trunc(v);
-}
-
-/** GGML_FP32_TO_FP16 and back: the value the dequantizer will see. */
-export function f16Round(v: number): number {
-  return F16_TABLE[f32ToF16(v)]!;
 }
 
 export function putF16(out: Uint8Array, at: number, v: number): void {
