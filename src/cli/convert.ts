@@ -39,7 +39,7 @@ export async function convertCommand(o: ConvertCommandOptions, out: (s: string) 
       type,
       threads: o.threads ?? defaultThreads(),
       ...(o.tokenizer === undefined ? {} : { tokenizer: o.tokenizer }),
-      onProgress: (done, total, t, bytes) => p.onProgress(done, total, t.name, bytes),
+      onProgress: (done, total, t, bytes, de, te) => p.onProgress(done, total, t.name, bytes, de, te),
     });
     p.stop();
     out(summary('wrote', o.output, r));

@@ -10,7 +10,7 @@ export async function quantizeCommand(o: ConvertCommandOptions, out: (s: string)
   checkOutput(o.input, o.output, o.force);
   const p = tensorProgress('quantize', !o.quiet);
   try {
-    const r = await requantizeGGUF(o.input, o.output, { type, threads: o.threads ?? defaultThreads(), onProgress: (done, total, t, bytes) => p.onProgress(done, total, t.name, bytes) });
+    const r = await requantizeGGUF(o.input, o.output, { type, threads: o.threads ?? defaultThreads(), onProgress: (done, total, t, bytes, de, te) => p.onProgress(done, total, t.name, bytes, de, te) });
     p.stop();
     out(summary('wrote', o.output, r));
   } finally {

@@ -24,8 +24,15 @@ export interface PlannedTensor {
 }
 
 export interface WriteProgress {
-  /** Called after each tensor: index (1-based), count, its name and type, bytes written so far. */
-  (done: number, total: number, tensor: PlannedTensor, bytes: number): void;
+  /**
+   * Called after each chunk: tensors completed, tensor count, the tensor being written, bytes
+   * written so far, and elements done out of all elements (a big tensor takes minutes to K-quantize).
+   */
+  (done: number, total: number, tensor: PlannedTensor, bytes: number, doneElems: number, totalElems: number): void;
+}
+
+function elemsOf(t: PlannedTensor): number {
+  return t.shape.reduce((a, x) => a * x, 1);
 }
 
 /** Elements converted per chunk: 4M float32 = 16 MiB of scratch. */
@@ -66,6 +73,8 @@ export async function writeModel(
   let f32: Float32Array<ArrayBufferLike> = new Float32Array(0);
   let q: Uint8Array<ArrayBufferLike> = new Uint8Array(0);
   let bytes = 0;
+  let elems = 0;
+  const totalElems = tensors.reduce((a, t) => a + elemsOf(t), 0);
   try {
     for (let i = 0; i < tensors.length; i++) {
       const t = tensors[i]!;
@@ -91,9 +100,11 @@ export async function writeModel(
           await pool.quantize(t.type, f32, n, src.cols, q);
           w.write(q.subarray(0, qBytes));
           bytes += qBytes;
+          if (r + n < src.rows) onProgress?.(i, tensors.length, t, bytes, elems + (r + n) * src.cols, totalElems);
         }
       }
-      onProgress?.(i + 1, tensors.length, t, bytes);
+      elems += elemsOf(t);
+      onProgress?.(i + 1, tensors.length, t, bytes, elems, totalElems);
     }
     w.finish();
     renameSync(tmp, path);
