@@ -69,13 +69,15 @@ export async function writeModel(
     tensors: tensors.map((t) => ({ name: t.name, type: t.type, shape: t.shape, byteLength: sizeOf(t) })),
   });
   const shared = threads > 1;
-  const pool = new QuantPool(threads);
+  let pool: QuantPool | undefined;
+  let copyBuf = new Uint8Array(0);
   let f32: Float32Array<ArrayBufferLike> = new Float32Array(0);
   let q: Uint8Array<ArrayBufferLike> = new Uint8Array(0);
   let bytes = 0;
   let elems = 0;
   const totalElems = tensors.reduce((a, t) => a + elemsOf(t), 0);
   try {
+    pool = new QuantPool(threads);
     for (let i = 0; i < tensors.length; i++) {
       const t = tensors[i]!;
       if ('copy' in t.source) {
@@ -83,9 +85,9 @@ export async function writeModel(
         const piece = 1 << 24;
         for (let at = 0; at < rec.byteLength; at += piece) {
           const n = Math.min(piece, rec.byteLength - at);
-          const b = new Uint8Array(n);
-          rec.readInto(b, 0, at, n);
-          w.write(b);
+          if (copyBuf.length < n) copyBuf = new Uint8Array(piece);
+          rec.readInto(copyBuf, 0, at, n);
+          w.write(copyBuf.subarray(0, n));
         }
         bytes += rec.byteLength;
       } else {
@@ -113,7 +115,7 @@ export async function writeModel(
     rmSync(tmp, { force: true });
     throw e;
   } finally {
-    await pool.close();
+    await pool?.close();
   }
   return bytes;
 }
