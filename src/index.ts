@@ -23,3 +23,7 @@ export type { BackendInfo } from './backend/backend.js';
 export { constraintProcessor, compileResponseFormat, type ResponseFormat } from './generate/constrain-processor.js';
 export { resolveModel, pullModel, listCached, removeCached, parseModelRef, DEFAULT_MODEL, type ResolveOptions, type PullResult, type ModelRef, type CachedModel } from './hub/index.js';
 export { planMemory, requireMemory, checkModelFits, availableMemory, formatPlan, OutOfMemoryError, type MemoryPlan, type MemoryPlanInput } from './model/memory-plan.js';
+export { convertHFToGGUF, type ConvertOptions, type ConvertResult } from './convert/hf-to-gguf.js';
+export { requantizeGGUF } from './convert/requantize.js';
+export { FILE_TYPES, parseFileType, type FileType, type FileTypeName } from './convert/ftype.js';
+export { quantizeRows } from './quant/quantize.js';

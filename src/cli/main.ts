@@ -237,6 +237,35 @@ export function buildProgram(): Command {
       );
     });
 
+  program
+    .command('convert')
+    .description('Hugging Face Llama folder → GGUF (f32, f16, bf16, q8_0, q4_0, q4_k_m, q5_k_m, q6_k)')
+    .argument('<hf-folder>', 'folder with config.json and safetensors')
+    .requiredOption('-o, --output <file>', 'GGUF file to write')
+    .option('--type <type>', 'f32 | f16 | bf16 | q8_0 | q4_0 | q4_k_m | q5_k_m | q6_k', 'f16')
+    .option('--tokenizer <path>', 'tokenizer.json, tokenizer.model, a folder or a .gguf to take the vocabulary from')
+    .option('-f, --force', 'overwrite the output file', false)
+    .option('-q, --quiet', 'no progress output', false)
+    .option('-t, --threads <n>', 'quantizing threads (default: all cores, at most 16)', int('--threads'))
+    .action(async (input: string, o) => {
+      const { convertCommand } = await import('./convert.js');
+      await convertCommand({ input, output: o.output, type: o.type, tokenizer: o.tokenizer, force: o.force, quiet: o.quiet, threads: o.threads }, out);
+    });
+
+  program
+    .command('quantize')
+    .description('GGUF → GGUF of another type (requantized from float32, llama.cpp mixes)')
+    .argument('<in.gguf>', 'input GGUF')
+    .argument('<out.gguf>', 'output GGUF')
+    .option('--type <type>', 'f32 | f16 | bf16 | q8_0 | q4_0 | q4_k_m | q5_k_m | q6_k', 'q4_k_m')
+    .option('-f, --force', 'overwrite the output file', false)
+    .option('-q, --quiet', 'no progress output', false)
+    .option('-t, --threads <n>', 'quantizing threads (default: all cores, at most 16)', int('--threads'))
+    .action(async (input: string, output: string, o) => {
+      const { quantizeCommand } = await import('./quantize.js');
+      await quantizeCommand({ input, output, type: o.type, force: o.force, quiet: o.quiet, threads: o.threads }, out);
+    });
+
   return program;
 }
 

@@ -21,3 +21,46 @@ export function loadProgress(enabled: boolean): { onProgress: (done: number, tot
     },
   };
 }
+
+/**
+ * Convert/quantize progress on stderr, by elements (a big tensor takes minutes to K-quantize): a
+ * bar on a terminal, otherwise a line at every tenth (so logs show it is alive without a line per
+ * chunk).
+ */
+export function tensorProgress(
+  label: string,
+  enabled: boolean,
+): { onProgress: (done: number, total: number, name: string, bytes: number, doneElems: number, totalElems: number) => void; stop: () => void } {
+  if (!enabled) return { onProgress: () => {}, stop: () => {} };
+  const mib = (b: number): string => (b / 2 ** 20).toFixed(1);
+  if (!process.stderr.isTTY) {
+    let shown = 0;
+    return {
+      onProgress(done, total, name, bytes, doneElems, totalElems) {
+        const tenth = Math.floor((doneElems * 10) / totalElems);
+        if (tenth > shown || done === total) {
+          shown = tenth;
+          process.stderr.write(`${label}: ${Math.round((100 * doneElems) / totalElems)}%, ${done}/${total} tensors, ${mib(bytes)} MiB written (${name})\n`);
+        }
+      },
+      stop: () => {},
+    };
+  }
+  const bar = new cliProgress.SingleBar(
+    { stream: process.stderr, format: `${label} [{bar}] {percentage}% {tensors} tensors {mib} MiB {eta_formatted} {name}`, hideCursor: true, clearOnComplete: true, etaBuffer: 50 },
+    cliProgress.Presets.shades_classic,
+  );
+  let started = false;
+  return {
+    onProgress(done, total, name, bytes, doneElems, totalElems) {
+      if (!started) {
+        bar.start(totalElems, 0, { mib: '0.0', name: '', tensors: `0/${total}` });
+        started = true;
+      }
+      bar.update(doneElems, { mib: mib(bytes), name, tensors: `${done}/${total}` });
+    },
+    stop() {
+      if (started) bar.stop();
+    },
+  };
+}

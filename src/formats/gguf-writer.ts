@@ -1,7 +1,8 @@
 /**
  * Minimal GGUF v3 writer: metadata plus tensors laid out back to back at the file's alignment.
- * Used by tests to build odd files and by conversion. Streams to disk tensor by tensor, so the
- * whole model never sits in one buffer.
+ * Used by tests to build odd files and by conversion. `GGUFStreamWriter` takes each tensor's
+ * type and shape up front (the header needs every offset) and then its bytes in pieces, so a
+ * converter never holds more than one chunk of one tensor.
  *
  * Metadata value types come from `types` when given (e.g. a reader's `metadataTypes`), else from
  * a few well-known keys (llama.cpp insists that rope.freq_base and epsilons be FLOAT32), else are
@@ -14,23 +15,35 @@ import { BLOCK, type DType } from '../quant/dtype.js';
 import { GGUF_DEFAULT_ALIGNMENT, GGUF_MAGIC, GGUFValueType, type GGUFType } from './gguf-types.js';
 import type { GGUFValue } from './types.js';
 
-export interface GGUFWriteTensor {
+export interface GGUFTensorInfo {
   readonly name: string;
   /** A DType, or any raw ggml type id (tests use unknown ids on purpose). */
   readonly type: DType | number;
   /** Outermost-first, as TensorRecord.shape; written reversed as GGUF ne. */
   readonly shape: readonly number[];
+  /** Data size; required for unknown type ids, else computed from type and shape. */
+  readonly byteLength?: number;
+}
+
+export interface GGUFWriteTensor extends GGUFTensorInfo {
   readonly data: Uint8Array;
 }
 
-export interface GGUFWriteInput {
+interface GGUFHeaderInput {
   readonly metadata: ReadonlyMap<string, GGUFValue> | Readonly<Record<string, GGUFValue>>;
   readonly types?: ReadonlyMap<string, GGUFType>;
-  readonly tensors: readonly GGUFWriteTensor[];
   /** Defaults to general.alignment from metadata, else 32. */
   readonly alignment?: number;
   /** 3 (default) or 2: both have the same layout. */
   readonly version?: 2 | 3;
+}
+
+export interface GGUFWriteInput extends GGUFHeaderInput {
+  readonly tensors: readonly GGUFWriteTensor[];
+}
+
+export interface GGUFStreamInput extends GGUFHeaderInput {
+  readonly tensors: readonly GGUFTensorInfo[];
 }
 
 const KNOWN_TYPES: ReadonlyArray<[RegExp, GGUFType]> = [
@@ -154,7 +167,7 @@ function typeFor(key: string, v: GGUFValue, types: ReadonlyMap<string, GGUFType>
   return inferType(v);
 }
 
-function expectedBytes(t: GGUFWriteTensor): number | undefined {
+function expectedBytes(t: GGUFTensorInfo): number | undefined {
   const layout = BLOCK[t.type as DType];
   if (!layout) return undefined;
   const cols = t.shape[t.shape.length - 1] ?? 1;
@@ -164,68 +177,139 @@ function expectedBytes(t: GGUFWriteTensor): number | undefined {
   return (cols / layout.blockElems) * layout.blockBytes * rows;
 }
 
-/** Writes a GGUF file. Known tensor types are checked against shape; unknown type ids are written as given. */
-export function writeGGUF(path: string, input: GGUFWriteInput): void {
-  const entries: Array<[string, GGUFValue]> =
-    input.metadata instanceof Map ? [...input.metadata] : Object.entries(input.metadata as Record<string, GGUFValue>);
-  const metaAlign = entries.find(([k]) => k === 'general.alignment')?.[1];
-  const alignment = input.alignment ?? (typeof metaAlign === 'number' ? metaAlign : GGUF_DEFAULT_ALIGNMENT);
-  if (!Number.isInteger(alignment) || alignment <= 0 || (alignment & (alignment - 1)) !== 0) {
-    throw new BadArgumentError(`GGUF alignment must be a power of two, got ${alignment}`);
+function tensorBytes(t: GGUFTensorInfo): number {
+  const want = expectedBytes(t);
+  if (want !== undefined && t.byteLength !== undefined && want !== t.byteLength) {
+    throw new BadArgumentError(`tensor ${t.name}: shape [${t.shape.join(', ')}] needs ${want} bytes, got ${t.byteLength}`);
   }
-  if (alignment !== GGUF_DEFAULT_ALIGNMENT && metaAlign === undefined) entries.push(['general.alignment', alignment]);
-  else if (metaAlign !== undefined && metaAlign !== alignment) {
-    throw new BadArgumentError(`alignment ${alignment} contradicts general.alignment ${String(metaAlign)}`);
-  }
+  const n = want ?? t.byteLength;
+  if (n === undefined) throw new BadArgumentError(`tensor ${t.name}: size of type ${t.type} with shape [${t.shape.join(', ')}] is unknown`);
+  return n;
+}
 
-  const h = new Bytes();
-  h.u32(GGUF_MAGIC);
-  h.u32(input.version ?? 3);
-  h.u64(input.tensors.length);
-  h.u64(entries.length);
-  for (const [k, v] of entries) {
-    const t = typeFor(k, v, input.types);
-    h.str(k);
-    h.u32(t.type);
-    writeValue(h, k, v, t);
-  }
-  let rel = 0;
-  const offsets: number[] = [];
-  for (const t of input.tensors) {
-    const want = expectedBytes(t);
-    if (want !== undefined && want !== t.data.length) {
-      throw new BadArgumentError(`tensor ${t.name}: shape [${t.shape.join(', ')}] needs ${want} bytes, got ${t.data.length}`);
+/**
+ * Writes a GGUF file piece by piece: the constructor writes the header (metadata and tensor
+ * table), then `write` appends bytes to the tensors in table order; a tensor's padding is added
+ * as soon as it is complete. `finish` checks that every tensor got exactly its size and closes the
+ * file; `abort` just closes it.
+ */
+export class GGUFStreamWriter {
+  private fd: number | undefined;
+  private readonly sizes: number[];
+  private readonly names: string[];
+  private readonly alignment: number;
+  private readonly zeros: Uint8Array;
+  private pos: number;
+  private current = 0;
+  private done = 0;
+
+  constructor(readonly path: string, input: GGUFStreamInput) {
+    const entries: Array<[string, GGUFValue]> =
+      input.metadata instanceof Map ? [...input.metadata] : Object.entries(input.metadata as Record<string, GGUFValue>);
+    const metaAlign = entries.find(([k]) => k === 'general.alignment')?.[1];
+    const alignment = input.alignment ?? (typeof metaAlign === 'number' ? metaAlign : GGUF_DEFAULT_ALIGNMENT);
+    if (!Number.isInteger(alignment) || alignment <= 0 || (alignment & (alignment - 1)) !== 0) {
+      throw new BadArgumentError(`GGUF alignment must be a power of two, got ${alignment}`);
     }
-    if (t.shape.length < 1 || t.shape.length > 4) throw new BadArgumentError(`tensor ${t.name}: ${t.shape.length} dimensions`);
-    h.str(t.name);
-    h.u32(t.shape.length);
-    for (let i = t.shape.length - 1; i >= 0; i--) h.u64(t.shape[i]!);
-    h.u32(t.type);
-    h.u64(rel);
-    offsets.push(rel);
-    rel += Math.ceil(t.data.length / alignment) * alignment;
+    if (alignment !== GGUF_DEFAULT_ALIGNMENT && metaAlign === undefined) entries.push(['general.alignment', alignment]);
+    else if (metaAlign !== undefined && metaAlign !== alignment) {
+      throw new BadArgumentError(`alignment ${alignment} contradicts general.alignment ${String(metaAlign)}`);
+    }
+
+    const h = new Bytes();
+    h.u32(GGUF_MAGIC);
+    h.u32(input.version ?? 3);
+    h.u64(input.tensors.length);
+    h.u64(entries.length);
+    for (const [k, v] of entries) {
+      const t = typeFor(k, v, input.types);
+      h.str(k);
+      h.u32(t.type);
+      writeValue(h, k, v, t);
+    }
+    let rel = 0;
+    this.sizes = [];
+    this.names = [];
+    for (const t of input.tensors) {
+      const n = tensorBytes(t);
+      if (t.shape.length < 1 || t.shape.length > 4) throw new BadArgumentError(`tensor ${t.name}: ${t.shape.length} dimensions`);
+      h.str(t.name);
+      h.u32(t.shape.length);
+      for (let i = t.shape.length - 1; i >= 0; i--) h.u64(t.shape[i]!);
+      h.u32(t.type);
+      h.u64(rel);
+      this.sizes.push(n);
+      this.names.push(t.name);
+      rel += Math.ceil(n / alignment) * alignment;
+    }
+    this.alignment = alignment;
+    this.zeros = new Uint8Array(alignment);
+    this.fd = openSync(path, 'w');
+    const header = h.bytes();
+    this.pos = 0;
+    this.put(header);
+    this.pad();
+    this.skipEmpty();
   }
 
-  const fd = openSync(path, 'w');
+  private put(b: Uint8Array): void {
+    let done = 0;
+    while (done < b.length) done += writeSync(this.fd!, b, done, Math.min(b.length - done, 1 << 30), this.pos + done);
+    this.pos += b.length;
+  }
+
+  private pad(): void {
+    const end = Math.ceil(this.pos / this.alignment) * this.alignment;
+    if (end > this.pos) this.put(this.zeros.subarray(0, end - this.pos));
+  }
+
+  /** Moves past completed (and zero-size) tensors, padding each. */
+  private skipEmpty(): void {
+    while (this.current < this.sizes.length && this.done === this.sizes[this.current]) {
+      this.pad();
+      this.current++;
+      this.done = 0;
+    }
+  }
+
+  /** Appends bytes to the tensor being written (never across a tensor's end). */
+  write(bytes: Uint8Array): void {
+    if (this.fd === undefined) throw new BadArgumentError(`${this.path}: writer is closed`);
+    if (this.current >= this.sizes.length) throw new BadArgumentError(`${this.path}: all tensors are complete`);
+    const left = this.sizes[this.current]! - this.done;
+    if (bytes.length > left) {
+      throw new BadArgumentError(`tensor ${this.names[this.current]}: ${bytes.length} bytes given, only ${left} left of its ${this.sizes[this.current]}`);
+    }
+    this.put(bytes);
+    this.done += bytes.length;
+    this.skipEmpty();
+  }
+
+  finish(): void {
+    if (this.fd === undefined) return;
+    const incomplete = this.current < this.sizes.length;
+    const msg = incomplete ? `tensor ${this.names[this.current]}: ${this.done} of ${this.sizes[this.current]} bytes written` : '';
+    this.abort();
+    if (incomplete) throw new BadArgumentError(`${this.path}: ${msg}`);
+  }
+
+  abort(): void {
+    if (this.fd !== undefined) closeSync(this.fd);
+    this.fd = undefined;
+  }
+}
+
+/** Writes a GGUF file whose tensor bytes are all in memory. Known tensor types are checked against shape; unknown type ids are written as given. */
+export function writeGGUF(path: string, input: GGUFWriteInput): void {
+  const w = new GGUFStreamWriter(path, {
+    ...input,
+    tensors: input.tensors.map((t) => ({ name: t.name, type: t.type, shape: t.shape, byteLength: t.data.length })),
+  });
   try {
-    const header = h.bytes();
-    writeSync(fd, header);
-    let pos = header.length;
-    const dataStart = Math.ceil(pos / alignment) * alignment;
-    const zeros = new Uint8Array(alignment);
-    writeSync(fd, zeros, 0, dataStart - pos);
-    pos = dataStart;
-    input.tensors.forEach((t, i) => {
-      const at = dataStart + offsets[i]!;
-      if (at > pos) writeSync(fd, zeros, 0, at - pos);
-      let done = 0;
-      while (done < t.data.length) done += writeSync(fd, t.data, done, Math.min(t.data.length - done, 1 << 30));
-      pos = at + t.data.length;
-    });
-    // Pad the last tensor too, as ggml does, so every tensor's aligned extent lies inside the file.
-    const end = Math.ceil(pos / alignment) * alignment;
-    if (end > pos) writeSync(fd, zeros, 0, end - pos);
-  } finally {
-    closeSync(fd);
+    for (const t of input.tensors) w.write(t.data);
+    w.finish();
+  } catch (e) {
+    w.abort();
+    throw e;
   }
 }
