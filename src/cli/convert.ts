@@ -1,3 +1,4 @@
+import { resolveModel } from '../hub/resolve.js';
 import { existsSync } from 'node:fs';
 import { convertHFToGGUF, type ConvertResult } from '../convert/hf-to-gguf.js';
 import { parseFileType } from '../convert/ftype.js';
@@ -33,9 +34,11 @@ export function checkOutput(input: string, output: string, force: boolean | unde
 export async function convertCommand(o: ConvertCommandOptions, out: (s: string) => void): Promise<void> {
   const type = parseFileType(o.type);
   checkOutput(o.input, o.output, o.force);
+  // An hf:owner/repo folder reference is fetched (or found in the cache) first.
+  const input = await resolveModel(o.input);
   const p = tensorProgress('convert', !o.quiet);
   try {
-    const r = await convertHFToGGUF(o.input, o.output, {
+    const r = await convertHFToGGUF(input, o.output, {
       type,
       threads: o.threads ?? defaultThreads(),
       ...(o.tokenizer === undefined ? {} : { tokenizer: o.tokenizer }),
