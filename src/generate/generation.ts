@@ -57,6 +57,10 @@ export class Generation {
   get text(): string {
     return this.all;
   }
+  /** Tokens taken but not yet shown (held back for a stop string or a split character): what rollback may take back. */
+  get unreleased(): number {
+    return this.pending.length;
+  }
 
   /** Picks the next token from one row of logits ([vocab]; not modified). */
   sample(logits: Float32Array): SampleResult {
