@@ -14,7 +14,8 @@ export type LlamaErrorCode =
   | 'BAD_ARGUMENT'
   | 'TOKENIZER_ERROR'
   | 'TEMPLATE_ERROR'
-  | 'BACKEND_ERROR';
+  | 'BACKEND_ERROR'
+  | 'NON_FINITE_TENSOR';
 
 export class LlamaError extends Error {
   readonly code: LlamaErrorCode;
@@ -85,5 +86,13 @@ export class BadArgumentError extends LlamaError {
   constructor(detail: string) {
     super('BAD_ARGUMENT', detail);
     this.name = 'BadArgumentError';
+  }
+}
+
+/** A weight holds NaN or ±Inf (a corrupted file, or a tensor whose type field was changed). */
+export class NonFiniteTensorError extends LlamaError {
+  constructor(readonly tensor: string, readonly index: number, readonly value: number) {
+    super('NON_FINITE_TENSOR', `tensor ${tensor} holds a non-finite value (${value} at element ${index}): the file is corrupt`);
+    this.name = 'NonFiniteTensorError';
   }
 }

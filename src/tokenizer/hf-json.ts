@@ -68,14 +68,27 @@ export function tokenizerFromHFJson(json: unknown, extras: HFExtras = {}): Token
   // Vocabulary, then added tokens on top (they may extend it). Object.keys is much faster than
   // Object.entries on a 128k-key object.
   const keys = Object.keys(vocab);
+  const addedJson = list(root['added_tokens']);
+  // The id table is sized by the largest id, so bound ids by how many entries the file really has
+  // (every id names one entry; added tokens may repeat vocab entries, never exceed the sum):
+  // a mutated id of 1e300 or 3e8 must be an error, not a RangeError or gigabytes of table.
+  const limit = keys.length + addedJson.length;
+  const checkId = (id: unknown, what: string): number => {
+    if (typeof id !== 'number' || !Number.isInteger(id) || id < 0 || id >= limit) {
+      throw new TokenizerError(`tokenizer.json: ${what} has id ${String(id)}, outside 0..${limit - 1} (the file has ${limit} vocabulary and added entries)`);
+    }
+    return id;
+  };
   let size = 0;
   for (const piece of keys) {
-    const id = vocab[piece];
-    if (typeof id !== 'number' || !Number.isInteger(id) || id < 0) throw new TokenizerError(`tokenizer.json: bad id for ${JSON.stringify(piece)}`);
+    const id = checkId(vocab[piece], `vocab entry ${JSON.stringify(piece)}`);
     if (id + 1 > size) size = id + 1;
   }
-  const addedJson = list(root['added_tokens']);
-  for (const t of addedJson) if (typeof t['id'] === 'number' && t['id'] + 1 > size) size = t['id'] + 1;
+  for (const t of addedJson) {
+    if (t['id'] === undefined) continue; // no id: ignored below as before
+    const id = checkId(t['id'], `added token ${JSON.stringify(t['content'])}`);
+    if (id + 1 > size) size = id + 1;
+  }
   const pieces = new Array<string>(size).fill('');
   const kinds = new Array<TokenKind>(size).fill('unused');
   for (const piece of keys) {
