@@ -8,6 +8,7 @@
  * arrays allowed). `metadataTypes` keeps every key's on-disk type so a file can be rewritten faithfully.
  */
 import { BadConfigError, NotAModelError, TruncatedFileError, UnsupportedTensorTypeError } from '../errors/errors.js';
+import { showValue } from '../errors/show.js';
 import { BLOCK, DType } from '../quant/dtype.js';
 import { FileReader, openAndParse, fileTensor, type FileTensorRecord } from './file-reader.js';
 import { GGUF_DEFAULT_ALIGNMENT, GGUF_MAGIC, GGUFValueType, ggmlTypeName, type GGUFType } from './gguf-types.js';
@@ -178,7 +179,7 @@ function parse(file: FileReader): GGUFFile {
   const a = metadata.get('general.alignment');
   if (a !== undefined) {
     if (typeof a !== 'number' || !Number.isInteger(a) || a <= 0 || (a & (a - 1)) !== 0) {
-      throw new NotAModelError(path, `general.alignment must be a power of two, got ${String(a)}`);
+      throw new NotAModelError(path, `general.alignment must be a power of two, got ${showValue(a)}`);
     }
     alignment = a;
   }
