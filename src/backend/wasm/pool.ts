@@ -2,11 +2,12 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { LlamaError } from '../../errors/errors.js';
+import { SpinBudget } from './spin.js';
 import { DONE, ERROR, MAIN_WAITING, PARAMS, PARAM_SLOTS, QUIT, SEQ, SLEEPERS } from './protocol.js';
 
-/** Iterations a worker polls SEQ before sleeping (~0.1–0.5 ms: covers the gaps between ops). */
+/** Most iterations a worker polls SEQ before sleeping (~0.1–0.5 ms: covers the gaps between ops); see SpinBudget. */
 const WORKER_SPIN = 200_000;
-/** Iterations the main thread polls DONE before sleeping until notified. */
+/** Most iterations the main thread polls DONE before sleeping until notified. */
 const MAIN_SPIN = 200_000;
 
 /**
@@ -33,6 +34,7 @@ export class Pool {
   readonly ctrlF: Float32Array;
   private readonly workers: Worker[] = [];
   private lastError = '';
+  private readonly spin = new SpinBudget(MAIN_SPIN);
 
   private constructor(
     readonly threads: number,
@@ -98,16 +100,20 @@ export class Pool {
     }
     const want = this.threads - 1;
     let spins = 0;
+    let slept = false;
     for (;;) {
       const done = Atomics.load(c, DONE);
       if (done >= want) break;
-      if (++spins > MAIN_SPIN) {
-        // Long op: sleep until a worker's notify (the timeout only guards a lost wake-up).
+      if (++spins > this.spin.current) {
+        // Long op, or a worker preempted: sleep until a worker's notify (the timeout only guards a lost wake-up).
         Atomics.store(c, MAIN_WAITING, 1);
         Atomics.wait(c, DONE, done, 50);
         Atomics.store(c, MAIN_WAITING, 0);
+        slept = true;
       }
     }
+    if (slept) this.spin.slept();
+    else this.spin.caught();
     if (err !== undefined) throw err;
     if (Atomics.load(c, ERROR)) {
       Atomics.store(c, ERROR, 0);

@@ -1,5 +1,6 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { instantiate, type Kernels } from './module.js';
+import { SpinBudget } from './spin.js';
 import { AT, RD, DONE, ERROR, Layout, MAIN_WAITING, MM, MM_W, Op, PARAMS, PARAM_SLOTS, QUIT, SEQ, SK, SLEEPERS } from './protocol.js';
 
 /**
@@ -123,17 +124,22 @@ function attention(): void {
 }
 
 let last = Atomics.load(ctrl, SEQ);
+const spin = new SpinBudget(init.spin);
 parentPort?.postMessage({ ready: true });
 for (;;) {
   let spins = 0;
+  let slept = false;
   while (Atomics.load(ctrl, SEQ) === last) {
-    if (++spins > init.spin) {
+    if (++spins > spin.current) {
       Atomics.add(ctrl, SLEEPERS, 1);
       Atomics.wait(ctrl, SEQ, last);
       Atomics.sub(ctrl, SLEEPERS, 1);
+      slept = true;
       spins = 0;
     }
   }
+  if (slept) spin.slept();
+  else spin.caught();
   last = Atomics.load(ctrl, SEQ);
   if (Atomics.load(ctrl, QUIT)) break;
   try {
