@@ -15,3 +15,4 @@ export { DType, dtypeName } from './quant/dtype.js';
 export * from './errors/errors.js';
 export * from './chat/index.js';
 export { consume } from './generate/consume.js';
+export { checkTensorsFinite } from './quant/check-finite.js';
