@@ -100,19 +100,19 @@ export class Pool {
     }
     const want = this.threads - 1;
     let spins = 0;
-    let slept = false;
+    let sleptAt = -1;
     for (;;) {
       const done = Atomics.load(c, DONE);
       if (done >= want) break;
       if (++spins > this.spin.current) {
         // Long op, or a worker preempted: sleep until a worker's notify (the timeout only guards a lost wake-up).
+        if (sleptAt < 0) sleptAt = performance.now();
         Atomics.store(c, MAIN_WAITING, 1);
         Atomics.wait(c, DONE, done, 50);
         Atomics.store(c, MAIN_WAITING, 0);
-        slept = true;
       }
     }
-    if (slept) this.spin.slept();
+    if (sleptAt >= 0) this.spin.slept(performance.now() - sleptAt);
     else this.spin.caught();
     if (err !== undefined) throw err;
     if (Atomics.load(c, ERROR)) {

@@ -128,17 +128,17 @@ const spin = new SpinBudget(init.spin);
 parentPort?.postMessage({ ready: true });
 for (;;) {
   let spins = 0;
-  let slept = false;
+  let sleptAt = -1;
   while (Atomics.load(ctrl, SEQ) === last) {
     if (++spins > spin.current) {
+      if (sleptAt < 0) sleptAt = performance.now();
       Atomics.add(ctrl, SLEEPERS, 1);
       Atomics.wait(ctrl, SEQ, last);
       Atomics.sub(ctrl, SLEEPERS, 1);
-      slept = true;
       spins = 0;
     }
   }
-  if (slept) spin.slept();
+  if (sleptAt >= 0) spin.slept(performance.now() - sleptAt);
   else spin.caught();
   last = Atomics.load(ctrl, SEQ);
   if (Atomics.load(ctrl, QUIT)) break;
