@@ -7,7 +7,8 @@
  * the model names the README uses are replaced by fixture paths (MODELS below) and a
  * `llama-ts` command by `node bin/llama-ts.js`. Lines that install or fetch things (npm, npx, git,
  * a line whose model the fixtures cannot stand in for) are skipped; `chat` gets "/exit" on stdin,
- * commands reading stdin get the piped text. A block must exit 0 and print no error.
+ * commands reading stdin get the piped text; `run` and `bench` get short lengths appended (a later
+ * option wins). A block must exit 0 and print no error.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -82,7 +83,9 @@ function shellLine(line: string): { argv: string[]; input?: string } | undefined
   // Shell words: "quoted strings" or bare words.
   const argv = [...cmd.slice('llama-ts'.length).matchAll(/"([^"]*)"|(\S+)/g)].map((m) => m[1] ?? m[2]!);
   if (argv[0] === 'chat') input = '/exit\n';
-  // The tiny fixture's context and size keep long runs short.
+  // Keep it quick: a later option wins, so shorter lengths are appended.
+  if (argv[0] === 'run') argv.push('-n', '8');
+  if (argv[0] === 'bench') argv.push('-p', '16', '-n', '4', '-r', '1');
   return { argv, ...(input !== undefined ? { input } : {}) };
 }
 
