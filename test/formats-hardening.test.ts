@@ -137,8 +137,15 @@ test('GGUF: metadata arrays nested past the depth limit are NOT_A_MODEL, not a s
   }
 });
 
-test('GGUF of another architecture: a clear error naming it', { skip: skipNoFixtures }, async () => {
+test('a model of another architecture (GGUF or HF folder): a clear error naming it', { skip: skipNoFixtures }, async () => {
   await rejectsCode(openModelFiles(rewriteGGUF('qwen.gguf', { meta: { 'general.architecture': 'qwen2' } })), 'BAD_CONFIG', '"qwen2"', 'llama');
+  const dir = join(tmp, 'mistral');
+  mkdirSync(dir);
+  const src = fixture('models', 'tiny-llama2');
+  const config = JSON.parse(readFileSync(join(src, 'config.json'), 'utf8')) as Record<string, unknown>;
+  writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...config, model_type: 'mistral' }));
+  copyFileSync(join(src, 'model.safetensors'), join(dir, 'model.safetensors'));
+  await rejectsCode(openModelFiles(dir), 'BAD_CONFIG', '"mistral"', 'llama');
 });
 
 /** safetensors file from a header object and data. */
