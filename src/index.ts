@@ -27,3 +27,4 @@ export { convertHFToGGUF, type ConvertOptions, type ConvertResult } from './conv
 export { requantizeGGUF } from './convert/requantize.js';
 export { FILE_TYPES, parseFileType, type FileType, type FileTypeName } from './convert/ftype.js';
 export { quantizeRows } from './quant/quantize.js';
+export { checkTensorsFinite } from './quant/check-finite.js';

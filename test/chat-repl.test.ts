@@ -1,7 +1,9 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { PassThrough, Readable } from 'node:stream';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fixture, skipNoFixtures, HAVE_FIXTURES } from './fixtures.js';
 import { loadTokenizer } from '../src/tokenizer/load.js';
 import { loadModel } from '../src/model/load.js';
@@ -164,4 +166,117 @@ test('REPL against the real tiny-llama3-chat GGUF: streams, reuses the session a
   } finally {
     await model.dispose();
   }
+});
+
+/** A Model whose every reply streams `tokens` slowly and stops when its signal aborts. */
+function slowModel(perToken = 15): { model: Model; calls: Call[]; finish: string[] } {
+  const calls: Call[] = [];
+  const finish: string[] = [];
+  const base = scriptedModel([], 4096).model;
+  const model: Model = {
+    ...base,
+    async *generate(prompt: string | readonly number[], options: GenerateOptions = {}): AsyncGenerator<GenerateChunk, GenerateResult, void> {
+      calls.push({ prompt: [...(prompt as number[])], options });
+      const ids: number[] = [];
+      const word = tok.encode(' blah', { addBos: false });
+      let reason: 'length' | 'abort' = 'length';
+      for (let i = 0; i < 400; i++) {
+        if (options.signal?.aborted) {
+          reason = 'abort';
+          break;
+        }
+        await new Promise((r) => setTimeout(r, perToken));
+        ids.push(word[0]!);
+        yield { id: word[0]!, text: ' blah' };
+      }
+      finish.push(reason);
+      return { ids, text: '', finishReason: reason, promptTokens: prompt.length, timings: { prefillMs: 0, decodeMs: 0, prefillTps: 0, decodeTps: 0 } };
+    },
+  };
+  return { model, calls, finish };
+}
+
+/** A stream readline treats as a terminal: keystrokes (Ctrl-C included) arrive as bytes. */
+function fakeTTY(): PassThrough & { isTTY: boolean; setRawMode: (b: boolean) => void } {
+  return Object.assign(new PassThrough(), { isTTY: true, setRawMode: () => {} });
+}
+
+const until = async (cond: () => boolean, what: string, ms = 5000): Promise<void> => {
+  const t0 = Date.now();
+  while (!cond()) {
+    if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+};
+
+test('Ctrl-C stops the reply and returns to the prompt; the next line is read normally; Ctrl-C twice at an empty prompt exits', { skip: skipNoFixtures, timeout: 30_000 }, async () => {
+  const { model, calls, finish } = slowModel();
+  const input = fakeTTY();
+  const output = new PassThrough();
+  let out = '';
+  output.on('data', (d: Buffer) => (out += d.toString('utf8')));
+  const done = chatCommand(model, { input, output, dateString: '26 Jul 2024', maxTokens: 400, banner: { model: 'tiny.gguf', backend: 'ref', threads: 1 } });
+  input.write('Tell me a long story\r');
+  await until(() => (out.match(/blah/g) ?? []).length >= 3, 'the reply to stream');
+  input.write('\x03');
+  await until(() => finish.length === 1, 'the reply to stop');
+  assert.deepEqual(finish, ['abort'], 'the reply was aborted through the generate signal');
+  await until(() => out.includes('[stopped]'), 'the stop notice');
+  input.write('Second question\r');
+  await until(() => calls.length === 2, 'the next line to be sent');
+  assert.ok(tok.decode(calls[1]!.prompt).includes('Second question'));
+  input.write('\x03');
+  await until(() => finish.length === 2, 'the second reply to stop');
+  let exited = false;
+  void done.then(() => (exited = true));
+  input.write('\x03');
+  await until(() => out.includes('Ctrl-C again to exit'), 'the exit hint');
+  assert.equal(exited, false, 'one Ctrl-C at the prompt does not exit');
+  input.write('\x03');
+  await done;
+  assert.match(out, /llama-ts chat · tiny\.gguf\ncontext 4096 tokens · backend ref · 1 thread\n/);
+  assert.equal(calls.length, 2);
+});
+
+test('""" multi-line messages, /set sampling parameters, /save and /load of a conversation', { skip: skipNoFixtures }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'llama-ts-chat-'));
+  try {
+    const file = join(dir, 'chat.json');
+    const { model, calls } = scriptedModel(['One.', 'Two.', 'Three.'], 4096);
+    const out = await runScript(model, [
+      '"""first line', 'second line', 'third"""',
+      '/set temperature 0.25', '/set top_k 40', '/set top_p 0.9', '/set seed 7', '/set max_tokens 33', '/set', '/set temperature -1', '/set bogus 1',
+      '"""one-liner"""',
+      `/save ${file}`, '/reset', `/load ${file}`, 'after load',
+    ]);
+    assert.equal(calls.length, 3);
+    assert.ok(tok.decode(calls[0]!.prompt).includes('first line\nsecond line\nthird<|eot_id|>'), tok.decode(calls[0]!.prompt));
+    assert.equal(calls[0]!.options.temperature, 0.7);
+    const o = calls[1]!.options;
+    assert.deepEqual([o.temperature, o.topK, o.topP, o.seed, o.maxTokens], [0.25, 40, 0.9, 7, 33]);
+    assert.match(out, /\[temperature 0\.25 {2}top_k 40 {2}top_p 0\.9 .*seed 7 {2}max_tokens 33\]/);
+    assert.match(out, /\[BAD_ARGUMENT\] temperature -1 is out of range/);
+    assert.match(out, /\[BAD_ARGUMENT\] usage: \/set/);
+    assert.ok(tok.decode(calls[1]!.prompt).includes('one-liner<|eot_id|>'));
+    assert.match(out, /\[saved 4 message\(s\) to .*chat\.json\]/);
+    assert.match(out, /\[loaded 4 message\(s\) from .*chat\.json\]/);
+    // After /reset + /load the history is back: the third prompt holds both earlier turns.
+    const p2 = tok.decode(calls[2]!.prompt);
+    assert.ok(p2.includes('third<|eot_id|>') && p2.includes('One.<|eot_id|>') && p2.includes('one-liner') && p2.includes('after load'), p2);
+    const saved = JSON.parse(readFileSync(file, 'utf8')) as { messages: { role: string }[] };
+    assert.deepEqual(saved.messages.map((m) => m.role), ['user', 'assistant', 'user', 'assistant']);
+    writeFileSync(file, '{"messages":[{"role":"wizard"}]}');
+    const bad = await runScript(scriptedModel([], 4096).model, [`/load ${file}`, `/load ${join(dir, 'missing.json')}`]);
+    assert.match(bad, /\[BAD_ARGUMENT\].*message 0/);
+    assert.match(bad, /\[FILE_NOT_FOUND\]/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('special tokens are never printed as text', { skip: skipNoFixtures }, async () => {
+  const { model } = scriptedModel(['Hi<|reserved_special_token_228|> there<|start_header_id|>.'], 4096);
+  const out = await runScript(model, ['hello']);
+  assert.ok(out.includes('Hi there.'), out);
+  assert.ok(!out.includes('<|'), out);
 });

@@ -5,7 +5,7 @@ import type { LlamaConfig } from '../src/config/config.js';
 import { configFromGGUF } from '../src/config/from-gguf.js';
 import { configFromHF } from '../src/config/from-hf.js';
 import { configFromLlama2c } from '../src/config/from-llama2c.js';
-import { BadConfigError } from '../src/errors/errors.js';
+import { BadConfigError, ShapeMismatchError } from '../src/errors/errors.js';
 import { readGGUF } from '../src/formats/gguf.js';
 import type { GGUFValue, TensorRecord } from '../src/formats/types.js';
 import { readLlama2c } from '../src/formats/llama2c.js';
@@ -153,8 +153,10 @@ test('configFromGGUF: fallbacks and validation', () => {
       'llama.attention.head_count': 8, 'llama.attention.head_count_kv': 2, 'llama.context_length': 512, ...extra,
     }));
   const t = (name: string, shape: number[]): TensorRecord => ({ name, dtype: 0, shape, byteLength: 0, read: () => new Uint8Array(0) });
+  // block_count is checked against the layers present: two blocks of norms.
+  const blocks = [t('blk.0.attn_norm.weight', [64]), t('blk.1.attn_norm.weight', [64])];
   // vocab from token_embd when neither vocab_size nor tokens exist; tied without output.weight.
-  const a = configFromGGUF(meta({}), [t('token_embd.weight', [50, 64])]);
+  const a = configFromGGUF(meta({}), [t('token_embd.weight', [50, 64]), ...blocks]);
   assert.equal(a.vocabSize, 50);
   assert.equal(a.tiedEmbeddings, true);
   assert.equal(a.headDim, 8);
@@ -166,7 +168,7 @@ test('configFromGGUF: fallbacks and validation', () => {
       'tokenizer.ggml.tokens': ['a', 'b', 'c', 'd'], 'tokenizer.ggml.eos_token_id': 1, 'tokenizer.ggml.eot_token_id': 3,
       'tokenizer.ggml.eom_token_id': 1, 'llama.attention.key_length': 16, 'llama.rope.scaling.type': 'linear', 'llama.rope.scaling.factor': 2,
     }),
-    [t('output.weight', [4, 64])],
+    [t('output.weight', [4, 64]), ...blocks],
   );
   assert.equal(b.vocabSize, 4);
   assert.deepEqual(b.eosTokenIds, [1, 3]);
@@ -177,6 +179,15 @@ test('configFromGGUF: fallbacks and validation', () => {
   assert.throws(() => configFromGGUF(meta({ 'llama.attention.head_count_kv': 3, 'llama.vocab_size': 10 }), []), BadConfigError);
   assert.throws(() => configFromGGUF(meta({ 'llama.block_count': 'two' }), [t('token_embd.weight', [5, 64])]), BadConfigError);
   assert.throws(() => configFromGGUF(meta({}), []), BadConfigError); // no vocabulary size anywhere
+  // Counts the file's tensors cannot back are rejected before anything is sized by them.
+  const embd = t('token_embd.weight', [50, 64]);
+  assert.throws(() => configFromGGUF(meta({ 'llama.block_count': 2 ** 31 - 1 }), [embd, ...blocks]), (e: unknown) =>
+    e instanceof BadConfigError && /2147483647 layers/.test(e.message) && /2 layers/.test(e.message));
+  assert.throws(() => configFromGGUF(meta({}), [embd, t('blk.0.attn_norm.weight', [64]), t('blk.5.attn_norm.weight', [64])]), BadConfigError);
+  assert.throws(() => configFromGGUF(meta({ 'llama.attention.head_count': 2 ** 20, 'llama.rope.dimension_count': 8 }), [embd, ...blocks, t('blk.0.attn_q.weight', [64, 64])]),
+    (e: unknown) => e instanceof ShapeMismatchError && /attn_q/.test(e.message));
+  assert.throws(() => configFromGGUF(meta({ 'llama.feed_forward_length': 2 ** 30 }), [embd, ...blocks, t('blk.0.ffn_gate.weight', [128, 64])]), ShapeMismatchError);
+  assert.throws(() => configFromGGUF(meta({ 'llama.vocab_size': 1e9 }), [embd, ...blocks]), ShapeMismatchError);
 });
 
 test('configFromGGUF accepts a name → record map as well as the list', { skip: skipNoFixtures }, () => {

@@ -78,11 +78,14 @@ test('tokenize command: ids, verbose pieces, specials and BOS flags', { skip: sk
   assert.equal(await run({ model: l3, text: 'Hello world', bos: false }), '[9906, 1917]\n');
   assert.equal(await run({ model: l3, text: 'Hello world' }), '[128000, 9906, 1917]\n');
   assert.equal(await run({ model: l3, text: 'Hi<|eot_id|>', bos: false, specials: true }), '[13347, 128009]\n');
-  assert.equal(await run({ model: l3, text: 'Hello world', bos: false, verbose: true }), '9906\tHello\n1917\tĠworld\n');
+  assert.equal(await run({ model: l3, text: 'Hello world', bos: false, verbose: true }), '9906\tHello\t"Hello"\n1917\tĠworld\t" world"\n');
+  // Readable text beside the raw piece: newline shown escaped, a split character as its bytes.
+  assert.equal(await run({ model: l3, text: 'a\n', bos: false, verbose: true }), '64\ta\t"a"\n198\tĊ\t"\\n"\n');
   const gguf = fixture('models', 'tiny-llama3-chat', 'tiny-llama3-chat.q8_0.gguf');
   assert.equal(await run({ model: gguf, text: 'Hello world', bos: false }), '[9906, 1917]\n');
   const l2 = fixture('tokenizers', 'llama2', 'tokenizer.model');
-  assert.equal(await run({ model: l2, text: 'Hello world', verbose: true }), '1\t<s>\n15043\t▁Hello\n3186\t▁world\n');
+  assert.equal(await run({ model: l2, text: 'Hello world', verbose: true }), '1\t<s>\t"<s>"\n15043\t▁Hello\t" Hello"\n3186\t▁world\t" world"\n');
+  assert.match(await run({ model: l2, text: '😀', bos: false, verbose: true }), /<0xF0>\t<0xF0>\n/);
 });
 
 test('tokenize command: a llama2.c checkpoint uses the tokenizer beside it', { skip: skipNoFixtures }, async () => {

@@ -1,4 +1,7 @@
 import { Command, InvalidArgumentError, CommanderError } from 'commander';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { LlamaError } from '../errors/errors.js';
 import type { BackendName } from '../model/load.js';
 import { DEFAULT_MODEL } from '../hub/default-model.js';
@@ -44,9 +47,25 @@ function memSize(v: string): number {
   return n;
 }
 
+/** The package version, from the package.json above this file (dist/src/cli or src/cli). */
+export function packageVersion(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const p = join(dir, 'package.json');
+    if (existsSync(p)) {
+      const pkg = JSON.parse(readFileSync(p, 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'llama-ts' && pkg.version) return pkg.version;
+    }
+    const up = dirname(dir);
+    if (up === dir) return 'unknown';
+    dir = up;
+  }
+}
+
 export function buildProgram(): Command {
   const program = new Command('llama-ts')
     .description('Llama 3.x / 2 inference in TypeScript')
+    .version(packageVersion(), '-V, --version', 'print the version')
     .exitOverride()
     .configureOutput({ writeOut: (s) => process.stdout.write(s), writeErr: (s) => process.stderr.write(s) });
 
@@ -54,8 +73,11 @@ export function buildProgram(): Command {
     .command('run')
     .description('generate text from a prompt (streams to stdout)')
     .option('-m, --model <path>', `GGUF file, HF folder / .safetensors, llama2.c .bin, or hf:<owner>/<repo>[:<quant>] (default: ${DEFAULT_MODEL})`)
-    .option('-p, --prompt <text>', 'prompt text')
+    .option('-p, --prompt <text>', 'prompt text (else -f, --ids, or stdin)')
+    .option('-f, --file <path>', 'read the prompt from a file')
     .option('--ids <ids>', 'prompt as token ids, e.g. 1,2,3', ids)
+    .option('--system <text>', 'system prompt (models with a chat template)')
+    .option('--raw', 'plain completion: do not apply the chat template', false)
     .option('-n, --n-predict <n>', 'tokens to generate', int('-n'), 128)
     .option('--temp <t>', 'temperature (0 = greedy)', num('--temp'), 0)
     .option('--top-k <k>', 'top-k (0 = off)', int('--top-k'), 0)
@@ -72,8 +94,10 @@ export function buildProgram(): Command {
     .option('--backend <name>', 'wasm | ref', backend, 'wasm')
     .option('-t, --threads <n>', 'worker threads', int('--threads'))
     .option('--cache-type <t>', 'KV cache element type: f32 | f16', kvType, 'f32')
-    .option('--json', 'print { ids, text, timings } instead of streaming', false)
+    .option('--json', 'print { prompt_ids, ids, text, finish_reason, stopped_by, context_size, timings } instead of streaming', false)
     .option('--max-memory <size>', 'memory the run may use, e.g. 12G (default: free memory)', memSize)
+    .option('-v, --verbose', 'timing summary on stderr (load, prompt and generation tokens/s)', false)
+    .option('--check-tensors', 'scan the weights for NaN/Inf before loading', false)
     .action(async (o) => {
       const { runCommand } = await import('./run.js');
       await runCommand(
@@ -81,6 +105,11 @@ export function buildProgram(): Command {
           model: o.model,
           maxMemory: o.maxMemory,
           prompt: o.prompt,
+          file: o.file,
+          system: o.system,
+          raw: o.raw,
+          verbose: o.verbose,
+          checkTensors: o.checkTensors,
           ids: o.ids,
           n: o.nPredict,
           temperature: o.temp,
@@ -116,10 +145,12 @@ export function buildProgram(): Command {
     .option('--cache-type <t>', 'KV cache element type: f32 | f16', kvType, 'f32')
     .option('--max-memory <size>', 'memory to plan against, e.g. 12G (default: free memory)', memSize)
     .option('--json', 'machine-readable output', false)
+    .option('--check-tensors', 'scan the weights for NaN/Inf first', false)
     .action(async (o) => {
       const { infoCommand } = await import('./info.js');
       const { cliModelPath } = await import('./model-ref.js');
       const model = await cliModelPath(o.model, { allowDefault: false, quiet: o.json });
+      if (o.checkTensors) await (await import('./progress.js')).checkModelTensors(model, { tokenizer: o.tokenizer });
       await infoCommand(
         { model, tokenizer: o.tokenizer, json: o.json, contextSize: o.ctx ?? o.ctxSize, plan: { backend: o.backend, threads: o.threads, kvDType: o.cacheType, maxMemory: o.maxMemory } },
         out,
@@ -131,7 +162,7 @@ export function buildProgram(): Command {
     .description('print the token ids of a text')
     .requiredOption('-m, --model <path>', 'model, tokenizer file or folder, or hf: reference')
     .argument('<text>', 'text to tokenize')
-    .option('-v, --verbose', 'print id and piece per line', false)
+    .option('-v, --verbose', 'one line per token: id, piece, readable text', false)
     .option('--specials', 'parse special-token text', false)
     .option('--bos', 'prepend BOS', false)
     .action(async (text: string, o) => {
@@ -153,16 +184,26 @@ export function buildProgram(): Command {
     .option('--backend <name>', 'wasm | ref', backend, 'wasm')
     .option('-t, --threads <n>', 'worker threads', int('--threads'))
     .option('--max-memory <size>', 'memory the chat may use, e.g. 12G (default: free memory)', memSize)
+    .option('--tokenizer <path>', 'tokenizer file')
+    .option('--check-tensors', 'scan the weights for NaN/Inf before loading', false)
     .action(async (o) => {
-      const { loadModel } = await import('../model/load.js');
+      const { loadModelForCli } = await import('./progress.js');
       const { chatCommand } = await import('./chat.js');
       const { cliModelPath } = await import('./model-ref.js');
       const { checkFits } = await import('./plan.js');
+      const { availableParallelism } = await import('node:os');
       const path = await cliModelPath(o.model, { allowDefault: true });
-      const plan = await checkFits(path, { backend: o.backend, threads: o.threads, contextSize: o.ctxSize, maxMemory: o.maxMemory });
-      const model = await loadModel(path, { backend: o.backend, threads: o.threads });
+      const plan = await checkFits(path, { backend: o.backend, threads: o.threads, contextSize: o.ctxSize, maxMemory: o.maxMemory, tokenizer: o.tokenizer });
+      const { model } = await loadModelForCli(path, { backend: o.backend, threads: o.threads, tokenizer: o.tokenizer, checkTensors: o.checkTensors });
       try {
-        await chatCommand(model, { system: o.system, maxTokens: o.nPredict, temperature: o.temp, seed: o.seed, contextSize: plan.contextSize });
+        await chatCommand(model, {
+          system: o.system,
+          maxTokens: o.nPredict,
+          temperature: o.temp,
+          seed: o.seed,
+          contextSize: plan.contextSize,
+          banner: { model: path, backend: o.backend, threads: o.backend === 'ref' ? 1 : (o.threads ?? availableParallelism()) },
+        });
       } finally {
         await model.dispose();
       }
@@ -206,10 +247,12 @@ export function buildProgram(): Command {
     .option('-r, --reps <n>', 'repetitions', int('--reps'), 3)
     .option('--backend <name>', 'wasm | ref', backend, 'wasm')
     .option('--json', 'one JSON object', false)
+    .option('--check-tensors', 'scan the weights for NaN/Inf before loading', false)
     .action(async (o) => {
       const { benchCommand } = await import('./bench.js');
       const { cliModelPath } = await import('./model-ref.js');
       const model = await cliModelPath(o.model, { allowDefault: false, quiet: o.json });
+      if (o.checkTensors) await (await import('./progress.js')).checkModelTensors(model);
       await benchCommand({ model, p: o.nPrompt, n: o.nGen, threads: o.threads, reps: o.reps, json: o.json, backend: o.backend }, out);
     });
 

@@ -1,7 +1,10 @@
+import { existsSync, readFileSync } from 'node:fs';
 import { consume } from '../generate/consume.js';
-import { loadModel, type BackendName } from '../model/load.js';
-import { BadArgumentError } from '../errors/errors.js';
-import { loadProgress } from './progress.js';
+import type { BackendName } from '../model/load.js';
+import { BadArgumentError, FileNotFoundError } from '../errors/errors.js';
+import { Conversation } from '../chat/conversation.js';
+import { loadModelForCli } from './progress.js';
+import { SpecialFilter } from './special-filter.js';
 import { cliModelPath } from './model-ref.js';
 import { checkFits } from './plan.js';
 
@@ -11,6 +14,8 @@ export interface RunOptions {
   /** --max-memory in bytes (default: free memory). */
   readonly maxMemory?: number;
   readonly prompt?: string;
+  /** Read the prompt from this file (-f). */
+  readonly file?: string;
   readonly ids?: readonly number[];
   readonly n: number;
   readonly temperature: number;
@@ -29,21 +34,82 @@ export interface RunOptions {
   readonly bos?: boolean;
   readonly specials: boolean;
   readonly ignoreEos: boolean;
+  /** System prompt (chat-template models only). */
+  readonly system?: string;
+  /** Plain completion: do not apply the model's chat template. */
+  readonly raw?: boolean;
+  /** Timing summary on stderr. */
+  readonly verbose?: boolean;
+  readonly checkTensors?: boolean;
+  /** Where a prompt comes from when none is given (default process.stdin, when it is not a terminal). */
+  readonly stdin?: NodeJS.ReadableStream & { isTTY?: boolean };
+  /** Notices and timings (default process.stderr). */
+  readonly stderr?: (s: string) => void;
 }
 
-/** `llama-ts run`: stream a continuation of a prompt (text or ids) to stdout. */
+async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const c of stream) chunks.push(typeof c === 'string' ? Buffer.from(c) : (c as Buffer));
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** The prompt text from -p, -f or stdin; undefined when --ids gives token ids instead. */
+async function promptText(o: RunOptions): Promise<string | undefined> {
+  const given = [o.prompt !== undefined, o.file !== undefined, o.ids !== undefined].filter(Boolean).length;
+  if (given > 1) throw new BadArgumentError('give only one of --prompt, --file or --ids');
+  if (o.ids) return undefined;
+  if (o.prompt !== undefined) return o.prompt;
+  if (o.file !== undefined) {
+    if (!existsSync(o.file)) throw new FileNotFoundError(o.file);
+    return readFileSync(o.file, 'utf8');
+  }
+  const stdin = o.stdin ?? process.stdin;
+  if (stdin.isTTY) throw new BadArgumentError('no prompt: give -p "text", -f file, --ids, or pipe the prompt on stdin');
+  const text = await readAll(stdin);
+  // A piped prompt ends with the newline of `echo`; a prompt that ends in a newline is rarely meant.
+  return text.replace(/\r?\n$/, '');
+}
+
+/**
+ * `llama-ts run`: stream a reply to (or a continuation of) a prompt to stdout. A model with a chat
+ * template answers the prompt as a user message, as `ollama run` does; --raw continues it as plain text.
+ */
 export async function runCommand(o: RunOptions, write: (s: string) => void): Promise<void> {
-  if ((o.prompt === undefined) === (o.ids === undefined)) throw new BadArgumentError('give exactly one of --prompt or --ids');
+  const err = o.stderr ?? ((s: string) => void process.stderr.write(s));
+  const text = await promptText(o);
   const path = await cliModelPath(o.model, { allowDefault: true, quiet: o.json });
   // Refuse with numbers before loading; with no -c, the largest context that fits.
   const plan = await checkFits(path, { backend: o.backend, threads: o.threads, kvDType: o.kvDType, contextSize: o.contextSize, maxMemory: o.maxMemory, tokenizer: o.tokenizer });
-  const progress = loadProgress(!o.json);
-  const t0 = performance.now();
-  const model = await loadModel(path, { backend: o.backend, threads: o.threads, kvDType: o.kvDType, tokenizer: o.tokenizer, onProgress: progress.onProgress });
-  progress.stop();
-  const loadMs = performance.now() - t0;
+  const { model, loadMs } = await loadModelForCli(path, {
+    backend: o.backend,
+    threads: o.threads,
+    kvDType: o.kvDType,
+    tokenizer: o.tokenizer,
+    progress: !o.json,
+    checkTensors: o.checkTensors ?? false,
+  });
   try {
-    const promptIds = o.ids ? [...o.ids] : model.tokenizer.encode(o.prompt!, { addBos: o.bos, specials: o.specials ? 'parse' : 'plain' });
+    const templated = text !== undefined && !o.raw && model.chatTemplate !== undefined;
+    if (o.system !== undefined && !templated) {
+      throw new BadArgumentError(o.raw ? '--system applies the chat template, which --raw turns off' : '--system needs a chat template and this model has none');
+    }
+    let promptIds: number[];
+    const stopIds: number[] = [];
+    if (text === undefined) {
+      promptIds = [...o.ids!];
+    } else if (templated) {
+      const tok = model.tokenizer;
+      const conv = new Conversation(tok, { ...(o.system !== undefined ? { system: o.system } : {}), template: model.chatTemplate! });
+      conv.addUser(text);
+      promptIds = conv.toIds();
+      // A templated reply ends at the end-of-turn tokens too.
+      for (const s of ['<|eot_id|>', '<|eom_id|>']) {
+        const id = tok.specialId(s);
+        if (id !== undefined) stopIds.push(id);
+      }
+    } else {
+      promptIds = model.tokenizer.encode(text, { addBos: o.bos, specials: o.specials ? 'parse' : 'plain' });
+    }
     const session = model.session({ contextSize: plan.contextSize });
     const gen = model.generate(promptIds, {
       session,
@@ -55,11 +121,16 @@ export async function runCommand(o: RunOptions, write: (s: string) => void): Pro
       repetitionPenalty: o.repetitionPenalty,
       seed: o.seed,
       stop: o.stop,
+      stopIds,
       ignoreEos: o.ignoreEos,
     });
+    // Special tokens are never printed as text (llama.cpp prints them only when asked to).
+    const shown = model.hasTokenizer ? new SpecialFilter(model.tokenizer, o.stop.length > 0) : undefined;
     const result = await consume(gen, (chunk) => {
-      if (!o.json) write(chunk.text);
+      if (!o.json) write(shown ? shown.push(chunk) : chunk.text);
     });
+    if (!o.json && shown) write(shown.flush());
+    const contextSize = session.contextSize;
     session.dispose();
     if (o.json) {
       write(
@@ -69,11 +140,30 @@ export async function runCommand(o: RunOptions, write: (s: string) => void): Pro
           text: result.text,
           finish_reason: result.finishReason,
           stopped_by: result.stoppedBy ?? null,
-          timings: { load_ms: round(loadMs), prefill_ms: round(result.timings.prefillMs), decode_ms: round(result.timings.decodeMs), prefill_tps: round(result.timings.prefillTps), decode_tps: round(result.timings.decodeTps) },
+          context_size: contextSize,
+          timings: {
+            load_ms: round(loadMs),
+            prefill_ms: round(result.timings.prefillMs),
+            decode_ms: round(result.timings.decodeMs),
+            prefill_tps: round(result.timings.prefillTps),
+            decode_tps: round(result.timings.decodeTps),
+          },
         }) + '\n',
       );
     } else {
       write('\n');
+    }
+    // generate() ends with 'length' both at maxTokens and when the context is full: only the latter is a surprise.
+    if (result.finishReason === 'length' && result.ids.length < o.n) {
+      err(`[stopped after ${result.ids.length} of ${o.n} tokens: the ${contextSize}-token context is full (prompt ${promptIds.length} tokens); raise --ctx-size]\n`);
+    }
+    if (o.verbose) {
+      const t = result.timings;
+      err(
+        `load:       ${loadMs.toFixed(0)} ms\n` +
+          `prompt:     ${promptIds.length} tokens in ${t.prefillMs.toFixed(1)} ms (${t.prefillTps.toFixed(2)} tok/s)\n` +
+          `generation: ${result.ids.length} tokens in ${t.decodeMs.toFixed(1)} ms (${t.decodeTps.toFixed(2)} tok/s)\n`,
+      );
     }
   } finally {
     await model.dispose();

@@ -8,7 +8,7 @@ export interface TokenizeOptions {
   /** Tokenizer file or folder, GGUF model, HF model folder, or a llama2.c checkpoint with tokenizer.bin beside it. */
   readonly model: string;
   readonly text: string;
-  /** One `id<TAB>piece` line per token instead of the id list. */
+  /** One `id<TAB>piece<TAB>"text"` line per token instead of the id list. */
   readonly verbose?: boolean;
   /** Parse special-token text ("<|eot_id|>") into its id (default: plain text). */
   readonly specials?: boolean;
@@ -38,5 +38,20 @@ export async function tokenizeCommand(opts: TokenizeOptions, out: (s: string) =>
     out(`[${ids.join(', ')}]\n`);
     return;
   }
-  out(ids.map((id) => `${id}\t${tok.idToPiece(id)}`).join('\n') + (ids.length > 0 ? '\n' : ''));
+  out(ids.map((id) => `${id}\t${tok.idToPiece(id)}\t${readable(tok, id)}`).join('\n') + (ids.length > 0 ? '\n' : ''));
+}
+
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * The text a token stands for, quoted so spaces and newlines show ("Ġthe" → " the", "<0x0A>" →
+ * "\n"); a token that is part of a multi-byte character shows its bytes (<0xE2>).
+ */
+export function readable(tok: Tokenizer, id: number): string {
+  const bytes = tok.tokenBytes(id);
+  try {
+    return JSON.stringify(strictUtf8.decode(bytes));
+  } catch {
+    return Array.from(bytes, (b) => `<0x${b.toString(16).toUpperCase().padStart(2, '0')}>`).join('');
+  }
 }

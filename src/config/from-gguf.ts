@@ -4,6 +4,7 @@ import type { GGUFValue, TensorRecord } from '../formats/types.js';
 import { dequantizeTensor } from '../quant/dequant.js';
 import type { LlamaConfig, RopeScaling } from './config.js';
 import { validateConfig } from './validate.js';
+import { checkConfigAgainstTensors } from './tensor-check.js';
 
 type Meta = ReadonlyMap<string, GGUFValue>;
 
@@ -93,5 +94,7 @@ export function configFromGGUF(metadata: Meta, tensors: readonly TensorRecord[] 
     bosTokenId: bos,
     eosTokenIds: eos,
   };
-  return validateConfig(config, 'GGUF metadata');
+  validateConfig(config, 'GGUF metadata');
+  checkConfigAgainstTensors(config, byName, 'gguf', 'GGUF metadata');
+  return config;
 }

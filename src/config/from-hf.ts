@@ -1,4 +1,5 @@
 /** LlamaConfig from a Hugging Face config.json (+ generation_config.json). */
+import { showValue } from '../errors/show.js';
 import { BadConfigError } from '../errors/errors.js';
 import type { LlamaConfig, RopeScaling } from './config.js';
 import { validateConfig } from './validate.js';
@@ -15,7 +16,7 @@ function num(obj: Json, key: string, fallback?: number): number {
     if (fallback === undefined) throw new BadConfigError(`config.json is missing ${key}`);
     return fallback;
   }
-  if (typeof v !== 'number' || !Number.isFinite(v)) throw new BadConfigError(`config.json ${key} must be a number, got ${JSON.stringify(v)}`);
+  if (typeof v !== 'number' || !Number.isFinite(v)) throw new BadConfigError(`config.json ${key} must be a number, got ${showValue(v)}`);
   return v;
 }
 
@@ -24,12 +25,12 @@ function ids(v: unknown, key: string): number[] {
   if (v === undefined || v === null) return [];
   if (typeof v === 'number') return [v];
   if (Array.isArray(v) && v.every((x) => typeof x === 'number')) return v as number[];
-  throw new BadConfigError(`${key} must be a token id or a list of ids, got ${JSON.stringify(v)}`);
+  throw new BadConfigError(`${key} must be a token id or a list of ids, got ${showValue(v)}`);
 }
 
 function ropeScalingFromHF(v: unknown): RopeScaling {
   if (v === undefined || v === null) return { type: 'none' };
-  if (!isObject(v)) throw new BadConfigError(`rope_scaling must be an object or null, got ${JSON.stringify(v)}`);
+  if (!isObject(v)) throw new BadConfigError(`rope_scaling must be an object or null, got ${showValue(v)}`);
   // Newer configs say rope_type, older ones type.
   const kind = v['rope_type'] ?? v['type'];
   switch (kind) {
@@ -46,7 +47,7 @@ function ropeScalingFromHF(v: unknown): RopeScaling {
     case 'linear':
       return { type: 'linear', factor: num(v, 'factor') };
     default:
-      throw new BadConfigError(`unsupported rope_scaling type ${JSON.stringify(kind)} (supported: llama3, linear, default)`);
+      throw new BadConfigError(`unsupported rope_scaling type ${showValue(kind)} (supported: llama3, linear, default)`);
   }
 }
 
@@ -55,7 +56,7 @@ export function configFromHF(configJson: unknown, generationConfig?: unknown): L
   const c = configJson;
   const modelType = c['model_type'];
   if (modelType !== undefined && modelType !== 'llama') {
-    throw new BadConfigError(`model_type ${JSON.stringify(modelType)} is not supported (only llama)`);
+    throw new BadConfigError(`model_type ${showValue(modelType)} is not supported (only llama)`);
   }
   const hidden = num(c, 'hidden_size');
   const heads = num(c, 'num_attention_heads');

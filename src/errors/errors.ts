@@ -28,7 +28,8 @@ export type LlamaErrorCode =
   | 'DOWNLOAD_FAILED'
   | 'CHECKSUM_MISMATCH'
   | 'NOT_CACHED'
-  | 'OUT_OF_MEMORY';
+  | 'OUT_OF_MEMORY'
+  | 'NON_FINITE_TENSOR';
 
 export class LlamaError extends Error {
   readonly code: LlamaErrorCode;
@@ -115,5 +116,13 @@ export class QueueFullError extends LlamaError {
   constructor(readonly limit: number) {
     super('QUEUE_FULL', `the request queue is full (${limit} waiting); try again later`);
     this.name = 'QueueFullError';
+  }
+}
+
+/** A weight holds NaN or ±Inf (a corrupted file, or a tensor whose type field was changed). */
+export class NonFiniteTensorError extends LlamaError {
+  constructor(readonly tensor: string, readonly index: number, readonly value: number) {
+    super('NON_FINITE_TENSOR', `tensor ${tensor} holds a non-finite value (${value} at element ${index}): the file is corrupt`);
+    this.name = 'NonFiniteTensorError';
   }
 }

@@ -8,6 +8,7 @@
  * arrays allowed). `metadataTypes` keeps every key's on-disk type so a file can be rewritten faithfully.
  */
 import { BadConfigError, NotAModelError, TruncatedFileError, UnsupportedTensorTypeError } from '../errors/errors.js';
+import { showValue } from '../errors/show.js';
 import { BLOCK, DType } from '../quant/dtype.js';
 import { FileReader, openAndParse, fileTensor, type FileTensorRecord } from './file-reader.js';
 import { GGUF_DEFAULT_ALIGNMENT, GGUF_MAGIC, GGUFValueType, ggmlTypeName, type GGUFType } from './gguf-types.js';
@@ -89,7 +90,13 @@ class HeaderCursor {
   }
 }
 
-function readValue(c: HeaderCursor, type: GGUFValueType, path: string): [GGUFValue, GGUFType] {
+/**
+ * Arrays may nest, but no model writes more than a level or two; a bound keeps a hostile file
+ * from exhausting the call stack (each level is one recursive call).
+ */
+export const GGUF_MAX_ARRAY_DEPTH = 16;
+
+function readValue(c: HeaderCursor, type: GGUFValueType, path: string, depth = 0): [GGUFValue, GGUFType] {
   switch (type) {
     case GGUFValueType.UINT8: return [c.u8(), { type }];
     case GGUFValueType.INT8: return [c.i8(), { type }];
@@ -108,6 +115,9 @@ function readValue(c: HeaderCursor, type: GGUFValueType, path: string): [GGUFVal
     }
     case GGUFValueType.STRING: return [c.str(), { type }];
     case GGUFValueType.ARRAY: {
+      if (depth >= GGUF_MAX_ARRAY_DEPTH) {
+        throw new NotAModelError(path, `metadata arrays nested more than ${GGUF_MAX_ARRAY_DEPTH} deep in ${c.context}`);
+      }
       const itemType = c.u32() as GGUFValueType;
       if (!(itemType in GGUFValueType)) throw new NotAModelError(path, `unknown array element type ${itemType} in ${c.context}`);
       // Every element takes at least one byte (an empty nested array takes 12), so a count larger than the rest of the file is truncation.
@@ -115,7 +125,7 @@ function readValue(c: HeaderCursor, type: GGUFValueType, path: string): [GGUFVal
       const out: GGUFValue[] = new Array<GGUFValue>(n);
       let items: GGUFType = { type: itemType };
       for (let i = 0; i < n; i++) {
-        const [v, t] = readValue(c, itemType, path);
+        const [v, t] = readValue(c, itemType, path, depth + 1);
         out[i] = v;
         if (i === 0) items = t;
       }
@@ -169,7 +179,7 @@ function parse(file: FileReader): GGUFFile {
   const a = metadata.get('general.alignment');
   if (a !== undefined) {
     if (typeof a !== 'number' || !Number.isInteger(a) || a <= 0 || (a & (a - 1)) !== 0) {
-      throw new NotAModelError(path, `general.alignment must be a power of two, got ${String(a)}`);
+      throw new NotAModelError(path, `general.alignment must be a power of two, got ${showValue(a)}`);
     }
     alignment = a;
   }

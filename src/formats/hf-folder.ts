@@ -6,6 +6,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { configFromHF } from '../config/from-hf.js';
+import { checkConfigAgainstTensors } from '../config/tensor-check.js';
 import type { LlamaConfig } from '../config/config.js';
 import { BadConfigError, FileNotFoundError, MissingTensorError, NotAModelError } from '../errors/errors.js';
 import type { FileTensorRecord } from './file-reader.js';
@@ -68,9 +69,10 @@ export function readHFModel(path: string): HFModel {
     if (!path.endsWith('.safetensors')) throw new NotAModelError(path, 'expected a folder or a .safetensors file');
     files = [path];
   } else if (existsSync(indexPath)) {
-    const index = readJson(indexPath, 'model.safetensors.index.json') as { weight_map?: unknown };
-    const wm = index.weight_map;
-    if (typeof wm !== 'object' || wm === null) throw new NotAModelError(indexPath, 'no weight_map');
+    const index = readJson(indexPath, 'model.safetensors.index.json');
+    if (typeof index !== 'object' || index === null || Array.isArray(index)) throw new NotAModelError(indexPath, 'the index is not a JSON object');
+    const wm = (index as Record<string, unknown>)['weight_map'];
+    if (typeof wm !== 'object' || wm === null || Array.isArray(wm)) throw new NotAModelError(indexPath, 'no weight_map object');
     plan = new Map();
     for (const [name, file] of Object.entries(wm as Record<string, unknown>)) {
       if (typeof file !== 'string' || basename(file) !== file) throw new NotAModelError(indexPath, `bad shard name for ${name}`);
@@ -103,6 +105,7 @@ export function readHFModel(path: string): HFModel {
     } else {
       for (const t of byFile.get(files[0]!)!.values()) tensors.set(t.name, t);
     }
+    checkConfigAgainstTensors(config, tensors, 'hf', 'config.json');
     return {
       path: folder,
       files,

@@ -62,6 +62,8 @@ function parse(file: FileReader): SafetensorsFile {
   if (typeof header !== 'object' || header === null || Array.isArray(header)) {
     throw new NotAModelError(path, 'the safetensors header is not a JSON object');
   }
+  const dup = firstDuplicateKey(headerBytes);
+  if (dup !== undefined) throw new NotAModelError(path, `the safetensors header names ${JSON.stringify(dup)} twice`);
   const dataStart = 8 + headerLen;
   const metadata: Record<string, string> = {};
   const tensors: FileTensorRecord[] = [];
@@ -86,6 +88,52 @@ function parse(file: FileReader): SafetensorsFile {
     }
     tensors.push(fileTensor(file, name, dtype, v.shape, dataStart + begin, end - begin));
   }
-  tensors.sort((a, b) => a.offset - b.offset);
+  tensors.sort((a, b) => a.offset - b.offset || a.byteLength - b.byteLength);
+  // As the reference implementation (safetensors' Metadata::validate) requires: sorted by offset,
+  // the data ranges tile the byte buffer exactly: no overlap, no gap, nothing after the last one.
+  let expected = dataStart;
+  for (const t of tensors) {
+    if (t.offset !== expected) {
+      const what = t.offset < expected ? 'overlaps the tensor before it' : `leaves a gap of ${t.offset - expected} bytes before it`;
+      throw new NotAModelError(path, `tensor ${t.name}: data_offsets start at ${t.offset - dataStart}, which ${what} (ranges must be contiguous)`);
+    }
+    expected = t.offset + t.byteLength;
+  }
+  if (expected !== file.size) {
+    throw new NotAModelError(path, `the tensors cover ${expected - dataStart} data bytes but the file holds ${file.size - dataStart} after the header`);
+  }
   return { path, metadata, tensors, close: () => file.close() };
+}
+
+/**
+ * JSON.parse keeps the last of two equal keys silently; a header naming one tensor twice is
+ * ambiguous, so scan the (already valid) JSON's top-level object for a repeated key.
+ */
+function firstDuplicateKey(json: Uint8Array): string | undefined {
+  const text = new TextDecoder('utf-8').decode(json);
+  const seen = new Set<string>();
+  let depth = 0;
+  let expectKey = false;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text.charCodeAt(i);
+    if (ch === 0x22 /* " */) {
+      let j = i + 1;
+      while (text.charCodeAt(j) !== 0x22) j += text.charCodeAt(j) === 0x5c /* \ */ ? 2 : 1;
+      if (depth === 1 && expectKey) {
+        const key = JSON.parse(text.slice(i, j + 1)) as string;
+        if (seen.has(key)) return key;
+        seen.add(key);
+        expectKey = false;
+      }
+      i = j;
+    } else if (ch === 0x7b /* { */ || ch === 0x5b /* [ */) {
+      depth++;
+      if (depth === 1) expectKey = true;
+    } else if (ch === 0x7d /* } */ || ch === 0x5d /* ] */) {
+      depth--;
+    } else if (ch === 0x2c /* , */ && depth === 1) {
+      expectKey = true;
+    }
+  }
+  return undefined;
 }

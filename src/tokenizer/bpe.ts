@@ -167,6 +167,7 @@ export class ByteLevelBPETokenizer extends BaseTokenizer {
   }
 
   decode(ids: readonly number[], options: DecodeOptions = {}): string {
+    this.checkDecodeArgs(ids, options);
     const skip = options.skipSpecial ?? false;
     const offsets = this.offsets;
     let total = 0;

@@ -1,3 +1,4 @@
+import { showValue } from '../errors/show.js';
 import type { Tokenizer } from './types.js';
 import type { GGUFMetadata, GGUFValue } from '../formats/types.js';
 import { llama3EogIds, type TokenKind } from './vocab.js';
@@ -54,7 +55,7 @@ export function tokenizerFromGGUFMetadata(meta: GGUFMetadata): Tokenizer {
     const t = types?.[i];
     if (t === undefined) return 'normal';
     const k = SPM_KINDS[Number(t)];
-    if (k === undefined) throw new TokenizerError(`GGUF tokenizer.ggml.token_type[${i}] = ${String(t)} is unknown`);
+    if (k === undefined) throw new TokenizerError(`GGUF tokenizer.ggml.token_type[${i}] = ${showValue(t)} is unknown`);
     return k;
   });
   const id = (key: string): number | undefined => {

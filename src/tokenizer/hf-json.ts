@@ -1,3 +1,4 @@
+import { showValue } from '../errors/show.js';
 import type { Tokenizer } from './types.js';
 import type { AddedToken } from './added-tokens.js';
 import { llama3EogIds, type TokenKind } from './vocab.js';
@@ -25,12 +26,16 @@ function list(v: unknown): Json[] {
   return Array.isArray(v) ? v.filter((x): x is Json => typeof x === 'object' && x !== null) : [];
 }
 
+/** Real files nest Sequence components one or two levels; the bound keeps a hostile file off the call stack. */
+const MAX_SEQUENCE_DEPTH = 32;
+
 /** A component and, for Sequence types, everything inside it. */
-function flatten(v: unknown): Json[] {
+function flatten(v: unknown, depth = 0): Json[] {
   if (typeof v !== 'object' || v === null) return [];
+  if (depth > MAX_SEQUENCE_DEPTH) throw new TokenizerError(`tokenizer.json: Sequence components nested more than ${MAX_SEQUENCE_DEPTH} deep`);
   const o = v as Json;
   const inner = [o['pretokenizers'], o['normalizers'], o['decoders'], o['processors']].flatMap(list);
-  return [o, ...inner.flatMap(flatten)];
+  return [o, ...inner.flatMap((c) => flatten(c, depth + 1))];
 }
 
 /** Token text from a config field that is either a string or an AddedToken object. */
@@ -60,7 +65,7 @@ export function tokenizerFromHFJson(json: unknown, extras: HFExtras = {}): Token
   const root = obj(json, 'the file');
   const model = obj(root['model'], 'model');
   if (model['type'] !== 'BPE') {
-    throw new TokenizerError(`tokenizer.json model type ${JSON.stringify(model['type'])} is not supported (only BPE: Llama 3 byte-level, Llama 2 SentencePiece-style)`);
+    throw new TokenizerError(`tokenizer.json model type ${showValue(model['type'])} is not supported (only BPE: Llama 3 byte-level, Llama 2 SentencePiece-style)`);
   }
   const vocab = obj(model['vocab'], 'model.vocab');
   const config = extras.config;
@@ -68,14 +73,27 @@ export function tokenizerFromHFJson(json: unknown, extras: HFExtras = {}): Token
   // Vocabulary, then added tokens on top (they may extend it). Object.keys is much faster than
   // Object.entries on a 128k-key object.
   const keys = Object.keys(vocab);
+  const addedJson = list(root['added_tokens']);
+  // The id table is sized by the largest id, so bound ids by how many entries the file really has
+  // (every id names one entry; added tokens may repeat vocab entries, never exceed the sum):
+  // a mutated id of 1e300 or 3e8 must be an error, not a RangeError or gigabytes of table.
+  const limit = keys.length + addedJson.length;
+  const checkId = (id: unknown, what: string): number => {
+    if (typeof id !== 'number' || !Number.isInteger(id) || id < 0 || id >= limit) {
+      throw new TokenizerError(`tokenizer.json: ${what} has id ${showValue(id)}, outside 0..${limit - 1} (the file has ${limit} vocabulary and added entries)`);
+    }
+    return id;
+  };
   let size = 0;
   for (const piece of keys) {
-    const id = vocab[piece];
-    if (typeof id !== 'number' || !Number.isInteger(id) || id < 0) throw new TokenizerError(`tokenizer.json: bad id for ${JSON.stringify(piece)}`);
+    const id = checkId(vocab[piece], `vocab entry ${JSON.stringify(piece)}`);
     if (id + 1 > size) size = id + 1;
   }
-  const addedJson = list(root['added_tokens']);
-  for (const t of addedJson) if (typeof t['id'] === 'number' && t['id'] + 1 > size) size = t['id'] + 1;
+  for (const t of addedJson) {
+    if (t['id'] === undefined) continue; // no id: ignored below as before
+    const id = checkId(t['id'], `added token ${showValue(t['content'])}`);
+    if (id + 1 > size) size = id + 1;
+  }
   const pieces = new Array<string>(size).fill('');
   const kinds = new Array<TokenKind>(size).fill('unused');
   for (const piece of keys) {
@@ -124,7 +142,7 @@ export function tokenizerFromHFJson(json: unknown, extras: HFExtras = {}): Token
   const pairs = new PairTable(merges.length);
   for (let r = 0; r < merges.length; r++) {
     const ids = resolveMerge(index, merges[r]);
-    if (ids === undefined) throw new TokenizerError(`tokenizer.json: merge ${r} (${JSON.stringify(merges[r])}) is malformed or uses pieces missing from the vocabulary`);
+    if (ids === undefined) throw new TokenizerError(`tokenizer.json: merge ${r} (${showValue(merges[r])}) is malformed or uses pieces missing from the vocabulary`);
     pairs.set(ids[0], ids[1], r, ids[2]);
   }
 
@@ -139,7 +157,7 @@ export function tokenizerFromHFJson(json: unknown, extras: HFExtras = {}): Token
     for (const c of flatten(root['pre_tokenizer'])) {
       if (c['type'] === 'Split') {
         if (c['behavior'] !== 'Isolated' || c['invert'] === true) {
-          throw new TokenizerError(`tokenizer.json: Split pre-tokenizer with behavior ${String(c['behavior'])}${c['invert'] ? ' (inverted)' : ''} is not supported`);
+          throw new TokenizerError(`tokenizer.json: Split pre-tokenizer with behavior ${showValue(c['behavior'])}${c['invert'] ? ' (inverted)' : ''} is not supported`);
         }
         if (pattern !== null) throw new TokenizerError('tokenizer.json: more than one regex pre-tokenizer is not supported');
         const p = obj(c['pattern'], 'Split.pattern');
@@ -153,7 +171,7 @@ export function tokenizerFromHFJson(json: unknown, extras: HFExtras = {}): Token
           pattern = GPT2_PATTERN;
         }
       } else if (c['type'] !== 'Sequence') {
-        throw new TokenizerError(`tokenizer.json: pre-tokenizer ${String(c['type'])} is not supported with byte-level BPE`);
+        throw new TokenizerError(`tokenizer.json: pre-tokenizer ${showValue(c['type'])} is not supported with byte-level BPE`);
       }
     }
     common.eosIds.push(...llama3EogIds(pieces, kinds));
@@ -166,7 +184,7 @@ export function tokenizerFromHFJson(json: unknown, extras: HFExtras = {}): Token
   for (const c of flatten(root['normalizer'])) {
     if (c['type'] === 'Prepend' && c['prepend'] === SPACE) addDummyPrefix = true;
     else if (c['type'] === 'Replace' && obj(c['pattern'], 'Replace.pattern')['String'] === ' ' && c['content'] === SPACE) replacesSpace = true;
-    else if (c['type'] !== 'Sequence') throw new TokenizerError(`tokenizer.json: normalizer ${String(c['type'])} is not supported`);
+    else if (c['type'] !== 'Sequence') throw new TokenizerError(`tokenizer.json: normalizer ${showValue(c['type'])} is not supported`);
   }
   for (const c of flatten(root['pre_tokenizer'])) {
     if (c['type'] === 'Metaspace') {
@@ -175,7 +193,7 @@ export function tokenizerFromHFJson(json: unknown, extras: HFExtras = {}): Token
       if (c['prepend_scheme'] !== 'never' && c['add_prefix_space'] !== false) addDummyPrefix = true;
       if (c['split'] === true) throw new TokenizerError('tokenizer.json: Metaspace with split=true is not supported');
     } else if (c['type'] !== 'Sequence') {
-      throw new TokenizerError(`tokenizer.json: pre-tokenizer ${String(c['type'])} is not supported with SentencePiece-style BPE`);
+      throw new TokenizerError(`tokenizer.json: pre-tokenizer ${showValue(c['type'])} is not supported with SentencePiece-style BPE`);
     }
   }
   if (!replacesSpace) {

@@ -156,6 +156,7 @@ export class SentencePieceTokenizer extends BaseTokenizer {
   }
 
   decode(ids: readonly number[], options: DecodeOptions = {}): string {
+    this.checkDecodeArgs(ids, options);
     const stream = this.createDecodeStream(options);
     let text = '';
     for (const id of ids) text += stream.push(id);

@@ -1,6 +1,7 @@
 import type { DecodeOptions, EncodeOptions, Tokenizer } from './types.js';
 import { AddedTokenSplitter, type AddedToken } from './added-tokens.js';
 import { TokenizerError } from './errors.js';
+import { BadArgumentError } from '../errors/errors.js';
 
 /** What a vocabulary entry is (GGUF token_type / SentencePiece piece type, in words). */
 export type TokenKind = 'normal' | 'control' | 'user' | 'byte' | 'unknown' | 'unused';
@@ -93,6 +94,10 @@ export abstract class BaseTokenizer implements Tokenizer {
   protected abstract encodeText(text: string, out: number[]): void;
 
   encode(text: string, options: EncodeOptions = {}): number[] {
+    // The public API is called from plain JavaScript too: a non-string would otherwise be
+    // coerced or crash deep inside (encode(5) used to return just BOS).
+    if (typeof text !== 'string') throw new BadArgumentError(`tokenizer.encode expects a string, got ${describe(text)}`);
+    checkOptions(options, 'encode');
     const out: number[] = [];
     if ((options.addBos ?? this.addBosByDefault) && this.bosId !== undefined) out.push(this.bosId);
     const splitter = options.specials === 'parse' ? this.splitAll : this.splitPlain;
@@ -110,6 +115,14 @@ export abstract class BaseTokenizer implements Tokenizer {
 
   abstract decode(ids: readonly number[], options?: DecodeOptions): string;
   abstract tokenBytes(id: number): Uint8Array;
+
+  /** Argument checks every decode() runs first (ids: an array or typed array of integers). */
+  protected checkDecodeArgs(ids: readonly number[], options: DecodeOptions | undefined): void {
+    if (!Array.isArray(ids) && !(ArrayBuffer.isView(ids) && !(ids instanceof DataView))) {
+      throw new BadArgumentError(`tokenizer.decode expects an array of token ids, got ${describe(ids)}`);
+    }
+    checkOptions(options, 'decode');
+  }
 
   protected checkId(id: number): void {
     if (!Number.isInteger(id) || id < 0 || id >= this.vocabSize) {
@@ -140,5 +153,17 @@ export abstract class BaseTokenizer implements Tokenizer {
 
   specialId(text: string): number | undefined {
     return this.specialIds.get(text);
+  }
+}
+
+function describe(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  return typeof v === 'string' ? 'a string' : typeof v;
+}
+
+function checkOptions(options: unknown, fn: string): void {
+  if (options !== undefined && (typeof options !== 'object' || options === null || Array.isArray(options))) {
+    throw new BadArgumentError(`tokenizer.${fn} options must be an object, got ${describe(options)}`);
   }
 }

@@ -2,11 +2,14 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { LlamaError } from '../../errors/errors.js';
-import { DONE, ERROR, MAIN_WAITING, PARAMS, PARAM_SLOTS, QUIT, SEQ, SLEEPERS } from './protocol.js';
+import { instantiate } from './module.js';
+import { SpinBudget } from './spin.js';
+import { ThreadOps, claim } from './thread-ops.js';
+import { CLAIM, DONE, ERROR, MAIN_WAITING, Op, PARAMS, PARAM_SLOTS, QUIT, SEQ, SLEEPERS } from './protocol.js';
 
-/** Iterations a worker polls SEQ before sleeping (~0.1–0.5 ms: covers the gaps between ops). */
+/** Most iterations a worker polls SEQ before sleeping (~0.1–0.5 ms: covers the gaps between ops); see SpinBudget. */
 const WORKER_SPIN = 200_000;
-/** Iterations the main thread polls DONE before sleeping until notified. */
+/** Most iterations the main thread polls DONE before sleeping until notified. */
 const MAIN_SPIN = 200_000;
 
 /**
@@ -24,8 +27,8 @@ function workerEntry(): { code: URL | string; eval: boolean } {
 
 /**
  * The main-thread side of the worker pool. Thread 0 is the calling thread itself; threads
- * 1..T-1 are workers. `dispatch` wakes the workers, runs the caller's own share, then waits for
- * the workers' DONE count.
+ * 1..T-1 are workers. `run` wakes the workers, runs the caller's own share, then runs any
+ * worker's share that worker has not claimed yet, and waits for the workers that did.
  */
 export class Pool {
   readonly ctrl: Int32Array;
@@ -33,6 +36,9 @@ export class Pool {
   readonly ctrlF: Float32Array;
   private readonly workers: Worker[] = [];
   private lastError = '';
+  private readonly spin = new SpinBudget(MAIN_SPIN);
+  /** Each worker's share, runnable on this thread (index 0 unused). */
+  private readonly ops: ThreadOps[] = [];
 
   private constructor(
     readonly threads: number,
@@ -46,6 +52,7 @@ export class Pool {
   static async start(threads: number, module: WebAssembly.Module, main: WebAssembly.Memory, memories: WebAssembly.Memory[]): Promise<Pool> {
     const sab = new SharedArrayBuffer(4 * (PARAMS + PARAM_SLOTS * threads));
     const pool = new Pool(threads, sab);
+    for (let t = 1; t < threads; t++) pool.ops[t] = new ThreadOps(instantiate(module, memories[t]!), memories[t]!, main, sab, t);
     const entry = workerEntry();
     const ready: Promise<void>[] = [];
     for (let t = 1; t < threads; t++) {
@@ -88,7 +95,7 @@ export class Pool {
     }
     const c = this.ctrl;
     Atomics.store(c, DONE, 0);
-    Atomics.add(c, SEQ, 1);
+    const seq = (Atomics.add(c, SEQ, 1) + 1) | 0;
     if (Atomics.load(c, SLEEPERS) > 0) Atomics.notify(c, SEQ);
     let err: unknown;
     try {
@@ -96,18 +103,36 @@ export class Pool {
     } catch (e) {
       err = e;
     }
-    const want = this.threads - 1;
+    // A share no worker has claimed yet is run here: a worker that is asleep, or preempted by
+    // another process, would otherwise hold up the whole op (2 threads decoded 3x slower than 1
+    // beside a busy process). The bandwidth probe must run on its own thread.
+    let want = this.threads - 1;
+    if (this.ctrlU[this.index(1, 0)] !== Op.Read) {
+      for (let t = 1; t < this.threads; t++) {
+        if (!claim(c, this.index(t, CLAIM), seq)) continue;
+        want--;
+        try {
+          this.ops[t]!.run();
+        } catch (e) {
+          err ??= e;
+        }
+      }
+    }
     let spins = 0;
+    let sleptAt = -1;
     for (;;) {
       const done = Atomics.load(c, DONE);
       if (done >= want) break;
-      if (++spins > MAIN_SPIN) {
-        // Long op: sleep until a worker's notify (the timeout only guards a lost wake-up).
+      if (++spins > this.spin.current) {
+        // Long op, or a worker preempted: sleep until a worker's notify (the timeout only guards a lost wake-up).
+        if (sleptAt < 0) sleptAt = performance.now();
         Atomics.store(c, MAIN_WAITING, 1);
         Atomics.wait(c, DONE, done, 50);
         Atomics.store(c, MAIN_WAITING, 0);
       }
     }
+    if (sleptAt >= 0) this.spin.slept(performance.now() - sleptAt);
+    else this.spin.caught();
     if (err !== undefined) throw err;
     if (Atomics.load(c, ERROR)) {
       Atomics.store(c, ERROR, 0);

@@ -15,6 +15,11 @@ export const MAIN_WAITING = 5;
 /** Per-thread parameter block: 32 slots starting at PARAMS + thread · PARAM_SLOTS. */
 export const PARAMS = 16;
 export const PARAM_SLOTS = 32;
+/**
+ * The last slot of each worker's block: the sequence number of the newest op whose share has been
+ * claimed, by the worker or by the main thread running it in the worker's place.
+ */
+export const CLAIM = PARAM_SLOTS - 1;
 
 export const enum Op {
   Nop = 0,
