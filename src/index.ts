@@ -20,3 +20,4 @@ export type { RequestHandle, SchedulerStats } from './engine/scheduler.js';
 export type { PrefixCacheStats } from './engine/kv-manager.js';
 export type { ModelStats, ModelSource } from './model/model.js';
 export type { BackendInfo } from './backend/backend.js';
+export * from './eval/index.js';

@@ -156,6 +156,30 @@ export function buildProgram(): Command {
       await benchCommand({ model: o.model, p: o.nPrompt, n: o.nGen, threads: o.threads, reps: o.reps, json: o.json, backend: o.backend }, out);
     });
 
+  program
+    .command('eval')
+    .description('evaluate a model: perplexity, multiple choice (lm-evaluation-harness conventions)')
+    .requiredOption('-m, --model <path>', 'model path')
+    .requiredOption('--task <name>', 'perplexity | mc')
+    .option('--data <file>', 'dataset: text file / JSONL (perplexity), JSONL (mc)')
+    .option('--limit <n>', 'evaluate at most n items (perplexity: windows per document)', int('--limit'))
+    .option('--json', 'print only the result JSON on stdout', false)
+    .option('--ctx <n>', 'perplexity window in tokens (default: the model context)', int('--ctx'))
+    .option('--stride <n>', 'perplexity window advance (default ctx/2)', int('--stride'))
+    .option('--field <name>', 'perplexity on JSONL: the text field', 'text')
+    .option('--records <file>', 'write per-item JSON records (prompt, scores) to a JSONL file')
+    .option('--concurrency <n>', 'requests in flight (batched by the engine)', int('--concurrency'))
+    .option('--no-progress', 'no progress bar')
+    .option('--backend <name>', 'wasm | ref', backend, 'wasm')
+    .option('-t, --threads <n>', 'worker threads', int('--threads'))
+    .action(async (o) => {
+      const { evalCommand } = await import('./eval.js');
+      await evalCommand(
+        { model: o.model, task: o.task, data: o.data, limit: o.limit, json: o.json, ctx: o.ctx, stride: o.stride, field: o.field, records: o.records, concurrency: o.concurrency, backend: o.backend, threads: o.threads, progress: o.progress },
+        out,
+      );
+    });
+
   return program;
 }
 

@@ -1,0 +1,82 @@
+/**
+ * `llama-ts eval -m <model-or-URL> --task <name-or-file> [--data <file>] [--limit N] [--json]`.
+ * The result object goes to stdout as one JSON line (the generic tasks always print JSON, as
+ * other tools parse it); progress with ETA and the time per item go to stderr.
+ */
+import { writeFileSync } from 'node:fs';
+import cliProgress from 'cli-progress';
+import type { BackendName } from '../model/load.js';
+import type { EvalRecord } from '../eval/types.js';
+import { evaluate, type EvaluateOptions } from '../eval/evaluate.js';
+import { BadArgumentError } from '../errors/errors.js';
+
+export interface EvalCommandOptions {
+  readonly model: string;
+  readonly task: string;
+  readonly data?: string;
+  readonly limit?: number;
+  readonly json: boolean;
+  readonly ctx?: number;
+  readonly stride?: number;
+  readonly field?: string;
+  readonly records?: string;
+  readonly concurrency?: number;
+  readonly backend: BackendName;
+  readonly threads?: number;
+  readonly progress: boolean;
+}
+
+export async function evalCommand(o: EvalCommandOptions, out: (s: string) => void): Promise<void> {
+  if (o.task !== 'perplexity' && o.task !== 'mc') throw new BadArgumentError(`unknown task ${JSON.stringify(o.task)} (generic tasks: perplexity, mc)`);
+  const { loadModel } = await import('../model/load.js');
+  const model = await loadModel(o.model, { backend: o.backend, ...(o.threads !== undefined ? { threads: o.threads } : {}) });
+  const records: EvalRecord[] = [];
+  const bar = progressBar(o.progress);
+  const t0 = performance.now();
+  let items = 0;
+  try {
+    const opts: EvaluateOptions = {
+      ...(o.data !== undefined ? { data: o.data } : {}),
+      ...(o.limit !== undefined ? { limit: o.limit } : {}),
+      ...(o.ctx !== undefined ? { ctx: o.ctx } : {}),
+      ...(o.stride !== undefined ? { stride: o.stride } : {}),
+      ...(o.field !== undefined ? { field: o.field } : {}),
+      ...(o.concurrency !== undefined ? { concurrency: o.concurrency } : {}),
+      onRecord: (r) => records.push(r),
+      onProgress: (done, total) => {
+        items = done;
+        bar.update(done, total);
+      },
+    };
+    const result = await evaluate(model, o.task, opts);
+    bar.stop();
+    const s = (performance.now() - t0) / 1000;
+    const n = o.task === 'mc' ? items : (result as { tokens: number }).tokens;
+    const unit = o.task === 'mc' ? 'item' : 'token';
+    process.stderr.write(`${o.task}: ${n} ${unit}s in ${s.toFixed(2)} s (${((s * 1000) / Math.max(1, n)).toFixed(2)} ms/${unit})\n`);
+    if (o.records !== undefined) writeFileSync(o.records, records.map((r) => JSON.stringify(r)).join('\n') + (records.length ? '\n' : ''));
+    out(JSON.stringify(result) + '\n');
+  } finally {
+    bar.stop();
+    await model.dispose();
+  }
+}
+
+/** A progress bar with ETA on stderr, only on a terminal. */
+function progressBar(enabled: boolean): { update: (done: number, total: number) => void; stop: () => void } {
+  if (!enabled || !process.stderr.isTTY) return { update: () => {}, stop: () => {} };
+  let bar: cliProgress.SingleBar | undefined;
+  return {
+    update(done, total) {
+      if (!bar) {
+        bar = new cliProgress.SingleBar({ stream: process.stderr, format: 'eval [{bar}] {value}/{total} items | ETA {eta_formatted}', hideCursor: true, clearOnComplete: true }, cliProgress.Presets.shades_classic);
+        bar.start(total, 0);
+      }
+      bar.update(done);
+    },
+    stop() {
+      bar?.stop();
+      bar = undefined;
+    },
+  };
+}

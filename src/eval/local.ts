@@ -1,0 +1,177 @@
+/**
+ * The local engine as an evaluation backend. Log-likelihood requests are prefill only: the
+ * choices of one item share their context, so it is evaluated once (no logits) and each choice
+ * continues in a fork of that cache. Items run concurrently (bounded), so the engine's scheduler
+ * batches their prefills into shared forward steps. Logits are only asked for the rows that are
+ * scored, in chunks, so a 128k vocabulary does not need a [window × vocab] block at once.
+ */
+import type { Model } from '../model/types.js';
+import type { Session } from '../model/session.js';
+import { renderChat } from '../chat/encode.js';
+import { consume } from '../generate/consume.js';
+import { BadArgumentError } from '../errors/errors.js';
+import { encodePair } from './encode-pair.js';
+import { rowArgmax, tokenLogprob } from './logprob.js';
+import { mapBounded } from './pool.js';
+import { planWindows } from './windows.js';
+import type { EvalBackend, GenerateRequest, LoglikRequest, LoglikResult, RollingResult, WindowOptions } from './types.js';
+
+export interface LocalBackendOptions {
+  /** Items (or windows, or generations) in flight at once (default 16). */
+  readonly concurrency?: number;
+  /** Prepend BOS to every input (default: the tokenizer's own setting). */
+  readonly addBos?: boolean;
+  /** Rows of logits asked for at once (default 64). */
+  readonly chunk?: number;
+}
+
+/** A scored sequence: tokens[from..] are scored, each from the logits of the token before it. */
+interface Scoring {
+  readonly tokens: readonly number[];
+  readonly from: number;
+}
+
+interface TokenScores {
+  readonly logprobs: number[];
+  readonly greedy: boolean;
+}
+
+export class LocalBackend implements EvalBackend {
+  readonly name = 'local';
+  private readonly concurrency: number;
+  private readonly addBos: boolean;
+  private readonly chunk: number;
+
+  constructor(
+    private readonly model: Model,
+    options: LocalBackendOptions = {},
+  ) {
+    this.concurrency = options.concurrency ?? 16;
+    this.addBos = options.addBos ?? model.tokenizer.addBosByDefault;
+    this.chunk = options.chunk ?? 64;
+    if (!Number.isInteger(this.concurrency) || this.concurrency < 1) throw new BadArgumentError(`concurrency must be a positive integer, got ${this.concurrency}`);
+  }
+
+  /** The model's default sequence length (LlamaModel has it; any other Model: min(context, 4096) as loadModel picks). */
+  get contextSize(): number {
+    const c = (this.model as { readonly contextSize?: unknown }).contextSize;
+    return typeof c === 'number' ? c : Math.min(this.model.config.contextLength, 4096);
+  }
+
+  async loglikelihood(requests: readonly LoglikRequest[], onDone?: (index: number) => void): Promise<LoglikResult[]> {
+    // Requests with the same context (the choices of one item) form a group sharing one prefill.
+    const groups = new Map<string, number[]>();
+    requests.forEach((r, i) => {
+      const g = groups.get(r.context);
+      if (g) g.push(i);
+      else groups.set(r.context, [i]);
+    });
+    const out = new Array<LoglikResult>(requests.length);
+    const maxLen = this.contextSize;
+    await mapBounded([...groups.values()], this.concurrency, async (idx) => {
+      const scorings = idx.map((i) => {
+        const r = requests[i]!;
+        const p = encodePair(this.model.tokenizer, r.context, r.continuation, this.addBos);
+        let tokens = [...p.context, ...p.continuation];
+        // As the harness: keep the last maxLen + 1 tokens (the last one is only a target).
+        const cut = Math.max(0, tokens.length - (maxLen + 1));
+        tokens = tokens.slice(cut);
+        return { tokens, from: tokens.length - p.continuation.length };
+      });
+      const scores = await this.scoreGroup(scorings);
+      idx.forEach((i, k) => {
+        const s = scores[k]!;
+        out[i] = { logprob: s.logprobs.reduce((a, b) => a + b, 0), greedy: s.greedy, tokens: s.logprobs.length };
+        onDone?.(i);
+      });
+    });
+    return out;
+  }
+
+  async rolling(text: string, window: WindowOptions, limitWindows?: number): Promise<RollingResult> {
+    const tok = this.model.tokenizer;
+    const bos = tok.bosId;
+    if (bos === undefined) throw new BadArgumentError('perplexity needs a BOS token to condition the first token on');
+    const ids = [bos, ...tok.encode(text, { addBos: false, specials: 'plain' })];
+    let windows = planWindows(ids.length, window.ctx, window.stride);
+    if (limitWindows !== undefined) windows = windows.slice(0, limitWindows);
+    const scores = await mapBounded(windows, this.concurrency, (w) => this.scoreGroup([{ tokens: ids.slice(w.begin, w.end), from: w.from - w.begin }]));
+    let nllSum = 0;
+    let tokens = 0;
+    for (const s of scores) {
+      for (const lp of s[0]!.logprobs) nllSum -= lp;
+      tokens += s[0]!.logprobs.length;
+    }
+    return { nllSum, tokens };
+  }
+
+  async generate(requests: readonly GenerateRequest[], onDone?: (index: number) => void): Promise<string[]> {
+    return mapBounded(requests, this.concurrency, async (r, i) => {
+      const ids = this.promptIds(r);
+      const res = await consume(this.model.generate(ids, { maxTokens: r.maxTokens, stop: r.stop, stopIds: this.stopIds(), temperature: 0 }), () => {});
+      onDone?.(i);
+      return res.text;
+    });
+  }
+
+  /** Prompt ids: plain text with BOS, or a chat rendered by the model's template. */
+  promptIds(r: GenerateRequest): number[] {
+    const tok = this.model.tokenizer;
+    if (typeof r.prompt === 'string') return tok.encode(r.prompt, { addBos: this.addBos, specials: 'plain' });
+    return renderChat(tok, this.model.chatTemplate, r.prompt.messages, { addGenerationPrompt: true, addBos: this.addBos }).ids;
+  }
+
+  private stopIds(): number[] {
+    const tok = this.model.tokenizer;
+    return ['<|eot_id|>', '<|eom_id|>'].map((s) => tok.specialId(s)).filter((x): x is number => x !== undefined);
+  }
+
+  /**
+   * Scores sequences that share a prefix: the longest common prefix not needing logits is
+   * evaluated once; each sequence continues in a fork of it (the last one in the base session).
+   */
+  private async scoreGroup(group: readonly Scoring[]): Promise<TokenScores[]> {
+    for (const g of group) {
+      if (g.from < 1 || g.from > g.tokens.length) throw new BadArgumentError('a scored sequence needs a context token before its first target');
+    }
+    let shared = Math.min(...group.map((g) => g.from - 1));
+    const first = group[0]!.tokens;
+    for (const g of group) {
+      let i = 0;
+      while (i < shared && g.tokens[i] === first[i]) i++;
+      shared = i;
+    }
+    const cap = Math.max(...group.map((g) => g.tokens.length - 1), 1);
+    const base = this.model.session({ contextSize: cap });
+    const forks: Session[] = [];
+    try {
+      if (shared > 0) await base.eval(first.slice(0, shared), { logits: 'none' });
+      for (let k = 0; k < group.length - 1; k++) forks.push(await base.fork());
+      forks.push(base);
+      return await Promise.all(group.map((g, k) => this.scoreRest(forks[k]!, g, shared)));
+    } finally {
+      for (const s of forks) s.dispose();
+      base.dispose();
+    }
+  }
+
+  /** Continues a session holding tokens[0, done) and returns the log-probs of tokens[from..]. */
+  private async scoreRest(s: Session, g: Scoring, done: number): Promise<TokenScores> {
+    const { tokens, from } = g;
+    const vocab = this.model.config.vocabSize;
+    // Rows from (from - 1) on predict the targets; the input stops one before the last token.
+    if (from - 1 > done) await s.eval(tokens.slice(done, from - 1), { logits: 'none' });
+    const logprobs: number[] = [];
+    let greedy = true;
+    for (let p = from - 1; p < tokens.length - 1; p += this.chunk) {
+      const end = Math.min(p + this.chunk, tokens.length - 1);
+      const rows = await s.eval(tokens.slice(p, end), { logits: 'all' });
+      for (let r = 0; r < end - p; r++) {
+        const target = tokens[p + r + 1]!;
+        logprobs.push(tokenLogprob(rows, r, vocab, target));
+        if (greedy && rowArgmax(rows, r, vocab) !== target) greedy = false;
+      }
+    }
+    return { logprobs, greedy };
+  }
+}
