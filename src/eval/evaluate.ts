@@ -53,7 +53,7 @@ export async function evaluate(model: Model | EvalBackend, task: 'perplexity' | 
   const backend = backendFor(model, options);
   if (task === 'perplexity') return perplexity(backend, perplexityTexts(options), pick(options));
   if (task === 'mc') {
-    let items = options.items ?? mcItemsFromFile(options.data);
+    let items = options.items ? options.items.map((it, i) => checkMcItem(it as unknown as Record<string, unknown>, `item ${i}`)) : mcItemsFromFile(options.data);
     if (options.limit !== undefined) items = items.slice(0, options.limit);
     let done = 0;
     return multipleChoice(backend, items, options.onRecord, () => options.onProgress?.(++done, items.length));
