@@ -7,8 +7,9 @@ import { writeFileSync } from 'node:fs';
 import cliProgress from 'cli-progress';
 import type { BackendName } from '../model/load.js';
 import type { EvalRecord } from '../eval/types.js';
-import { evaluate, type EvaluateOptions } from '../eval/evaluate.js';
-import { BadArgumentError } from '../errors/errors.js';
+import { evaluate, isDefinitionFile, type EvaluateOptions } from '../eval/evaluate.js';
+import { requireBuiltin } from '../eval/builtin.js';
+import type { TaskResult } from '../eval/run-task.js';
 
 export interface EvalCommandOptions {
   readonly model: string;
@@ -21,13 +22,16 @@ export interface EvalCommandOptions {
   readonly field?: string;
   readonly records?: string;
   readonly concurrency?: number;
+  readonly numFewshot?: number;
+  readonly fewshotData?: string;
   readonly backend: BackendName;
   readonly threads?: number;
   readonly progress: boolean;
 }
 
 export async function evalCommand(o: EvalCommandOptions, out: (s: string) => void): Promise<void> {
-  if (o.task !== 'perplexity' && o.task !== 'mc') throw new BadArgumentError(`unknown task ${JSON.stringify(o.task)} (generic tasks: perplexity, mc)`);
+  const generic = o.task === 'perplexity' || o.task === 'mc';
+  if (!generic && !isDefinitionFile(o.task)) requireBuiltin(o.task); // a bad name fails before the model loads
   const { loadModel } = await import('../model/load.js');
   const model = await loadModel(o.model, { backend: o.backend, ...(o.threads !== undefined ? { threads: o.threads } : {}) });
   const records: EvalRecord[] = [];
@@ -42,24 +46,39 @@ export async function evalCommand(o: EvalCommandOptions, out: (s: string) => voi
       ...(o.stride !== undefined ? { stride: o.stride } : {}),
       ...(o.field !== undefined ? { field: o.field } : {}),
       ...(o.concurrency !== undefined ? { concurrency: o.concurrency } : {}),
+      ...(o.numFewshot !== undefined ? { numFewshot: o.numFewshot } : {}),
+      ...(o.fewshotData !== undefined ? { fewshotData: o.fewshotData } : {}),
       onRecord: (r) => records.push(r),
       onProgress: (done, total) => {
         items = done;
         bar.update(done, total);
       },
     };
-    const result = await evaluate(model, o.task, opts);
+    const result: object = await evaluate(model, o.task, opts);
     bar.stop();
     const s = (performance.now() - t0) / 1000;
-    const n = o.task === 'mc' ? items : (result as { tokens: number }).tokens;
-    const unit = o.task === 'mc' ? 'item' : 'token';
+    const perToken = o.task === 'perplexity';
+    const n = perToken ? (result as { tokens: number }).tokens : items;
+    const unit = perToken ? 'token' : 'item';
     process.stderr.write(`${o.task}: ${n} ${unit}s in ${s.toFixed(2)} s (${((s * 1000) / Math.max(1, n)).toFixed(2)} ms/${unit})\n`);
     if (o.records !== undefined) writeFileSync(o.records, records.map((r) => JSON.stringify(r)).join('\n') + (records.length ? '\n' : ''));
-    out(JSON.stringify(result) + '\n');
+    // The generic tasks always print their JSON (other tools parse it); defined tasks print a table unless --json.
+    out(generic || o.json ? JSON.stringify(result) + '\n' : table(result as TaskResult));
   } finally {
     bar.stop();
     await model.dispose();
   }
+}
+
+/** A two-column table of a task's metrics. */
+export function table(r: TaskResult): string {
+  const rows: [string, string][] = [['task', r.task], ['n', String(r.n)]];
+  for (const k of ['acc', 'acc_norm', 'exact_match'] as const) {
+    const v = r[k];
+    if (v !== undefined) rows.push([k, v.toFixed(4)]);
+  }
+  const w = Math.max(...rows.map(([k]) => k.length));
+  return rows.map(([k, v]) => `${k.padEnd(w)}  ${v}`).join('\n') + '\n';
 }
 
 /** A progress bar with ETA on stderr, only on a terminal. */

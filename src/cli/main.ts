@@ -160,7 +160,7 @@ export function buildProgram(): Command {
     .command('eval')
     .description('evaluate a model: perplexity, multiple choice (lm-evaluation-harness conventions)')
     .requiredOption('-m, --model <path>', 'model path')
-    .requiredOption('--task <name>', 'perplexity | mc')
+    .requiredOption('--task <name>', 'perplexity | mc | a built-in task (mmlu, arc_challenge, hellaswag, winogrande, gsm8k, *_llama) | a .json/.yaml definition')
     .option('--data <file>', 'dataset: text file / JSONL (perplexity), JSONL (mc)')
     .option('--limit <n>', 'evaluate at most n items (perplexity: windows per document)', int('--limit'))
     .option('--json', 'print only the result JSON on stdout', false)
@@ -169,13 +169,15 @@ export function buildProgram(): Command {
     .option('--field <name>', 'perplexity on JSONL: the text field', 'text')
     .option('--records <file>', 'write per-item JSON records (prompt, scores) to a JSONL file')
     .option('--concurrency <n>', 'requests in flight (batched by the engine)', int('--concurrency'))
+    .option('--num-fewshot <n>', 'override the task definition\'s few-shot count', int('--num-fewshot'))
+    .option('--fewshot-data <file>', 'few-shot pool file (default: the definition\'s fewshot_split beside --data)')
     .option('--no-progress', 'no progress bar')
     .option('--backend <name>', 'wasm | ref', backend, 'wasm')
     .option('-t, --threads <n>', 'worker threads', int('--threads'))
     .action(async (o) => {
       const { evalCommand } = await import('./eval.js');
       await evalCommand(
-        { model: o.model, task: o.task, data: o.data, limit: o.limit, json: o.json, ctx: o.ctx, stride: o.stride, field: o.field, records: o.records, concurrency: o.concurrency, backend: o.backend, threads: o.threads, progress: o.progress },
+        { model: o.model, task: o.task, data: o.data, limit: o.limit, json: o.json, ctx: o.ctx, stride: o.stride, field: o.field, records: o.records, concurrency: o.concurrency, numFewshot: o.numFewshot, fewshotData: o.fewshotData, backend: o.backend, threads: o.threads, progress: o.progress },
         out,
       );
     });

@@ -1,7 +1,8 @@
 /**
  * `evaluate(model, task, options)`: the library face of `llama-ts eval`. The two generic tasks
  * need no definition: 'perplexity' (a text, or a text file / JSONL with a `text` field) and 'mc'
- * (items, or a JSONL file of {context, choices, gold}).
+ * (items, or a JSONL file of {context, choices, gold}). Any other task is a built-in definition
+ * (builtin.ts) by name, a definition file (.json/.yaml), or a TaskDefinition object.
  */
 import type { Model } from '../model/types.js';
 import { BadArgumentError } from '../errors/errors.js';
@@ -9,7 +10,15 @@ import { LocalBackend } from './local.js';
 import { readJsonl, readText } from './jsonl.js';
 import { perplexity } from './perplexity.js';
 import { checkMcItem, multipleChoice } from './mc.js';
-import type { EvalBackend, EvalRecord, McItem, McResult, PerplexityResult } from './types.js';
+import type { EvalBackend, EvalRecord, GenerateRequest, McItem, McResult, PerplexityResult } from './types.js';
+import { checkTaskDefinition, loadTaskDefinition, type TaskDefinition } from './taskdef.js';
+import { requireBuiltin } from './builtin.js';
+import { runTask, type TaskResult } from './run-task.js';
+
+/** A --task value naming a definition file rather than a built-in task. */
+export function isDefinitionFile(task: string): boolean {
+  return /\.(json|ya?ml)$/i.test(task);
+}
 
 export interface EvaluateOptions {
   /** Dataset file: a text file or JSONL (perplexity), JSONL (mc). */
@@ -25,6 +34,9 @@ export interface EvaluateOptions {
   readonly stride?: number;
   /** perplexity on JSONL: the field holding the text (default "text"). */
   readonly field?: string;
+  /** Task definitions: the few-shot pool file, and num_fewshot overridden. */
+  readonly fewshotData?: string;
+  readonly numFewshot?: number;
   /** Requests in flight at once on a local model (default 16). */
   readonly concurrency?: number;
   /** Called once per scored item with its audit record. */
@@ -47,10 +59,23 @@ function checkLimit(limit: number | undefined): void {
 
 export async function evaluate(model: Model | EvalBackend, task: 'perplexity', options: EvaluateOptions): Promise<PerplexityResult>;
 export async function evaluate(model: Model | EvalBackend, task: 'mc', options: EvaluateOptions): Promise<McResult>;
-export async function evaluate(model: Model | EvalBackend, task: 'perplexity' | 'mc', options: EvaluateOptions): Promise<PerplexityResult | McResult>;
-export async function evaluate(model: Model | EvalBackend, task: 'perplexity' | 'mc', options: EvaluateOptions = {}): Promise<PerplexityResult | McResult> {
+export async function evaluate(model: Model | EvalBackend, task: string | TaskDefinition, options?: EvaluateOptions): Promise<TaskResult>;
+export async function evaluate(model: Model | EvalBackend, task: string | TaskDefinition, options: EvaluateOptions = {}): Promise<PerplexityResult | McResult | TaskResult> {
   checkLimit(options.limit);
   const backend = backendFor(model, options);
+  if (typeof task !== 'string' || (task !== 'perplexity' && task !== 'mc')) {
+    const def = typeof task !== 'string' ? checkTaskDefinition(task) : isDefinitionFile(task) ? loadTaskDefinition(task) : requireBuiltin(task);
+    const text = backend instanceof LocalBackend ? (p: GenerateRequest['prompt']) => backend.promptText({ prompt: p, maxTokens: 1, stop: [] }) : undefined;
+    return runTask(backend, def, {
+      ...(options.data !== undefined ? { data: options.data } : {}),
+      ...(options.fewshotData !== undefined ? { fewshotData: options.fewshotData } : {}),
+      ...(options.limit !== undefined ? { limit: options.limit } : {}),
+      ...(options.numFewshot !== undefined ? { numFewshot: options.numFewshot } : {}),
+      ...(options.onRecord ? { onRecord: options.onRecord } : {}),
+      ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+      ...(text ? { promptText: text } : {}),
+    });
+  }
   if (task === 'perplexity') return perplexity(backend, perplexityTexts(options), pick(options));
   if (task === 'mc') {
     let items = options.items ? options.items.map((it, i) => checkMcItem(it as unknown as Record<string, unknown>, `item ${i}`)) : mcItemsFromFile(options.data);

@@ -8,6 +8,8 @@
 import type { Model } from '../model/types.js';
 import type { Session } from '../model/session.js';
 import { renderChat } from '../chat/encode.js';
+import type { Tokenizer } from '../tokenizer/types.js';
+import type { ChatPrompt } from './types.js';
 import { consume } from '../generate/consume.js';
 import { BadArgumentError } from '../errors/errors.js';
 import { encodePair } from './encode-pair.js';
@@ -114,11 +116,18 @@ export class LocalBackend implements EvalBackend {
     });
   }
 
-  /** Prompt ids: plain text with BOS, or a chat rendered by the model's template. */
+  /** Prompt ids: plain text with BOS, or a chat rendered by the model's template plus the prefill. */
   promptIds(r: GenerateRequest): number[] {
     const tok = this.model.tokenizer;
     if (typeof r.prompt === 'string') return tok.encode(r.prompt, { addBos: this.addBos, specials: 'plain' });
-    return renderChat(tok, this.model.chatTemplate, r.prompt.messages, { addGenerationPrompt: true, addBos: this.addBos }).ids;
+    const ids = renderChat(tok, this.model.chatTemplate, r.prompt.messages, { addGenerationPrompt: true, addBos: this.addBos }).ids;
+    const prefill = r.prompt.prefill ?? '';
+    return prefill === '' ? ids : [...ids, ...tok.encode(prefill, { addBos: false, specials: 'plain' })];
+  }
+
+  /** The prompt as text (special tokens as their text), for records and format checks. */
+  promptText(r: GenerateRequest): string {
+    return promptText(this.model.tokenizer, this.model.chatTemplate, r.prompt, this.addBos);
   }
 
   private stopIds(): number[] {
@@ -174,4 +183,10 @@ export class LocalBackend implements EvalBackend {
     }
     return { logprobs, greedy };
   }
+}
+
+/** A generation prompt as text: plain text as is; a chat rendered by `template` (or the built-in format) plus its prefill. */
+export function promptText(tok: Tokenizer, template: string | undefined, prompt: string | ChatPrompt, addBos = true): string {
+  if (typeof prompt === 'string') return prompt;
+  return renderChat(tok, template, prompt.messages, { addGenerationPrompt: true, addBos }).text + (prompt.prefill ?? '');
 }

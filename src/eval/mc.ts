@@ -6,7 +6,7 @@
  */
 import { BadArgumentError } from '../errors/errors.js';
 import { argmax } from './logprob.js';
-import type { EvalBackend, EvalRecord, McItem, McResult } from './types.js';
+import type { EvalBackend, EvalRecord, LoglikRequest, McItem, McResult } from './types.js';
 
 const utf8 = new TextEncoder();
 
@@ -18,17 +18,26 @@ export function checkMcItem(v: Record<string, unknown>, where: string): McItem {
   return { context, choices: choices as string[], gold };
 }
 
-/** Scores of one item from its choices' log-probs. */
-export function mcScores(item: McItem, logprobs: readonly number[]): { acc: number; acc_norm: number } {
+/** Scores of one item from its choices' log-probs; acc_norm divides by the UTF-8 bytes of `normTexts`. */
+export function mcScores(item: { readonly choices: readonly string[]; readonly gold: number }, logprobs: readonly number[]): { acc: number; acc_norm: number } {
   const norm = logprobs.map((lp, i) => lp / Math.max(1, utf8.encode(item.choices[i]!).length));
   return { acc: argmax(logprobs) === item.gold ? 1 : 0, acc_norm: argmax(norm) === item.gold ? 1 : 0 };
 }
 
-export async function multipleChoice(backend: EvalBackend, items: readonly McItem[], onRecord?: (r: EvalRecord) => void, onProgress?: () => void): Promise<McResult> {
+/** One multiple-choice item as requests: per choice a (context, continuation) pair. */
+export interface McRequests {
+  readonly requests: readonly LoglikRequest[];
+  readonly normTexts: readonly string[];
+  readonly gold: number;
+  readonly prompt: string;
+}
+
+/** Scores items (all their requests go to the backend at once, so it can batch and share prefixes). */
+export async function scoreMc(backend: EvalBackend, items: readonly McRequests[], onRecord?: (r: EvalRecord) => void, onProgress?: () => void): Promise<McResult> {
   if (items.length === 0) throw new BadArgumentError('mc: no items');
-  const reqs = items.flatMap((it) => it.choices.map((c) => ({ context: it.context, continuation: c })));
-  const owner = items.flatMap((it, i) => it.choices.map(() => i));
-  const left = items.map((it) => it.choices.length);
+  const reqs = items.flatMap((it) => it.requests);
+  const owner = items.flatMap((it, i) => it.requests.map(() => i));
+  const left = items.map((it) => it.requests.length);
   const res = await backend.loglikelihood(reqs, (k) => {
     if (--left[owner[k]!]! === 0) onProgress?.();
   });
@@ -36,11 +45,21 @@ export async function multipleChoice(backend: EvalBackend, items: readonly McIte
   let accNorm = 0;
   let k = 0;
   items.forEach((it, i) => {
-    const lps = it.choices.map(() => res[k++]!.logprob);
-    const s = mcScores(it, lps);
+    const lps = it.requests.map(() => res[k++]!.logprob);
+    const s = mcScores({ choices: it.normTexts, gold: it.gold }, lps);
     acc += s.acc;
     accNorm += s.acc_norm;
-    onRecord?.({ index: i, prompt: it.context, target: it.gold, logprobs: lps, scores: s });
+    onRecord?.({ index: i, prompt: it.prompt, target: it.gold, logprobs: lps, scores: s });
   });
   return { acc: acc / items.length, acc_norm: accNorm / items.length, n: items.length };
+}
+
+/** The generic `mc` task: each choice scored as it is after the context. */
+export function multipleChoice(backend: EvalBackend, items: readonly McItem[], onRecord?: (r: EvalRecord) => void, onProgress?: () => void): Promise<McResult> {
+  return scoreMc(
+    backend,
+    items.map((it) => ({ requests: it.choices.map((c) => ({ context: it.context, continuation: c })), normTexts: it.choices, gold: it.gold, prompt: it.context })),
+    onRecord,
+    onProgress,
+  );
 }

@@ -1,5 +1,13 @@
 /** Shapes shared by the evaluation harness (`evaluate`, `llama-ts eval`). */
 
+import type { ChatMessage } from '../chat/types.js';
+
+/** A chat prompt: the turns so far, and text the assistant's reply starts with (Meta's "The best answer is"). */
+export interface ChatPrompt {
+  readonly messages: readonly ChatMessage[];
+  readonly prefill?: string;
+}
+
 /** One log-likelihood request, as lm-evaluation-harness phrases it: score `continuation` after `context`. */
 export interface LoglikRequest {
   readonly context: string;
@@ -31,8 +39,8 @@ export interface WindowOptions {
 }
 
 export interface GenerateRequest {
-  /** Plain text prompt, or a chat (rendered with the model's template by the backend). */
-  readonly prompt: string | { readonly messages: readonly { readonly role: 'system' | 'user' | 'assistant'; readonly content: string }[] };
+  /** Plain text, or chat turns (rendered with the model's template) and the reply's first words. */
+  readonly prompt: string | ChatPrompt;
   readonly maxTokens: number;
   readonly stop: readonly string[];
 }

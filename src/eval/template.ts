@@ -1,0 +1,18 @@
+/** Task templates: Jinja (the harness writes doc_to_text in Jinja too), rendered with @huggingface/jinja. */
+import { Template } from '@huggingface/jinja';
+import { BadArgumentError } from '../errors/errors.js';
+
+const cache = new Map<string, Template>();
+
+export function renderTemplate(source: string, doc: Record<string, unknown>, what = 'template'): string {
+  let t = cache.get(source);
+  try {
+    if (!t) {
+      t = new Template(source);
+      cache.set(source, t);
+    }
+    return t.render(doc);
+  } catch (e) {
+    throw new BadArgumentError(`${what} ${JSON.stringify(source.length > 60 ? source.slice(0, 60) + '…' : source)}: ${(e as Error).message}`);
+  }
+}
