@@ -6,7 +6,9 @@
 import { writeFileSync } from 'node:fs';
 import cliProgress from 'cli-progress';
 import type { BackendName } from '../model/load.js';
-import type { EvalRecord } from '../eval/types.js';
+import type { EvalBackend, EvalRecord } from '../eval/types.js';
+import { LocalBackend } from '../eval/local.js';
+import { OpenAIBackend, isEndpoint } from '../eval/openai.js';
 import { evaluate, isDefinitionFile, type EvaluateOptions } from '../eval/evaluate.js';
 import { requireBuiltin } from '../eval/builtin.js';
 import type { TaskResult } from '../eval/run-task.js';
@@ -24,6 +26,9 @@ export interface EvalCommandOptions {
   readonly concurrency?: number;
   readonly numFewshot?: number;
   readonly fewshotData?: string;
+  /** Endpoint backends: the `model` field and a bearer key. */
+  readonly modelName?: string;
+  readonly apiKey?: string;
   readonly backend: BackendName;
   readonly threads?: number;
   readonly progress: boolean;
@@ -32,8 +37,16 @@ export interface EvalCommandOptions {
 export async function evalCommand(o: EvalCommandOptions, out: (s: string) => void): Promise<void> {
   const generic = o.task === 'perplexity' || o.task === 'mc';
   if (!generic && !isDefinitionFile(o.task)) requireBuiltin(o.task); // a bad name fails before the model loads
-  const { loadModel } = await import('../model/load.js');
-  const model = await loadModel(o.model, { backend: o.backend, ...(o.threads !== undefined ? { threads: o.threads } : {}) });
+  let backend: EvalBackend;
+  let dispose = async (): Promise<void> => {};
+  if (isEndpoint(o.model)) {
+    backend = new OpenAIBackend(o.model, { ...(o.modelName !== undefined ? { model: o.modelName } : {}), ...(o.apiKey !== undefined ? { apiKey: o.apiKey } : {}), ...(o.concurrency !== undefined ? { concurrency: o.concurrency } : {}) });
+  } else {
+    const { loadModel } = await import('../model/load.js');
+    const model = await loadModel(o.model, { backend: o.backend, ...(o.threads !== undefined ? { threads: o.threads } : {}) });
+    backend = new LocalBackend(model, o.concurrency !== undefined ? { concurrency: o.concurrency } : {});
+    dispose = () => model.dispose();
+  }
   const records: EvalRecord[] = [];
   const bar = progressBar(o.progress);
   const t0 = performance.now();
@@ -45,7 +58,6 @@ export async function evalCommand(o: EvalCommandOptions, out: (s: string) => voi
       ...(o.ctx !== undefined ? { ctx: o.ctx } : {}),
       ...(o.stride !== undefined ? { stride: o.stride } : {}),
       ...(o.field !== undefined ? { field: o.field } : {}),
-      ...(o.concurrency !== undefined ? { concurrency: o.concurrency } : {}),
       ...(o.numFewshot !== undefined ? { numFewshot: o.numFewshot } : {}),
       ...(o.fewshotData !== undefined ? { fewshotData: o.fewshotData } : {}),
       onRecord: (r) => records.push(r),
@@ -54,7 +66,7 @@ export async function evalCommand(o: EvalCommandOptions, out: (s: string) => voi
         bar.update(done, total);
       },
     };
-    const result: object = await evaluate(model, o.task, opts);
+    const result: object = await evaluate(backend, o.task, opts);
     bar.stop();
     const s = (performance.now() - t0) / 1000;
     const perToken = o.task === 'perplexity';
@@ -66,7 +78,7 @@ export async function evalCommand(o: EvalCommandOptions, out: (s: string) => voi
     out(generic || o.json ? JSON.stringify(result) + '\n' : table(result as TaskResult));
   } finally {
     bar.stop();
-    await model.dispose();
+    await dispose();
   }
 }
 

@@ -159,7 +159,7 @@ export function buildProgram(): Command {
   program
     .command('eval')
     .description('evaluate a model: perplexity, multiple choice (lm-evaluation-harness conventions)')
-    .requiredOption('-m, --model <path>', 'model path')
+    .requiredOption('-m, --model <path>', 'model path, or an OpenAI-compatible endpoint URL (http://host:port)')
     .requiredOption('--task <name>', 'perplexity | mc | a built-in task (mmlu, arc_challenge, hellaswag, winogrande, gsm8k, *_llama) | a .json/.yaml definition')
     .option('--data <file>', 'dataset: text file / JSONL (perplexity), JSONL (mc)')
     .option('--limit <n>', 'evaluate at most n items (perplexity: windows per document)', int('--limit'))
@@ -170,6 +170,8 @@ export function buildProgram(): Command {
     .option('--records <file>', 'write per-item JSON records (prompt, scores) to a JSONL file')
     .option('--concurrency <n>', 'requests in flight (batched by the engine)', int('--concurrency'))
     .option('--num-fewshot <n>', 'override the task definition\'s few-shot count', int('--num-fewshot'))
+    .option('--model-name <id>', 'endpoint: the model field of requests (default: first of /v1/models)')
+    .option('--api-key <key>', 'endpoint: bearer token')
     .option('--fewshot-data <file>', 'few-shot pool file (default: the definition\'s fewshot_split beside --data)')
     .option('--no-progress', 'no progress bar')
     .option('--backend <name>', 'wasm | ref', backend, 'wasm')
@@ -177,7 +179,7 @@ export function buildProgram(): Command {
     .action(async (o) => {
       const { evalCommand } = await import('./eval.js');
       await evalCommand(
-        { model: o.model, task: o.task, data: o.data, limit: o.limit, json: o.json, ctx: o.ctx, stride: o.stride, field: o.field, records: o.records, concurrency: o.concurrency, numFewshot: o.numFewshot, fewshotData: o.fewshotData, backend: o.backend, threads: o.threads, progress: o.progress },
+        { model: o.model, task: o.task, data: o.data, limit: o.limit, json: o.json, ctx: o.ctx, stride: o.stride, field: o.field, records: o.records, concurrency: o.concurrency, numFewshot: o.numFewshot, fewshotData: o.fewshotData, modelName: o.modelName, apiKey: o.apiKey, backend: o.backend, threads: o.threads, progress: o.progress },
         out,
       );
     });

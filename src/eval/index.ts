@@ -13,3 +13,4 @@ export { extractAnswer, exactMatch, normalizeAnswer, lastBoxed, lastNumber, type
 export { selectFewshot, type FewshotSampler } from './fewshot.js';
 export { promptText } from './local.js';
 export type { ChatPrompt } from './types.js';
+export { OpenAIBackend, isEndpoint, type OpenAIBackendOptions } from './openai.js';
