@@ -73,3 +73,69 @@ test('the sandbox blocks network access (socket module and the raw _socket both)
     server.close();
   }
 });
+
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runTask } from '../src/eval/run-task.js';
+import { BUILTIN_TASKS } from '../src/eval/builtin.js';
+import { checkTaskDefinition } from '../src/eval/taskdef.js';
+import type { EvalBackend, EvalRecord, GenerateRequest } from '../src/eval/types.js';
+
+class Scripted implements EvalBackend {
+  readonly name = 'scripted';
+  readonly contextSize = 128;
+  seen: GenerateRequest[] = [];
+  constructor(private readonly outputs: string[]) {}
+  loglikelihood(): never {
+    throw new Error('not used');
+  }
+  rolling(): never {
+    throw new Error('not used');
+  }
+  async generate(reqs: readonly GenerateRequest[], onDone?: (i: number) => void): Promise<string[]> {
+    this.seen.push(...reqs);
+    reqs.forEach((_, i) => onDone?.(i));
+    return reqs.map((_, i) => this.outputs[i]!);
+  }
+}
+
+const HE = [
+  { task_id: 'T/0', prompt: 'def add(a, b):\n    """Add two numbers."""\n', canonical_solution: '    return a + b\n', test: 'def check(f):\n    assert f(2, 3) == 5\n    assert f(-1, 1) == 0\n', entry_point: 'add' },
+  { task_id: 'T/1', prompt: 'def neg(a):\n', canonical_solution: '    return -a\n', test: 'def check(f):\n    assert f(2) == -2\n', entry_point: 'neg' },
+];
+
+test('humaneval: completion + tests run in the sandbox; pass@1 over items; records carry the outcome', { skip }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'eval-code-'));
+  try {
+    const f = join(dir, 'he.jsonl');
+    writeFileSync(f, HE.map((x) => JSON.stringify(x)).join('\n') + '\n');
+    const b = new Scripted(['    return a + b\n', '    while True:\n        pass\n']);
+    const records: EvalRecord[] = [];
+    const def = { ...BUILTIN_TASKS.humaneval!, sandbox: { timeout_ms: 1500 } };
+    const r = await runTask(b, def, { data: f, onRecord: (x) => records.push(x) });
+    assert.deepEqual(r, { task: 'humaneval', n: 2, 'pass@1': 0.5 });
+    assert.deepEqual(
+      records.map((x) => x.extracted),
+      ['passed', 'timeout'],
+    );
+    assert.equal(b.seen[0]!.prompt, HE[0]!.prompt);
+    assert.deepEqual(b.seen[0]!.stop, ['\nclass', '\ndef', '\n#', '\nif', '\nprint']);
+    assert.equal(b.seen[0]!.temperature, undefined, 'one sample: greedy');
+
+    // Four samples per item, pass@1 and pass@2 by the unbiased estimator: 2 of 4 correct.
+    const multi = checkTaskDefinition({ ...BUILTIN_TASKS.humaneval!, name: 'he4', num_samples: 4, k: [1, 2], generation: { max_tokens: 64, until: [], temperature: 0.8 } });
+    const b4 = new Scripted(['    return a + b\n', '    return a - b\n', '    return b + a\n', '    return 0\n']);
+    const r4 = await runTask(b4, multi, { data: f, limit: 1 });
+    assert.equal(r4['pass@1'], 0.5);
+    assert.ok(Math.abs(r4['pass@2']! - (1 - 1 / 6)) < 1e-12);
+    assert.deepEqual(
+      b4.seen.map((s) => s.seed),
+      [1234, 1235, 1236, 1237],
+    );
+    assert.ok(b4.seen.every((s) => s.temperature === 0.8));
+    assert.throws(() => checkTaskDefinition({ ...multi, generation: { until: [] } }), { code: 'BAD_ARGUMENT' });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -85,10 +85,7 @@ export async function evalCommand(o: EvalCommandOptions, out: (s: string) => voi
 /** A two-column table of a task's metrics. */
 export function table(r: TaskResult): string {
   const rows: [string, string][] = [['task', r.task], ['n', String(r.n)]];
-  for (const k of ['acc', 'acc_norm', 'exact_match'] as const) {
-    const v = r[k];
-    if (v !== undefined) rows.push([k, v.toFixed(4)]);
-  }
+  for (const [k, v] of Object.entries(r)) if (k !== 'task' && k !== 'n' && typeof v === 'number') rows.push([k, v.toFixed(4)]);
   const w = Math.max(...rows.map(([k]) => k.length));
   return rows.map(([k, v]) => `${k.padEnd(w)}  ${v}`).join('\n') + '\n';
 }

@@ -12,10 +12,14 @@
  *    published prompts do not show. Winogrande has no generative Meta prompt; `winogrande_llama`
  *    is Meta's base-model setting (5-shot, per-choice partial scoring, character-normalised).
  *
+ * `humaneval` and `mbpp` (harness convention, plain completion, pass@1 greedy) run the completion
+ * with the item's tests in the Python sandbox (sandbox.ts).
+ *
  * Point them at the public releases with --data (a JSONL/Parquet file, or a folder with
  * <split>.jsonl): MMLU cais/mmlu "all" (test, dev), ARC allenai/ai2_arc ARC-Challenge (test,
  * train), HellaSwag Rowan/hellaswag (validation, train), Winogrande winogrande_xl (validation,
- * train), GSM8K openai/gsm8k main (test, train).
+ * train), GSM8K openai/gsm8k main (test, train), HumanEval openai_humaneval (test), MBPP mbpp full
+ * (test, prompt).
  */
 import { BadArgumentError } from '../errors/errors.js';
 import type { TaskDefinition } from './taskdef.js';
@@ -133,6 +137,32 @@ export const BUILTIN_TASKS: Readonly<Record<string, TaskDefinition>> = {
     extraction: 'gsm8k',
     normalize: GSM8K_NORMALIZE,
     generation: { max_tokens: 256, until: ['Question:', '</s>', '<|im_end|>'] },
+  },
+  humaneval: {
+    name: 'humaneval',
+    output_type: 'generate_until',
+    split: 'test',
+    num_fewshot: 0,
+    prompt: '{{prompt}}',
+    target: '{{canonical_solution}}',
+    metric: 'pass@k',
+    program: '{{prompt}}{{completion}}\n\n{{test}}\n\ncheck({{entry_point}})\n',
+    generation: { max_tokens: 1024, until: ['\nclass', '\ndef', '\n#', '\nif', '\nprint'] },
+  },
+  mbpp: {
+    name: 'mbpp',
+    output_type: 'generate_until',
+    split: 'test',
+    fewshot_split: 'prompt',
+    fewshot_sampler: 'first_n',
+    num_fewshot: 3,
+    prompt: 'You are an expert Python programmer, and here is your task: {{text}} Your code should pass these tests:\n\n{{test_list[0]}}\n{{test_list[1]}}\n{{test_list[2]}}\n[BEGIN]\n',
+    target: '{{code}}',
+    fewshot_target: '{{code}}\n[DONE]',
+    target_delimiter: '',
+    metric: 'pass@k',
+    program: '{{completion}}\n\n{{test_list[0]}}\n{{test_list[1]}}\n{{test_list[2]}}\n',
+    generation: { max_tokens: 512, until: ['[DONE]'] },
   },
   // ---- Meta's Llama 3.1 convention ----
   mmlu_llama: {

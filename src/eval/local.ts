@@ -110,7 +110,7 @@ export class LocalBackend implements EvalBackend {
   async generate(requests: readonly GenerateRequest[], onDone?: (index: number) => void): Promise<string[]> {
     return mapBounded(requests, this.concurrency, async (r, i) => {
       const ids = this.promptIds(r);
-      const res = await consume(this.model.generate(ids, { maxTokens: r.maxTokens, stop: r.stop, stopIds: this.stopIds(), temperature: 0 }), () => {});
+      const res = await consume(this.model.generate(ids, { maxTokens: r.maxTokens, stop: r.stop, stopIds: this.stopIds(), temperature: r.temperature ?? 0, ...(r.seed !== undefined ? { seed: r.seed } : {}) }), () => {});
       onDone?.(i);
       return res.text;
     });

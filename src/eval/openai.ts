@@ -146,17 +146,21 @@ export class OpenAIBackend implements EvalBackend {
     return mapBounded(requests, this.concurrency, async (r, i) => {
       let out: string;
       if (typeof r.prompt === 'string') {
-        const j = await this.post('/v1/completions', { prompt: r.prompt, max_tokens: r.maxTokens, temperature: 0, ...(r.stop.length ? { stop: r.stop } : {}) });
+        const j = await this.post('/v1/completions', { prompt: r.prompt, max_tokens: r.maxTokens, ...sampling(r), ...(r.stop.length ? { stop: r.stop } : {}) });
         out = String((j.choices as { text?: string }[] | undefined)?.[0]?.text ?? '');
       } else {
         const prefill = r.prompt.prefill ?? '';
         const messages = prefill === '' ? r.prompt.messages : [...r.prompt.messages, { role: 'assistant', content: prefill }];
         const extra = prefill === '' ? {} : { continue_final_message: true, add_generation_prompt: false };
-        const j = await this.post('/v1/chat/completions', { messages, max_tokens: r.maxTokens, temperature: 0, ...(r.stop.length ? { stop: r.stop } : {}), ...extra });
+        const j = await this.post('/v1/chat/completions', { messages, max_tokens: r.maxTokens, ...sampling(r), ...(r.stop.length ? { stop: r.stop } : {}), ...extra });
         out = String((j.choices as { message?: { content?: string } }[] | undefined)?.[0]?.message?.content ?? '');
       }
       onDone?.(i);
       return out;
     });
   }
+}
+
+function sampling(r: GenerateRequest): { temperature: number; seed?: number } {
+  return { temperature: r.temperature ?? 0, ...(r.seed !== undefined ? { seed: r.seed } : {}) };
 }

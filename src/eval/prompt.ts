@@ -51,7 +51,7 @@ function choicesOf(def: TaskDefinition, doc: Doc): string[] {
 /** A few-shot example's answer text. */
 function answerOf(def: TaskDefinition, doc: Doc): string {
   if (def.fewshot_target !== undefined) return renderTemplate(def.fewshot_target, doc, 'fewshot_target');
-  if (def.output_type === 'generate_until') return renderTemplate(def.target!, doc, 'target');
+  if (def.output_type === 'generate_until') return def.target !== undefined ? renderTemplate(def.target, doc, 'target') : '';
   if (def.contexts !== undefined) return ''; // partial scoring builds its example text in exampleText
   return choicesOf(def, doc)[goldOf(def, doc)]!;
 }
@@ -98,7 +98,7 @@ export function buildPrompt(def: TaskDefinition, doc: Doc, shots: readonly Doc[]
     const context = head + renderTemplate(def.prompt, doc, 'prompt');
     return { kind: 'mc', requests: choices.map((c) => ({ context, continuation: delim(def) + c })), normTexts: choices, gold, prompt: context };
   }
-  const target = renderTemplate(def.target!, doc, 'target');
+  const target = def.target !== undefined ? renderTemplate(def.target, doc, 'target') : '';
   const prefix = def.gen_prefix ?? '';
   if ((def.format ?? 'plain') === 'chat') {
     const messages: ChatMessage[] = [];

@@ -10,6 +10,9 @@ import { buildPrompt, fewshotDocs, type GenPrompt, type McPrompt } from './promp
 import { processDoc, type Doc } from './process.js';
 import { isFolder, readRows, requireSplit, splitFile } from './dataset.js';
 import { scoreMc } from './mc.js';
+import { mapBounded } from './pool.js';
+import { renderTemplate } from './template.js';
+import { passAtK, runPython } from './sandbox.js';
 import type { TaskDefinition } from './taskdef.js';
 import type { EvalBackend, EvalRecord } from './types.js';
 
@@ -19,6 +22,8 @@ export interface TaskResult {
   readonly acc?: number;
   readonly acc_norm?: number;
   readonly exact_match?: number;
+  /** pass@k tasks: one entry per reported k. */
+  readonly [passAt: `pass@${number}`]: number | undefined;
 }
 
 export interface RunTaskOptions {
@@ -78,6 +83,7 @@ export async function runTask(backend: EvalBackend, def: TaskDefinition, o: RunT
   }
   const gens = prompts as GenPrompt[];
   const gen = def.generation ?? {};
+  if (def.metric === 'pass@k') return runCode(backend, def, data.docs.slice(0, n), gens, o, tick);
   const outputs = await backend.generate(
     gens.map((g) => ({ prompt: g.prompt, maxTokens: gen.max_tokens ?? 256, stop: gen.until ?? [] })),
     tick,
@@ -99,4 +105,52 @@ export async function runTask(backend: EvalBackend, def: TaskDefinition, o: RunT
     });
   });
   return { task: def.name, n, exact_match: sum / n };
+}
+
+/**
+ * pass@k: num_samples completions per item (greedy for one; sampled with per-sample seeds
+ * otherwise), each run as `program` in the sandbox; the unbiased estimator per item, averaged.
+ */
+async function runCode(backend: EvalBackend, def: TaskDefinition, docs: readonly Doc[], gens: readonly GenPrompt[], o: RunTaskOptions, tick: () => void): Promise<TaskResult> {
+  const samples = def.num_samples ?? 1;
+  const ks = def.k ?? [1];
+  const gen = def.generation ?? {};
+  const seed = def.fewshot_seed ?? 1234;
+  const reqs = gens.flatMap((g) =>
+    Array.from({ length: samples }, (_, s) => ({
+      prompt: g.prompt,
+      maxTokens: gen.max_tokens ?? 512,
+      stop: gen.until ?? [],
+      ...(samples > 1 ? { temperature: gen.temperature ?? 0.8, seed: seed + s } : {}),
+    })),
+  );
+  const left = gens.map(() => samples);
+  const outputs = await backend.generate(reqs, (j) => {
+    if (--left[Math.floor(j / samples)]! === 0) tick();
+  });
+  const limits = { timeoutMs: def.sandbox?.timeout_ms ?? 10_000, memoryBytes: (def.sandbox?.memory_mb ?? 1024) * 2 ** 20 };
+  // Two programs at a time: they are CPU-bound and the engine may still be busy.
+  const runs = await mapBounded(outputs, 2, (completion, j) => runPython(renderTemplate(def.program!, { ...docs[Math.floor(j / samples)]!, completion }, 'program'), limits));
+  const sums = ks.map(() => 0);
+  gens.forEach((g, i) => {
+    const mine = runs.slice(i * samples, (i + 1) * samples);
+    const c = mine.filter((r) => r.status === 'passed').length;
+    const scores: Record<string, number> = {};
+    ks.forEach((k, x) => {
+      const p = passAtK(samples, c, k);
+      sums[x]! += p;
+      scores[`pass@${k}`] = p;
+    });
+    o.onRecord?.({
+      index: i,
+      prompt: o.promptText ? o.promptText(g.prompt) : typeof g.prompt === 'string' ? g.prompt : JSON.stringify(g.prompt),
+      target: g.target,
+      output: outputs[i * samples]!,
+      extracted: mine.map((r) => r.status).join(','),
+      scores,
+    });
+  });
+  const out: Record<string, number | string> = { task: def.name, n: gens.length };
+  ks.forEach((k, x) => (out[`pass@${k}`] = sums[x]! / gens.length));
+  return out as unknown as TaskResult;
 }

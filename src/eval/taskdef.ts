@@ -25,10 +25,13 @@
  *   format             'plain' | 'chat' (the model's chat template via src/chat; few-shot examples become user/assistant turns)
  *   system             chat: a system message
  *   gen_prefix         text the answer starts with (chat: after the assistant header; plain: after the prompt)
- *   metric             'acc' | 'acc_norm' (multiple_choice) | 'exact_match' (generate_until)
+ *   metric             'acc' | 'acc_norm' (multiple_choice) | 'exact_match' | 'pass@k' (generate_until)
  *   extraction         see extract.ts (generate_until; default 'none')
  *   normalize          { ignore_case, ignore_punctuation, regexes_to_ignore } for exact_match
- *   generation         { max_tokens (default 256), until (stop strings) }
+ *   generation         { max_tokens (default 256), until (stop strings), temperature (default 0) }
+ *   program            pass@k: template of the Python program run per sample ({{completion}} + the item's tests)
+ *   num_samples, k     pass@k: samples per item (default 1) and the k values reported (default [1])
+ *   sandbox            pass@k: { timeout_ms (default 10000), memory_mb (default 1024) }
  */
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
@@ -64,16 +67,23 @@ export interface TaskDefinition {
   readonly format?: 'plain' | 'chat';
   readonly system?: string;
   readonly gen_prefix?: string;
-  readonly metric?: 'acc' | 'acc_norm' | 'exact_match';
+  readonly metric?: 'acc' | 'acc_norm' | 'exact_match' | 'pass@k';
   readonly extraction?: ExtractionSpec;
   readonly normalize?: NormalizeOptions;
-  readonly generation?: { readonly max_tokens?: number; readonly until?: readonly string[] };
+  readonly generation?: { readonly max_tokens?: number; readonly until?: readonly string[]; readonly temperature?: number };
+  /** pass@k: the program run per sample (template; the item's fields plus `completion`). */
+  readonly program?: string;
+  /** pass@k: samples per item (default 1) and the k values reported (default [1]). */
+  readonly num_samples?: number;
+  readonly k?: readonly number[];
+  /** pass@k: limits per program run. */
+  readonly sandbox?: { readonly timeout_ms?: number; readonly memory_mb?: number };
 }
 
 const KEYS = new Set([
   'name', 'output_type', 'dataset', 'split', 'fewshot_split', 'fewshot_match', 'fewshot_samples', 'process', 'description', 'prompt', 'choices', 'gold', 'contexts', 'continuation',
   'target', 'fewshot_target', 'target_delimiter', 'fewshot_delimiter', 'num_fewshot', 'fewshot_seed', 'fewshot_sampler', 'format', 'system', 'gen_prefix', 'metric',
-  'extraction', 'normalize', 'generation',
+  'extraction', 'normalize', 'generation', 'program', 'num_samples', 'k', 'sandbox',
 ]);
 const PROCESSES = new Set(['mmlu', 'arc', 'hellaswag', 'winogrande', 'gsm8k']);
 const EXTRACTIONS = new Set(['gsm8k', 'final_answer', 'best_answer', 'boxed', 'last_number', 'first_line', 'none']);
@@ -112,8 +122,17 @@ export function checkTaskDefinition(v: unknown, where = '(inline)'): TaskDefinit
     } else if (!hasChoices) fail(where, 'multiple_choice needs "choices" (a list of templates or a field name) or "contexts"');
     if (o.metric !== undefined && o.metric !== 'acc' && o.metric !== 'acc_norm') fail(where, 'multiple_choice metrics are acc and acc_norm');
   } else {
-    if (o.target === undefined) fail(where, 'generate_until needs "target"');
-    if (o.metric !== undefined && o.metric !== 'exact_match') fail(where, 'generate_until scores exact_match');
+    if (o.metric === 'pass@k') {
+      if (typeof o.program !== 'string') fail(where, 'pass@k needs "program" (a template using {{completion}})');
+      const n = (o.num_samples as number | undefined) ?? 1;
+      if (!Number.isInteger(n) || n < 1) fail(where, '"num_samples" must be a positive integer');
+      const ks = (o.k as unknown[] | undefined) ?? [1];
+      if (!Array.isArray(ks) || !ks.every((k) => Number.isInteger(k) && (k as number) >= 1 && (k as number) <= n)) fail(where, '"k" must list integers in [1, num_samples]');
+      if (n > 1 && !(((o.generation as { temperature?: number } | undefined)?.temperature ?? 0) > 0)) fail(where, 'several samples need generation.temperature > 0');
+    } else {
+      if (o.target === undefined) fail(where, 'generate_until needs "target"');
+      if (o.metric !== undefined && o.metric !== 'exact_match') fail(where, 'generate_until scores exact_match or pass@k');
+    }
     const x = o.extraction;
     if (x !== undefined && !(typeof x === 'string' ? EXTRACTIONS.has(x) : typeof x === 'object' && x !== null && typeof (x as { regex?: unknown }).regex === 'string')) {
       fail(where, `"extraction" is one of ${[...EXTRACTIONS].join(', ')} or { regex, group?, select?, flags?, fallback? }`);

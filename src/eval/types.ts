@@ -43,6 +43,9 @@ export interface GenerateRequest {
   readonly prompt: string | ChatPrompt;
   readonly maxTokens: number;
   readonly stop: readonly string[];
+  /** Sampling for pass@k with several samples (default greedy). */
+  readonly temperature?: number;
+  readonly seed?: number;
 }
 
 /**
