@@ -11,6 +11,8 @@ import { LocalBackend } from '../eval/local.js';
 import { OpenAIBackend, isEndpoint } from '../eval/openai.js';
 import { evaluate, isDefinitionFile, type EvaluateOptions } from '../eval/evaluate.js';
 import { requireBuiltin } from '../eval/builtin.js';
+import { publishedFor, type PublishedRow } from '../eval/published.js';
+import { BadArgumentError } from '../errors/errors.js';
 import type { TaskResult } from '../eval/run-task.js';
 
 export interface EvalCommandOptions {
@@ -29,6 +31,8 @@ export interface EvalCommandOptions {
   /** Endpoint backends: the `model` field and a bearer key. */
   readonly modelName?: string;
   readonly apiKey?: string;
+  /** 'published': Meta's Llama 3.1 figure beside the result. */
+  readonly compare?: string;
   readonly backend: BackendName;
   readonly threads?: number;
   readonly progress: boolean;
@@ -36,6 +40,7 @@ export interface EvalCommandOptions {
 
 export async function evalCommand(o: EvalCommandOptions, out: (s: string) => void): Promise<void> {
   const generic = o.task === 'perplexity' || o.task === 'mc';
+  if (o.compare !== undefined && o.compare !== 'published') throw new BadArgumentError(`--compare takes 'published', got ${JSON.stringify(o.compare)}`);
   if (!generic && !isDefinitionFile(o.task)) requireBuiltin(o.task); // a bad name fails before the model loads
   let backend: EvalBackend;
   let dispose = async (): Promise<void> => {};
@@ -75,7 +80,12 @@ export async function evalCommand(o: EvalCommandOptions, out: (s: string) => voi
     process.stderr.write(`${o.task}: ${n} ${unit}s in ${s.toFixed(2)} s (${((s * 1000) / Math.max(1, n)).toFixed(2)} ms/${unit})\n`);
     if (o.records !== undefined) writeFileSync(o.records, records.map((r) => JSON.stringify(r)).join('\n') + (records.length ? '\n' : ''));
     // The generic tasks always print their JSON (other tools parse it); defined tasks print a table unless --json.
-    out(generic || o.json ? JSON.stringify(result) + '\n' : table(result as TaskResult));
+    let shown: object = result;
+    if (o.compare !== undefined) {
+      const row = publishedFor((result as TaskResult).task ?? o.task);
+      shown = { ...result, published: row ?? null };
+    }
+    out(generic || o.json ? JSON.stringify(shown) + '\n' : table(result as TaskResult, o.compare !== undefined ? publishedFor((result as TaskResult).task) ?? null : undefined));
   } finally {
     bar.stop();
     await dispose();
@@ -83,9 +93,13 @@ export async function evalCommand(o: EvalCommandOptions, out: (s: string) => voi
 }
 
 /** A two-column table of a task's metrics. */
-export function table(r: TaskResult): string {
+export function table(r: TaskResult, published?: PublishedRow | null): string {
   const rows: [string, string][] = [['task', r.task], ['n', String(r.n)]];
-  for (const [k, v] of Object.entries(r)) if (k !== 'task' && k !== 'n' && typeof v === 'number') rows.push([k, v.toFixed(4)]);
+  for (const [k, v] of Object.entries(r)) if (k !== 'task' && k !== 'n' && typeof v === 'number') rows.push([k, `${(v * 100).toFixed(2)} %`]);
+  if (published === null) rows.push(['published', 'none for this task']);
+  else if (published) {
+    rows.push(['published', `Llama 3.1 ${published.models} ${published.benchmark} (${published.setting}): 8B ${published['8B']}, 70B ${published['70B']}, 405B ${published['405B']}`]);
+  }
   const w = Math.max(...rows.map(([k]) => k.length));
   return rows.map(([k, v]) => `${k.padEnd(w)}  ${v}`).join('\n') + '\n';
 }

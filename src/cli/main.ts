@@ -170,6 +170,7 @@ export function buildProgram(): Command {
     .option('--records <file>', 'write per-item JSON records (prompt, scores) to a JSONL file')
     .option('--concurrency <n>', 'requests in flight (batched by the engine)', int('--concurrency'))
     .option('--num-fewshot <n>', 'override the task definition\'s few-shot count', int('--num-fewshot'))
+    .option('--compare <what>', "'published': Meta's Llama 3.1 figure for the task beside the result")
     .option('--model-name <id>', 'endpoint: the model field of requests (default: first of /v1/models)')
     .option('--api-key <key>', 'endpoint: bearer token')
     .option('--fewshot-data <file>', 'few-shot pool file (default: the definition\'s fewshot_split beside --data)')
@@ -179,7 +180,7 @@ export function buildProgram(): Command {
     .action(async (o) => {
       const { evalCommand } = await import('./eval.js');
       await evalCommand(
-        { model: o.model, task: o.task, data: o.data, limit: o.limit, json: o.json, ctx: o.ctx, stride: o.stride, field: o.field, records: o.records, concurrency: o.concurrency, numFewshot: o.numFewshot, fewshotData: o.fewshotData, modelName: o.modelName, apiKey: o.apiKey, backend: o.backend, threads: o.threads, progress: o.progress },
+        { model: o.model, task: o.task, data: o.data, limit: o.limit, json: o.json, ctx: o.ctx, stride: o.stride, field: o.field, records: o.records, concurrency: o.concurrency, numFewshot: o.numFewshot, fewshotData: o.fewshotData, modelName: o.modelName, apiKey: o.apiKey, compare: o.compare, backend: o.backend, threads: o.threads, progress: o.progress },
         out,
       );
     });

@@ -14,3 +14,5 @@ export { selectFewshot, type FewshotSampler } from './fewshot.js';
 export { promptText } from './local.js';
 export type { ChatPrompt } from './types.js';
 export { OpenAIBackend, isEndpoint, type OpenAIBackendOptions } from './openai.js';
+export { PUBLISHED, publishedFor, type PublishedRow } from './published.js';
+export { runPython, passAtK, type SandboxOptions, type SandboxResult, type SandboxStatus } from './sandbox.js';
