@@ -114,3 +114,27 @@ test('mc rejects malformed items with a LlamaError code', { skip: skipNoFixtures
   await assert.rejects(evaluate(model, 'mc', { items: [{ context: 'a', choices: ['b'], gold: 3 }] as McItem[] }).then(() => {}), { code: 'BAD_ARGUMENT' });
   await assert.rejects(evaluate(model, 'mc', { data: '/nonexistent/x.jsonl' }).then(() => {}), { code: 'FILE_NOT_FOUND' });
 });
+
+test('items sharing a few-shot prefix evaluate it once and still match model.logits exactly', { skip: skipNoFixtures }, async () => {
+  const shots = 'The following are questions (with answers) about arithmetic.\n\n1 + 1 =\nA. 2\nB. 3\nAnswer: A\n\n2 + 5 =\nA. 6\nB. 7\nAnswer: B\n\n';
+  const items: McItem[] = [
+    { context: shots + '3 + 3 =\nA. 6\nB. 5\nAnswer:', choices: [' A', ' B'], gold: 0 },
+    { context: shots + '4 + 1 =\nA. 3\nB. 5\nAnswer:', choices: [' A', ' B'], gold: 1 },
+    { context: shots + '9 - 2 =\nA. 7\nB. 8\nAnswer:', choices: [' A', ' B'], gold: 0 },
+    { context: 'Unrelated context', choices: [' x', ' y'], gold: 0 },
+  ];
+  const reqs = items.flatMap((it) => it.choices.map((c) => ({ context: it.context, continuation: c })));
+  const stats = (): number => (model as unknown as { stats(): { evaluatedTokens: number } }).stats().evaluatedTokens;
+  const t0 = stats();
+  const shared = await new LocalBackend(model).loglikelihood(reqs);
+  const t1 = stats();
+  const alone = await new LocalBackend(model, { minShared: 1e9 }).loglikelihood(reqs);
+  const t2 = stats();
+  const prefixTokens = model.tokenizer.encode(shots, { addBos: true }).length;
+  assert.ok(t2 - t1 - (t1 - t0) >= 2 * (prefixTokens - 2), `shared ${t1 - t0} tokens, alone ${t2 - t1}`);
+  for (let i = 0; i < reqs.length; i++) {
+    const want = await independentLoglik(model, reqs[i]!.context, reqs[i]!.continuation);
+    assert.ok(Math.abs(shared[i]!.logprob - want) <= 1e-4 * Math.max(1, Math.abs(want)), `${i}: ${shared[i]!.logprob} vs ${want}`);
+    assert.equal(shared[i]!.logprob, alone[i]!.logprob);
+  }
+});

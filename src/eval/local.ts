@@ -25,6 +25,8 @@ export interface LocalBackendOptions {
   readonly addBos?: boolean;
   /** Rows of logits asked for at once (default 64). */
   readonly chunk?: number;
+  /** Items whose contexts share at least this many leading tokens share their evaluation (default 32). */
+  readonly minShared?: number;
 }
 
 /** A scored sequence: tokens[from..] are scored, each from the logits of the token before it. */
@@ -43,6 +45,7 @@ export class LocalBackend implements EvalBackend {
   private readonly concurrency: number;
   private readonly addBos: boolean;
   private readonly chunk: number;
+  private readonly minShared: number;
 
   constructor(
     private readonly model: Model,
@@ -51,6 +54,7 @@ export class LocalBackend implements EvalBackend {
     this.concurrency = options.concurrency ?? 16;
     this.addBos = options.addBos ?? model.tokenizer.addBosByDefault;
     this.chunk = options.chunk ?? 64;
+    this.minShared = options.minShared ?? 32;
     if (!Number.isInteger(this.concurrency) || this.concurrency < 1) throw new BadArgumentError(`concurrency must be a positive integer, got ${this.concurrency}`);
   }
 
@@ -70,7 +74,7 @@ export class LocalBackend implements EvalBackend {
     });
     const out = new Array<LoglikResult>(requests.length);
     const maxLen = this.contextSize;
-    await mapBounded([...groups.values()], this.concurrency, async (idx) => {
+    const built = [...groups.values()].map((idx) => {
       const scorings = idx.map((i) => {
         const r = requests[i]!;
         const p = encodePair(this.model.tokenizer, r.context, r.continuation, this.addBos);
@@ -80,8 +84,24 @@ export class LocalBackend implements EvalBackend {
         tokens = tokens.slice(cut);
         return { tokens, from: tokens.length - p.continuation.length };
       });
-      const scores = await this.scoreGroup(scorings);
-      idx.forEach((i, k) => {
+      return { idx, scorings, prefix: groupPrefix(scorings) };
+    });
+    // Items whose contexts start alike (the same few-shot examples) sit next to each other in
+    // token order and share one evaluation of their common prefix.
+    built.sort((a, b) => compareIds(a.prefix, b.prefix));
+    const families = formFamilies(built.map((g) => g.prefix), this.minShared);
+    const parents = families.map((f) => new SharedPrefix(this.model, f.prefix, f.members));
+    const familyOf = new Array<number>(built.length);
+    families.forEach((f, k) => f.groups.forEach((g) => (familyOf[g] = k)));
+    await mapBounded(built, this.concurrency, async (g, gi) => {
+      const parent = parents[familyOf[gi]!]!;
+      let scores: TokenScores[];
+      try {
+        scores = await this.scoreGroup(g.scorings, parent.members > 1 ? parent : undefined);
+      } finally {
+        parent.release();
+      }
+      g.idx.forEach((i, k) => {
         const s = scores[k]!;
         out[i] = { logprob: s.logprobs.reduce((a, b) => a + b, 0), greedy: s.greedy, tokens: s.logprobs.length };
         onDone?.(i);
@@ -139,22 +159,19 @@ export class LocalBackend implements EvalBackend {
    * Scores sequences that share a prefix: the longest common prefix not needing logits is
    * evaluated once; each sequence continues in a fork of it (the last one in the base session).
    */
-  private async scoreGroup(group: readonly Scoring[]): Promise<TokenScores[]> {
+  private async scoreGroup(group: readonly Scoring[], parent?: SharedPrefix): Promise<TokenScores[]> {
     for (const g of group) {
       if (g.from < 1 || g.from > g.tokens.length) throw new BadArgumentError('a scored sequence needs a context token before its first target');
     }
-    let shared = Math.min(...group.map((g) => g.from - 1));
     const first = group[0]!.tokens;
-    for (const g of group) {
-      let i = 0;
-      while (i < shared && g.tokens[i] === first[i]) i++;
-      shared = i;
-    }
+    const shared = groupPrefix(group).length;
     const cap = Math.max(...group.map((g) => g.tokens.length - 1), 1);
-    const base = this.model.session({ contextSize: cap });
+    // Start from the family's shared prefix when there is one (a copy of its cache), else empty.
+    const base = parent ? await parent.fork(cap) : this.model.session({ contextSize: cap });
+    const done = parent ? parent.prefix.length : 0;
     const forks: Session[] = [];
     try {
-      if (shared > 0) await base.eval(first.slice(0, shared), { logits: 'none' });
+      if (shared > done) await base.eval(first.slice(done, shared), { logits: 'none' });
       for (let k = 0; k < group.length - 1; k++) forks.push(await base.fork());
       forks.push(base);
       return await Promise.all(group.map((g, k) => this.scoreRest(forks[k]!, g, shared)));
@@ -189,4 +206,73 @@ export class LocalBackend implements EvalBackend {
 export function promptText(tok: Tokenizer, template: string | undefined, prompt: string | ChatPrompt, addBos = true): string {
   if (typeof prompt === 'string') return prompt;
   return renderChat(tok, template, prompt.messages, { addGenerationPrompt: true, addBos }).text + (prompt.prefill ?? '');
+}
+
+/** The tokens every sequence of a group holds before its first scored row (its shareable prefix). */
+function groupPrefix(group: readonly Scoring[]): readonly number[] {
+  let n = Math.min(...group.map((g) => g.from - 1));
+  const first = group[0]!.tokens;
+  for (const g of group) {
+    let i = 0;
+    while (i < n && g.tokens[i] === first[i]) i++;
+    n = i;
+  }
+  return first.slice(0, n);
+}
+
+function compareIds(a: readonly number[], b: readonly number[]): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
+  return a.length - b.length;
+}
+
+/** Runs of adjacent (sorted) prefixes that keep at least `min` common leading tokens. */
+function formFamilies(prefixes: readonly (readonly number[])[], min: number): { prefix: readonly number[]; groups: number[]; members: number }[] {
+  const out: { prefix: readonly number[]; groups: number[]; members: number }[] = [];
+  for (let g = 0; g < prefixes.length; g++) {
+    const p = prefixes[g]!;
+    const last = out[out.length - 1];
+    if (last) {
+      let l = 0;
+      while (l < last.prefix.length && l < p.length && last.prefix[l] === p[l]) l++;
+      if (l >= min) {
+        last.prefix = last.prefix.slice(0, l);
+        last.groups.push(g);
+        last.members++;
+        continue;
+      }
+    }
+    out.push({ prefix: p, groups: [g], members: 1 });
+  }
+  return out;
+}
+
+/**
+ * A prefix shared by several groups: evaluated once (on first use) in its own session, copied
+ * into each group's session, freed when the last group is done with it.
+ */
+class SharedPrefix {
+  private session: Promise<Session> | undefined;
+  private left: number;
+
+  constructor(
+    private readonly model: Model,
+    readonly prefix: readonly number[],
+    readonly members: number,
+  ) {
+    this.left = members;
+  }
+
+  async fork(capacity: number): Promise<Session> {
+    if (!this.session) {
+      const s = this.model.session({ contextSize: Math.max(1, this.prefix.length) });
+      this.session = (this.prefix.length > 0 ? s.eval(this.prefix, { logits: 'none' }) : Promise.resolve()).then(() => s);
+      this.session.catch(() => s.dispose());
+    }
+    return (await this.session).fork({ contextSize: capacity });
+  }
+
+  release(): void {
+    if (--this.left === 0 && this.session) void this.session.then((s) => s.dispose(), () => {});
+  }
 }
