@@ -68,8 +68,11 @@ test('windowed perplexity equals a token-by-token computation over the same wind
       sum += nllOfLastRow(logits, model.config.vocabSize, ids[t]!, t - 1 - begin);
     }
     const want = sum / (ids.length - 1);
-    const r = await evaluate(model, 'perplexity', { text: TEXT, ctx, stride });
+    const progress: number[] = [];
+    const r = await evaluate(model, 'perplexity', { text: TEXT, ctx, stride, onProgress: (done, total) => progress.push(done / total) });
     assert.equal(r.tokens, ids.length - 1);
+    assert.equal(progress.length, planWindows(ids.length, ctx, stride).length);
+    assert.equal(progress[progress.length - 1], 1);
     assert.ok(close(r.nll, want), `ctx ${ctx} stride ${stride}: ${r.nll} vs ${want}`);
     // A short context sees less, so the windowed result differs from the whole pass.
   }

@@ -111,7 +111,7 @@ function progressBar(enabled: boolean): { update: (done: number, total: number) 
   return {
     update(done, total) {
       if (!bar) {
-        bar = new cliProgress.SingleBar({ stream: process.stderr, format: 'eval [{bar}] {value}/{total} items | ETA {eta_formatted}', hideCursor: true, clearOnComplete: true }, cliProgress.Presets.shades_classic);
+        bar = new cliProgress.SingleBar({ stream: process.stderr, format: 'eval [{bar}] {value}/{total} | ETA {eta_formatted}', hideCursor: true, clearOnComplete: true }, cliProgress.Presets.shades_classic);
         bar.start(total, 0);
       }
       bar.update(done);

@@ -41,7 +41,7 @@ export interface EvaluateOptions {
   readonly concurrency?: number;
   /** Called once per scored item with its audit record. */
   readonly onRecord?: (record: EvalRecord) => void;
-  /** Called as items finish (done, total). */
+  /** Called as items (perplexity: windows of the current document) finish: (done, total). */
   readonly onProgress?: (done: number, total: number) => void;
 }
 
@@ -76,7 +76,7 @@ export async function evaluate(model: Model | EvalBackend, task: string | TaskDe
       ...(text ? { promptText: text } : {}),
     });
   }
-  if (task === 'perplexity') return perplexity(backend, perplexityTexts(options), pick(options));
+  if (task === 'perplexity') return perplexity(backend, perplexityTexts(options), { ...pick(options), ...(options.onProgress ? { onWindow: options.onProgress } : {}) });
   if (task === 'mc') {
     let items = options.items ? options.items.map((it, i) => checkMcItem(it as unknown as Record<string, unknown>, `item ${i}`)) : mcItemsFromFile(options.data);
     if (options.limit !== undefined) items = items.slice(0, options.limit);

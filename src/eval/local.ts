@@ -110,14 +110,19 @@ export class LocalBackend implements EvalBackend {
     return out;
   }
 
-  async rolling(text: string, window: WindowOptions, limitWindows?: number): Promise<RollingResult> {
+  async rolling(text: string, window: WindowOptions, limitWindows?: number, onWindow?: (done: number, total: number) => void): Promise<RollingResult> {
     const tok = this.model.tokenizer;
     const bos = tok.bosId;
     if (bos === undefined) throw new BadArgumentError('perplexity needs a BOS token to condition the first token on');
     const ids = [bos, ...tok.encode(text, { addBos: false, specials: 'plain' })];
     let windows = planWindows(ids.length, window.ctx, window.stride);
     if (limitWindows !== undefined) windows = windows.slice(0, limitWindows);
-    const scores = await mapBounded(windows, this.concurrency, (w) => this.scoreGroup([{ tokens: ids.slice(w.begin, w.end), from: w.from - w.begin }]));
+    let done = 0;
+    const scores = await mapBounded(windows, this.concurrency, async (w) => {
+      const s = await this.scoreGroup([{ tokens: ids.slice(w.begin, w.end), from: w.from - w.begin }]);
+      onWindow?.(++done, windows.length);
+      return s;
+    });
     let nllSum = 0;
     let tokens = 0;
     for (const s of scores) {

@@ -130,8 +130,9 @@ export class OpenAIBackend implements EvalBackend {
     });
   }
 
-  async rolling(text: string, _window: WindowOptions, _limit?: number): Promise<RollingResult> {
+  async rolling(text: string, _window: WindowOptions, _limit?: number, onWindow?: (done: number, total: number) => void): Promise<RollingResult> {
     const lp = await this.echo(text);
+    onWindow?.(1, 1);
     let nllSum = 0;
     let tokens = 0;
     for (const v of lp.token_logprobs) {

@@ -12,6 +12,8 @@ export interface PerplexityOptions {
   readonly stride?: number;
   /** Score at most this many windows per document. */
   readonly limit?: number;
+  /** Windows done / total in the current document (progress). */
+  readonly onWindow?: (done: number, total: number) => void;
 }
 
 export async function perplexity(backend: EvalBackend, texts: readonly string[], o: PerplexityOptions = {}): Promise<PerplexityResult> {
@@ -20,7 +22,7 @@ export async function perplexity(backend: EvalBackend, texts: readonly string[],
   let nllSum = 0;
   let tokens = 0;
   for (const t of texts) {
-    const r = await backend.rolling(t, { ctx, stride }, o.limit);
+    const r = await backend.rolling(t, { ctx, stride }, o.limit, o.onWindow);
     nllSum += r.nllSum;
     tokens += r.tokens;
   }

@@ -55,7 +55,7 @@ export interface GenerateRequest {
 export interface EvalBackend {
   readonly name: string;
   loglikelihood(requests: readonly LoglikRequest[], onDone?: (index: number) => void): Promise<LoglikResult[]>;
-  rolling(text: string, window: WindowOptions, limitWindows?: number): Promise<RollingResult>;
+  rolling(text: string, window: WindowOptions, limitWindows?: number, onWindow?: (done: number, total: number) => void): Promise<RollingResult>;
   generate(requests: readonly GenerateRequest[], onDone?: (index: number) => void): Promise<string[]>;
   /** Default window for perplexity (the model's context). */
   readonly contextSize: number;
