@@ -28,3 +28,4 @@ export { requantizeGGUF } from './convert/requantize.js';
 export { FILE_TYPES, parseFileType, type FileType, type FileTypeName } from './convert/ftype.js';
 export { quantizeRows } from './quant/quantize.js';
 export { checkTensorsFinite } from './quant/check-finite.js';
+export * from './eval/index.js';

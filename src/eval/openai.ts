@@ -1,0 +1,167 @@
+/**
+ * An OpenAI-compatible endpoint (llama.cpp's server, vLLM, a llama-ts server) as an evaluation
+ * backend, so the same task runs against any of them with comparable numbers:
+ *  - log-likelihood: POST /v1/completions with echo + logprobs and max_tokens 0; the continuation
+ *    is every echoed token ending past the context's last character (a token straddling the
+ *    boundary counts as continuation, as the harness's split gives it there);
+ *  - perplexity: the same echo over the whole text (the endpoint's tokenisation, one window: the
+ *    text must fit the server's context; the first token is only conditioned on);
+ *  - generation: /v1/chat/completions for chat prompts (a prefill is sent as a final assistant
+ *    message with continue_final_message, vLLM's and llama.cpp's way to continue it), and
+ *    /v1/completions for plain ones; greedy (temperature 0).
+ */
+import { BadArgumentError, LlamaError } from '../errors/errors.js';
+import { mapBounded } from './pool.js';
+import type { EvalBackend, GenerateRequest, LoglikRequest, LoglikResult, RollingResult, WindowOptions } from './types.js';
+
+export interface OpenAIBackendOptions {
+  /** The `model` field of requests (default: the first of GET /v1/models, else "default"). */
+  readonly model?: string;
+  readonly apiKey?: string;
+  /** Requests in flight (default 16). */
+  readonly concurrency?: number;
+  /** Per-request timeout (default 600 s). */
+  readonly timeoutMs?: number;
+  /** Context the endpoint serves, for reports (default 4096). */
+  readonly contextSize?: number;
+}
+
+interface CompletionLogprobs {
+  readonly tokens?: string[];
+  readonly token_logprobs?: (number | null)[];
+  readonly text_offset?: number[];
+  readonly top_logprobs?: (Record<string, number> | null)[];
+}
+
+export function isEndpoint(model: string): boolean {
+  return /^https?:\/\//i.test(model);
+}
+
+export class OpenAIBackend implements EvalBackend {
+  readonly name: string;
+  readonly contextSize: number;
+  private readonly base: string;
+  private modelId: string | undefined;
+  private readonly concurrency: number;
+  private readonly timeoutMs: number;
+
+  constructor(
+    url: string,
+    private readonly o: OpenAIBackendOptions = {},
+  ) {
+    if (!isEndpoint(url)) throw new BadArgumentError(`not an http(s) URL: ${url}`);
+    // Accept http://host:port, …/v1 and …/v1/.
+    this.base = url.replace(/\/+$/, '').replace(/\/v1$/, '');
+    this.name = `endpoint ${this.base}`;
+    this.modelId = o.model;
+    this.concurrency = o.concurrency ?? 16;
+    this.timeoutMs = o.timeoutMs ?? 600_000;
+    this.contextSize = o.contextSize ?? 4096;
+  }
+
+  private async post(path: string, body: Record<string, unknown>): Promise<Record<string, unknown>> {
+    const model = await this.model();
+    let res: Response;
+    try {
+      res = await fetch(this.base + path, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...(this.o.apiKey ? { authorization: `Bearer ${this.o.apiKey}` } : {}) },
+        body: JSON.stringify({ model, ...body }),
+        signal: AbortSignal.timeout(this.timeoutMs),
+      });
+    } catch (e) {
+      throw new LlamaError('BACKEND_ERROR', `${this.base}${path}: ${(e as Error).message}`, { cause: e });
+    }
+    const text = await res.text();
+    if (!res.ok) throw new LlamaError('BACKEND_ERROR', `${this.base}${path}: HTTP ${res.status} ${text.slice(0, 300)}`);
+    try {
+      return JSON.parse(text) as Record<string, unknown>;
+    } catch {
+      throw new LlamaError('BACKEND_ERROR', `${this.base}${path}: the reply is not JSON`);
+    }
+  }
+
+  private async model(): Promise<string> {
+    if (this.modelId !== undefined) return this.modelId;
+    try {
+      const res = await fetch(this.base + '/v1/models', { signal: AbortSignal.timeout(30_000) });
+      const j = (await res.json()) as { data?: { id?: string }[] };
+      this.modelId = j.data?.[0]?.id ?? 'default';
+    } catch {
+      this.modelId = 'default';
+    }
+    return this.modelId;
+  }
+
+  /** Echoed logprobs of `text` (no new tokens). */
+  private async echo(text: string): Promise<Required<Pick<CompletionLogprobs, 'tokens' | 'token_logprobs' | 'text_offset'>> & CompletionLogprobs> {
+    const j = await this.post('/v1/completions', { prompt: text, max_tokens: 0, echo: true, logprobs: 1, temperature: 0 });
+    const lp = (j.choices as { logprobs?: CompletionLogprobs }[] | undefined)?.[0]?.logprobs;
+    if (!lp || !Array.isArray(lp.tokens) || !Array.isArray(lp.token_logprobs) || !Array.isArray(lp.text_offset)) {
+      throw new LlamaError('BACKEND_ERROR', `${this.base}: /v1/completions gave no echo logprobs (tokens, token_logprobs, text_offset)`);
+    }
+    return lp as Required<Pick<CompletionLogprobs, 'tokens' | 'token_logprobs' | 'text_offset'>> & CompletionLogprobs;
+  }
+
+  async loglikelihood(requests: readonly LoglikRequest[], onDone?: (index: number) => void): Promise<LoglikResult[]> {
+    return mapBounded(requests, this.concurrency, async (r, i) => {
+      const lp = await this.echo(r.context + r.continuation);
+      // Offsets count characters (code points, as Python servers do); the context ends at this one.
+      const ctxEnd = [...r.context].length;
+      let logprob = 0;
+      let tokens = 0;
+      let greedy = true;
+      for (let t = 0; t < lp.tokens.length; t++) {
+        const end = lp.text_offset[t]! + [...lp.tokens[t]!].length;
+        if (end <= ctxEnd) continue;
+        const v = lp.token_logprobs[t];
+        if (v === null || v === undefined) throw new LlamaError('BACKEND_ERROR', `${this.base}: no logprob for continuation token ${t}`);
+        logprob += v;
+        tokens++;
+        const top = lp.top_logprobs?.[t];
+        if (top) {
+          const best = Object.entries(top).reduce((a, b) => (b[1] > a[1] ? b : a));
+          if (best[0] !== lp.tokens[t]) greedy = false;
+        }
+      }
+      if (tokens === 0) throw new LlamaError('BACKEND_ERROR', `${this.base}: the continuation ${JSON.stringify(r.continuation)} got no tokens`);
+      onDone?.(i);
+      return { logprob, greedy, tokens };
+    });
+  }
+
+  async rolling(text: string, _window: WindowOptions, _limit?: number, onWindow?: (done: number, total: number) => void): Promise<RollingResult> {
+    const lp = await this.echo(text);
+    onWindow?.(1, 1);
+    let nllSum = 0;
+    let tokens = 0;
+    for (const v of lp.token_logprobs) {
+      if (v === null || v === undefined) continue; // the first token (or BOS) has nothing before it
+      nllSum -= v;
+      tokens++;
+    }
+    return { nllSum, tokens };
+  }
+
+  async generate(requests: readonly GenerateRequest[], onDone?: (index: number) => void): Promise<string[]> {
+    return mapBounded(requests, this.concurrency, async (r, i) => {
+      let out: string;
+      if (typeof r.prompt === 'string') {
+        const j = await this.post('/v1/completions', { prompt: r.prompt, max_tokens: r.maxTokens, ...sampling(r), ...(r.stop.length ? { stop: r.stop } : {}) });
+        out = String((j.choices as { text?: string }[] | undefined)?.[0]?.text ?? '');
+      } else {
+        const prefill = r.prompt.prefill ?? '';
+        const messages = prefill === '' ? r.prompt.messages : [...r.prompt.messages, { role: 'assistant', content: prefill }];
+        const extra = prefill === '' ? {} : { continue_final_message: true, add_generation_prompt: false };
+        const j = await this.post('/v1/chat/completions', { messages, max_tokens: r.maxTokens, ...sampling(r), ...(r.stop.length ? { stop: r.stop } : {}), ...extra });
+        out = String((j.choices as { message?: { content?: string } }[] | undefined)?.[0]?.message?.content ?? '');
+      }
+      onDone?.(i);
+      return out;
+    });
+  }
+}
+
+function sampling(r: GenerateRequest): { temperature: number; seed?: number } {
+  return { temperature: r.temperature ?? 0, ...(r.seed !== undefined ? { seed: r.seed } : {}) };
+}
