@@ -34,8 +34,8 @@ class ThreadSet {
 export class Engine {
   readonly syms: Int32Array;
   /** Per terminal: does each DFA state have any outgoing byte; its single out-byte (or -1/-2). */
-  private readonly hasOut: Uint8Array[];
-  private readonly onlyByte: Int16Array[];
+  private readonly hasOut: (Uint8Array | undefined)[];
+  private readonly onlyByte: (Int16Array | undefined)[];
   private readonly insideCaches: Map<number, Inside>[];
   private readonly stackFrame: number[] = [-1];
   private readonly stackParent: number[] = [-1];
@@ -45,27 +45,32 @@ export class Engine {
   private readonly trans = new Map<number, number>();
   private readonly exitStates = new Map<string, number>();
   private readonly masks = new Map<number, Uint32Array>();
+  private readonly firsts = new Map<number, Uint8Array>();
   readonly startState: number;
 
   constructor(readonly g: FlatGrammar, readonly index: TokenIndex) {
     this.syms = g.syms;
-    this.hasOut = g.terminals.map((d) => {
-      const h = new Uint8Array(d.size);
-      for (let q = 0; q < d.size; q++) for (let b = 0; b < 256; b++) if (d.trans[q * 256 + b]! >= 0) {
-        h[q] = 1;
-        break;
-      }
-      return h;
-    });
-    this.onlyByte = g.terminals.map((d) => {
-      const o = new Int16Array(d.size).fill(-1);
-      for (let q = 0; q < d.size; q++) for (let b = 0; b < 256; b++) if (d.trans[q * 256 + b]! >= 0) o[q] = o[q] === -1 ? b : -2;
-      return o;
-    });
+    this.hasOut = new Array(g.terminals.length);
+    this.onlyByte = new Array(g.terminals.length);
     this.insideCaches = g.terminals.map((d) => index.cacheFor(d));
     const ts = new ThreadSet();
     for (const a of g.ruleAlts[g.root]!) this.closure(a, 0, ts);
     this.startState = this.intern(ts);
+  }
+
+  /** Per DFA state: any outgoing byte at all, and the only one (or -1 none / -2 several). */
+  private outInfo(t: number): Uint8Array {
+    const d = this.g.terminals[t]!;
+    const h = new Uint8Array(d.size);
+    const o = new Int16Array(d.size).fill(-1);
+    const tr = d.trans;
+    for (let q = 0; q < d.size; q++) for (let b = 0; b < 256; b++) if (tr[q * 256 + b]! >= 0) {
+      h[q] = 1;
+      o[q] = o[q] === -1 ? b : -2;
+    }
+    this.hasOut[t] = h;
+    this.onlyByte[t] = o;
+    return h;
   }
 
   private push(frame: number, parent: number): number {
@@ -138,7 +143,7 @@ export class Engine {
       const d = this.g.terminals[t]!;
       const q = d.trans[th[i + 1]! * 256 + b]!;
       if (q < 0) continue;
-      if (this.hasOut[t]![q]) out.add(p, q, th[i + 2]!);
+      if ((this.hasOut[t] ?? this.outInfo(t))[q]) out.add(p, q, th[i + 2]!);
       if (d.accept[q]) this.closure(p + 1, th[i + 2]!, out);
     }
     const next = this.intern(out);
@@ -189,8 +194,13 @@ export class Engine {
       const tq = `${t},${q}`;
       if (!done.has(tq)) {
         done.add(tq);
-        const b = ins.bits;
-        for (let w = 0; w < b.length; w++) m[w]! |= b[w]!;
+        if (ins.bits) {
+          const b = ins.bits;
+          for (let w = 0; w < b.length; w++) m[w]! |= b[w]!;
+        } else {
+          const ids = ins.ids!;
+          for (let k = 0; k < ids.length; k++) m[ids[k]! >>> 5]! |= 1 << (ids[k]! & 31);
+        }
         if (ins.base && !bases.has(ins.base)) {
           bases.add(ins.base);
           const bb = ins.base;
@@ -202,11 +212,59 @@ export class Engine {
       const k = `${tq},${c}`;
       if (c < 0 || done.has(k)) continue;
       done.add(k);
-      for (const n of ins.exits) this.walk(c, ins.trie, n, m);
+      this.walkExits(c, ins, m);
     }
     if (this.masks.size >= MASK_CACHE) this.masks.delete(this.masks.keys().next().value!);
     this.masks.set(state, m);
     return m;
+  }
+
+  /** Bytes any thread of the state can take next. */
+  private firstBytes(state: number): Uint8Array {
+    let f = this.firsts.get(state);
+    if (!f) {
+      f = new Uint8Array(256);
+      const th = this.states[state]!.threads;
+      for (let i = 0; i < th.length; i += 3) {
+        const d = this.g.terminals[this.syms[th[i]!]!]!;
+        const base = th[i + 1]! * 256;
+        for (let b = 0; b < 256; b++) if (d.trans[base + b]! >= 0) f[b] = 1;
+      }
+      this.firsts.set(state, f);
+    }
+    return f;
+  }
+
+  /**
+   * Tokens that leave the terminal at an exit node: the exits' children are grouped by byte, so
+   * the state after the terminal is stepped once per byte it can take, not once per child.
+   */
+  private walkExits(c: number, ins: Inside, m: Uint32Array): void {
+    const trie = ins.trie;
+    if (!ins.exitKids) {
+      const by = new Map<number, number[]>();
+      for (const n of ins.exits) {
+        const end = trie.end[n]!;
+        for (let k = n + 1; k < end; k = trie.end[k]!) {
+          const b = trie.byte[k]!;
+          let l = by.get(b);
+          if (!l) by.set(b, (l = []));
+          l.push(k);
+        }
+      }
+      ins.exitKids = new Map([...by].map(([b, l]) => [b, Int32Array.from(l)]));
+    }
+    const first = this.firstBytes(c);
+    for (const [b, kids] of ins.exitKids) {
+      if (!first[b]) continue;
+      const s2 = this.step(c, b);
+      if (s2 < 0) continue;
+      for (let k = 0; k < kids.length; k++) {
+        const node = kids[k]!;
+        trie.setToken(m, node);
+        if (trie.end[node]! > node + 1) this.walk(s2, trie, node, m);
+      }
+    }
   }
 
   /** Generic walk of node's children from parser state `state`. */
@@ -230,7 +288,9 @@ export class Engine {
     const th = st.threads;
     let only = -1;
     for (let i = 0; i < th.length; i += 3) {
-      const b = this.onlyByte[this.syms[th[i]!]!]![th[i + 1]!]!;
+      const t = this.syms[th[i]!]!;
+      if (!this.onlyByte[t]) this.outInfo(t);
+      const b = this.onlyByte[t]![th[i + 1]!]!;
       if (b < 0 || (only >= 0 && b !== only)) return -1;
       only = b;
     }
