@@ -8,7 +8,7 @@
  * only the trie subtrees below the cached exit nodes with the state after the terminal.
  */
 import { END, type FlatGrammar } from './grammar.js';
-import type { Inside, TokenIndex, Trie } from './token-index.js';
+import { type Inside, type TokenIndex, type Trie, SuffixTrie } from './token-index.js';
 
 interface StateRec {
   /** Triples (position, dfa state, stack). */
@@ -235,35 +235,27 @@ export class Engine {
     return f;
   }
 
-  /**
-   * Tokens that leave the terminal at an exit node: the exits' children are grouped by byte, so
-   * the state after the terminal is stepped once per byte it can take, not once per child.
-   */
+  /** Tokens that leave the terminal at an exit node: the merged suffixes walked from state c. */
   private walkExits(c: number, ins: Inside, m: Uint32Array): void {
-    const trie = ins.trie;
-    if (!ins.exitKids) {
-      const by = new Map<number, number[]>();
-      for (const n of ins.exits) {
-        const end = trie.end[n]!;
-        for (let k = n + 1; k < end; k = trie.end[k]!) {
-          const b = trie.byte[k]!;
-          let l = by.get(b);
-          if (!l) by.set(b, (l = []));
-          l.push(k);
-        }
-      }
-      ins.exitKids = new Map([...by].map(([b, l]) => [b, Int32Array.from(l)]));
-    }
+    const sx = (ins.suffixes ??= new SuffixTrie(ins.trie, ins.exits));
     const first = this.firstBytes(c);
-    for (const [b, kids] of ins.exitKids) {
-      if (!first[b]) continue;
-      const s2 = this.step(c, b);
-      if (s2 < 0) continue;
-      for (let k = 0; k < kids.length; k++) {
-        const node = kids[k]!;
-        trie.setToken(m, node);
-        if (trie.end[node]! > node + 1) this.walk(s2, trie, node, m);
-      }
+    const end = sx.end[0]!;
+    for (let k = 1; k < end; k = sx.end[k]!) {
+      if (!first[sx.byte[k]!]) continue;
+      const s2 = this.step(c, sx.byte[k]!);
+      if (s2 >= 0) this.walkSuffix(s2, sx, k, m);
+    }
+  }
+
+  private walkSuffix(state: number, sx: SuffixTrie, node: number, m: Uint32Array): void {
+    for (let t = sx.tokStart[node]!; t < sx.tokStart[node + 1]!; t++) {
+      const id = sx.toks[t]!;
+      m[id >>> 5]! |= 1 << (id & 31);
+    }
+    const end = sx.end[node]!;
+    for (let k = node + 1; k < end; k = sx.end[k]!) {
+      const s2 = this.step(state, sx.byte[k]!);
+      if (s2 >= 0) this.walkSuffix(s2, sx, k, m);
     }
   }
 

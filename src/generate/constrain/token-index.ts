@@ -24,8 +24,63 @@ export interface Inside {
   readonly trie: Trie;
   /** Nodes of `trie` (with children) after which the terminal may end; the rest is the parser's. */
   readonly exits: Int32Array;
-  /** The exits' children grouped by their byte (built on first use). */
-  exitKids?: Map<number, Int32Array>;
+  /** What follows the exits, merged into one trie (built on first use). */
+  suffixes?: SuffixTrie;
+}
+
+/**
+ * The bytes after each exit node, merged: tokens `ab",` and `x",` both leave a string at `"` and
+ * continue with `,`, so the parser checks `,` once for all of them.
+ */
+export class SuffixTrie {
+  readonly byte: Uint8Array;
+  readonly end: Int32Array;
+  /** Tokens whose suffix ends at each node: toks[tokStart[n] .. tokStart[n + 1]). */
+  readonly tokStart: Int32Array;
+  readonly toks: Int32Array;
+
+  constructor(trie: Trie, exits: Int32Array) {
+    interface N { kids: Map<number, N>; toks: number[] }
+    const root: N = { kids: new Map(), toks: [] };
+    const path: N[] = [];
+    for (const e of exits) {
+      const d0 = trie.depth[e]!;
+      path[d0] = root;
+      const stop = trie.end[e]!;
+      for (let k = e + 1; k < stop; k++) {
+        const d = trie.depth[k]!;
+        const parent = path[d - 1]!;
+        const b = trie.byte[k]!;
+        let n = parent.kids.get(b);
+        if (!n) parent.kids.set(b, (n = { kids: new Map(), toks: [] }));
+        path[d] = n;
+        if (trie.tok[k]! >= 0) {
+          n.toks.push(trie.tok[k]!);
+          const dd = trie.dupTok.get(k);
+          if (dd) n.toks.push(...dd);
+        }
+      }
+    }
+    const byte: number[] = [];
+    const end: number[] = [];
+    const tokStart: number[] = [];
+    const toks: number[] = [];
+    const visit = (n: N, b: number): void => {
+      const i = byte.length;
+      byte.push(b);
+      end.push(0);
+      tokStart.push(toks.length);
+      toks.push(...n.toks);
+      for (const [kb, kn] of n.kids) visit(kn, kb);
+      end[i] = byte.length;
+    };
+    visit(root, 0);
+    tokStart.push(toks.length);
+    this.byte = Uint8Array.from(byte);
+    this.end = Int32Array.from(end);
+    this.tokStart = Int32Array.from(tokStart);
+    this.toks = Int32Array.from(toks);
+  }
 }
 
 export class Trie {
@@ -38,6 +93,7 @@ export class Trie {
   /** Further ids with the same bytes as `tok` (rare). */
   readonly dupTok = new Map<number, number[]>();
   readonly maxDepth: number;
+  private scratch: Int32Array | undefined;
 
   constructor(ids: number[], bytesOf: readonly (Uint8Array | undefined)[]) {
     const cmp = (x: Uint8Array, y: Uint8Array): number => {
@@ -89,6 +145,34 @@ export class Trie {
     if (this.dupTok.size > 0) {
       const d = this.dupTok.get(node);
       if (d) for (const x of d) m[x >>> 5]! |= 1 << (x & 31);
+    }
+  }
+
+  /**
+   * The DFA walked over the subtree below `node` (starting in q at that node): tokens that stay
+   * alive are set in `m`, nodes (with children) where the DFA may end are pushed to `exits`.
+   */
+  walkSubtree(dfa: Dfa, q0: number, node: number, m: Uint32Array | undefined, exits: number[]): void {
+    const trans = dfa.trans;
+    const accept = dfa.accept;
+    const { byte, depth, end, tok } = this;
+    // Not re-entrant: callers finish a walk before starting another.
+    const st = (this.scratch ??= new Int32Array(this.maxDepth + 1));
+    const d0 = depth[node]!;
+    st[d0] = q0;
+    const stop = end[node]!;
+    let i = node + 1;
+    while (i < stop) {
+      const d = depth[i]!;
+      const q = trans[st[d - 1]! * 256 + byte[i]!]!;
+      if (q < 0) {
+        i = end[i]!;
+        continue;
+      }
+      st[d] = q;
+      if (m && tok[i]! >= 0) this.setToken(m, i);
+      if (accept[q] === 1 && end[i]! > i + 1) exits.push(i);
+      i++;
     }
   }
 
