@@ -8,7 +8,7 @@
  * only the trie subtrees below the cached exit nodes with the state after the terminal.
  */
 import { END, type FlatGrammar } from './grammar.js';
-import { type Inside, type TokenIndex, type Trie, SuffixTrie } from './token-index.js';
+import { type Inside, type TokenIndex, SuffixTrie } from './token-index.js';
 
 interface StateRec {
   /** Triples (position, dfa state, stack). */
@@ -45,7 +45,6 @@ export class Engine {
   private readonly trans = new Map<number, number>();
   private readonly exitStates = new Map<string, number>();
   private readonly masks = new Map<number, Uint32Array>();
-  private readonly firsts = new Map<number, Uint8Array>();
   readonly startState: number;
 
   constructor(readonly g: FlatGrammar, readonly index: TokenIndex) {
@@ -219,57 +218,54 @@ export class Engine {
     return m;
   }
 
-  /** Bytes any thread of the state can take next. */
-  private firstBytes(state: number): Uint8Array {
-    let f = this.firsts.get(state);
-    if (!f) {
-      f = new Uint8Array(256);
-      const th = this.states[state]!.threads;
-      for (let i = 0; i < th.length; i += 3) {
-        const d = this.g.terminals[this.syms[th[i]!]!]!;
-        const base = th[i + 1]! * 256;
-        for (let b = 0; b < 256; b++) if (d.trans[base + b]! >= 0) f[b] = 1;
-      }
-      this.firsts.set(state, f);
-    }
-    return f;
-  }
-
   /** Tokens that leave the terminal at an exit node: the merged suffixes walked from state c. */
   private walkExits(c: number, ins: Inside, m: Uint32Array): void {
     const sx = (ins.suffixes ??= new SuffixTrie(ins.trie, ins.exits));
-    const first = this.firstBytes(c);
-    const end = sx.end[0]!;
-    for (let k = 1; k < end; k = sx.end[k]!) {
-      if (!first[sx.byte[k]!]) continue;
-      const s2 = this.step(c, sx.byte[k]!);
-      if (s2 >= 0) this.walkSuffix(s2, sx, k, m);
-    }
+    this.walkSuffix(c, sx, 0, m, new Set<string>());
   }
 
-  private walkSuffix(state: number, sx: SuffixTrie, node: number, m: Uint32Array): void {
-    for (let t = sx.tokStart[node]!; t < sx.tokStart[node + 1]!; t++) {
-      const id = sx.toks[t]!;
-      m[id >>> 5]! |= 1 << (id & 31);
-    }
-    const end = sx.end[node]!;
-    for (let k = node + 1; k < end; k = sx.end[k]!) {
-      const s2 = this.step(state, sx.byte[k]!);
-      if (s2 >= 0) this.walkSuffix(s2, sx, k, m);
-    }
-  }
-
-  /** Generic walk of node's children from parser state `state`. */
-  private walk(state: number, trie: Trie, node: number, m: Uint32Array): void {
-    const end = trie.end[node]!;
-    let c = node + 1;
-    while (c < end) {
-      const s2 = this.step(state, trie.byte[c]!);
-      if (s2 >= 0) {
-        trie.setToken(m, c);
-        if (trie.end[c]! > c + 1) this.walk(s2, trie, c, m);
+  /**
+   * The suffix subtree below `node` from parser state `state`: each thread runs its own DFA over
+   * it (typed-array loop, no parser states per byte); where a thread's terminal may end, the
+   * state after the terminal continues from there.
+   */
+  private walkSuffix(state: number, sx: SuffixTrie, node: number, m: Uint32Array, seen: Set<string>): void {
+    const th = this.states[state]!.threads;
+    const st = new Int32Array(sx.maxDepth + 1);
+    const d0 = sx.depth[node]!;
+    const stop = sx.end[node]!;
+    for (let j = 0; j < th.length; j += 3) {
+      const p = th[j]!;
+      const d = this.g.terminals[this.syms[p]!]!;
+      const trans = d.trans;
+      const accept = d.accept;
+      st[d0] = th[j + 1]!;
+      let exits: number[] | undefined;
+      let i = node + 1;
+      while (i < stop) {
+        const dep = sx.depth[i]!;
+        const q = trans[st[dep - 1]! * 256 + sx.byte[i]!]!;
+        if (q < 0) {
+          i = sx.end[i]!;
+          continue;
+        }
+        st[dep] = q;
+        for (let t = sx.tokStart[i]!; t < sx.tokStart[i + 1]!; t++) {
+          const id = sx.toks[t]!;
+          m[id >>> 5]! |= 1 << (id & 31);
+        }
+        if (accept[q] === 1 && sx.end[i]! > i + 1) (exits ??= []).push(i);
+        i++;
       }
-      c = trie.end[c]!;
+      if (!exits) continue;
+      const c = this.exitState(p, th[j + 2]!);
+      if (c < 0) continue;
+      for (const e of exits) {
+        const k = `${c},${e}`;
+        if (seen.has(k)) continue;
+        seen.add(k);
+        this.walkSuffix(c, sx, e, m, seen);
+      }
     }
   }
 

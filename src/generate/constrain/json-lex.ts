@@ -11,7 +11,7 @@ const memo = new Map<string, Dfa>();
 export function memoDfa(key: string, make: () => Dfa): Dfa {
   let d = memo.get(key);
   if (!d) {
-    if (memo.size > 20000) memo.clear();
+    if (memo.size > 100000) for (const k of [...memo.keys()].slice(0, 50000)) memo.delete(k);
     d = make();
     memo.set(key, d);
   }

@@ -34,6 +34,8 @@ export interface Inside {
  */
 export class SuffixTrie {
   readonly byte: Uint8Array;
+  readonly depth: Uint16Array;
+  readonly maxDepth: number;
   readonly end: Int32Array;
   /** Tokens whose suffix ends at each node: toks[tokStart[n] .. tokStart[n + 1]). */
   readonly tokStart: Int32Array;
@@ -62,19 +64,25 @@ export class SuffixTrie {
       }
     }
     const byte: number[] = [];
+    const depth: number[] = [];
     const end: number[] = [];
     const tokStart: number[] = [];
     const toks: number[] = [];
-    const visit = (n: N, b: number): void => {
+    let maxDepth = 0;
+    const visit = (n: N, b: number, d: number): void => {
       const i = byte.length;
       byte.push(b);
+      depth.push(d);
+      maxDepth = Math.max(maxDepth, d);
       end.push(0);
       tokStart.push(toks.length);
       toks.push(...n.toks);
-      for (const [kb, kn] of n.kids) visit(kn, kb);
+      for (const [kb, kn] of n.kids) visit(kn, kb, d + 1);
       end[i] = byte.length;
     };
-    visit(root, 0);
+    visit(root, 0, 0);
+    this.depth = Uint16Array.from(depth);
+    this.maxDepth = maxDepth;
     tokStart.push(toks.length);
     this.byte = Uint8Array.from(byte);
     this.end = Int32Array.from(end);
@@ -268,7 +276,8 @@ export class TokenIndex {
   cacheFor(dfa: Dfa): Map<number, Inside> {
     let c = this.insideCaches.get(dfa.key);
     if (!c) {
-      if (this.insideCaches.size > 4096) this.insideCaches.clear();
+      // Bounded: beyond the cap, forget the oldest half (engines keep the maps they hold).
+      if (this.insideCaches.size > 100000) for (const k of [...this.insideCaches.keys()].slice(0, 50000)) this.insideCaches.delete(k);
       c = new Map();
       this.insideCaches.set(dfa.key, c);
     }
