@@ -8,7 +8,7 @@
  * only the trie subtrees below the cached exit nodes with the state after the terminal.
  */
 import { END, type FlatGrammar } from './grammar.js';
-import { type Inside, type TokenIndex, SuffixTrie } from './token-index.js';
+import type { Inside, TokenIndex, SuffixTrie } from './token-index.js';
 
 interface StateRec {
   /** Triples (position, dfa state, stack). */
@@ -220,7 +220,7 @@ export class Engine {
 
   /** Tokens that leave the terminal at an exit node: the merged suffixes walked from state c. */
   private walkExits(c: number, ins: Inside, m: Uint32Array): void {
-    const sx = (ins.suffixes ??= new SuffixTrie(ins.trie, ins.exits));
+    const sx = this.index.suffixTrie(ins);
     this.walkSuffix(c, sx, 0, m, new Set<string>());
   }
 

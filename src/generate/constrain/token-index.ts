@@ -229,7 +229,7 @@ interface Slice {
 
 const PLAIN_UTF8 = subtractRanges([[0, 0x10ffff]], [[0, 0x1f], [0x22, 0x22], [0x5c, 0x5c]]);
 const PLAIN_ASCII = subtractRanges([[0x20, 0x7e]], [[0x22, 0x22], [0x5c, 0x5c]]);
-const COVER_BUDGET = 4000;
+const COVER_BUDGET = 1500;
 
 export class TokenIndex {
   readonly vocabSize: number;
@@ -239,6 +239,7 @@ export class TokenIndex {
   private readonly all: number[] = [];
   private readonly slices: Slice[];
   private readonly insideCaches = new Map<string, Map<number, Inside>>();
+  private readonly suffixCache = new Map<Trie, Map<string, SuffixTrie>>();
 
   constructor(tokenizer: Tokenizer) {
     this.vocabSize = tokenizer.vocabSize;
@@ -270,6 +271,22 @@ export class TokenIndex {
       const rest = new Trie(this.all.filter((id) => !inSlice[id]), this.bytesOf);
       this.slices.push({ dfa, maxLen: max === Infinity ? Infinity : maxLen, bits, rest });
     }
+  }
+
+  /** Suffix tries are shared between terminal states with the same exit nodes. */
+  suffixTrie(ins: Inside): SuffixTrie {
+    if (ins.suffixes) return ins.suffixes;
+    let byTrie = this.suffixCache.get(ins.trie);
+    if (!byTrie) this.suffixCache.set(ins.trie, (byTrie = new Map()));
+    const key = ins.exits.join(',');
+    let sx = byTrie.get(key);
+    if (!sx) {
+      if (byTrie.size > 20000) byTrie.clear();
+      sx = new SuffixTrie(ins.trie, ins.exits);
+      byTrie.set(key, sx);
+    }
+    ins.suffixes = sx;
+    return sx;
   }
 
   /** The per-state cache for one terminal (shared across constraints by the DFA's key). */
