@@ -15,3 +15,14 @@ export { DType, dtypeName } from './quant/dtype.js';
 export * from './errors/errors.js';
 export * from './chat/index.js';
 export { consume } from './generate/consume.js';
+export {
+  compileJsonSchema,
+  compileGrammar,
+  applyMask,
+  Constraint,
+  ConstraintState,
+  UnsupportedSchemaError,
+  InvalidGrammarError,
+  type JsonConstraintOptions,
+  type GrammarConstraintOptions,
+} from './generate/constrain/index.js';
