@@ -156,7 +156,10 @@ class SchemaCompiler {
     try {
       return term(stringDfa(spec));
     } catch (e) {
-      if (e instanceof RegexUnsupported) throw new UnsupportedSchemaError('pattern', ptr, e.message);
+      if (e instanceof RegexUnsupported) {
+        const kw = /automaton too large/.test(e.message) && spec.maxLength !== undefined ? 'maxLength' : patterns.length ? 'pattern' : 'format';
+        throw new UnsupportedSchemaError(kw, ptr, e.message);
+      }
       throw e;
     }
   }
