@@ -29,3 +29,14 @@ export { FILE_TYPES, parseFileType, type FileType, type FileTypeName } from './c
 export { quantizeRows } from './quant/quantize.js';
 export { checkTensorsFinite } from './quant/check-finite.js';
 export * from './eval/index.js';
+export {
+  compileJsonSchema,
+  compileGrammar,
+  applyMask,
+  Constraint,
+  ConstraintState,
+  UnsupportedSchemaError,
+  InvalidGrammarError,
+  type JsonConstraintOptions,
+  type GrammarConstraintOptions,
+} from './generate/constrain/index.js';

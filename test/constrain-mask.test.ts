@@ -55,9 +55,20 @@ function checkRandomStates(tok: Tokenizer, c: Constraint, seed: number, steps: n
   return visited;
 }
 
+const SCHEMA2 = {
+  type: 'object',
+  properties: { id: { type: 'integer', minimum: -20, maximum: 20, multipleOf: 3 }, x: { type: 'number', exclusiveMinimum: -1, maximum: 2 } },
+  patternProperties: { '^p_': { type: 'boolean' } },
+  additionalProperties: { type: 'array', items: { type: ['null', 'string'], format: 'date' }, minItems: 1 },
+  minProperties: 1,
+  maxProperties: 4,
+};
+
 test('mask() equals allows() on random states (byte tokenizer)', () => {
   const tok = byteTokenizer();
   checkRandomStates(tok, compileJsonSchema(SCHEMA, tok), 1, 300);
+  checkRandomStates(tok, compileJsonSchema(SCHEMA2, tok), 3, 300);
+  checkRandomStates(tok, compileJsonSchema(SCHEMA2, tok, { whitespace: 'compact' }), 4, 200);
   checkRandomStates(tok, compileGrammar(JSON_GBNF, tok), 2, 300);
 });
 
@@ -67,8 +78,9 @@ before(async () => {
 });
 
 test('mask() equals allows() over the whole Llama 3 vocabulary on random states', { skip: skipNoFixtures }, () => {
-  const n = checkRandomStates(llama, compileJsonSchema(SCHEMA, llama), 7, 14) + checkRandomStates(llama, compileGrammar(JSON_GBNF, llama), 8, 8);
-  assert.ok(n >= 22);
+  const n = checkRandomStates(llama, compileJsonSchema(SCHEMA, llama), 7, 40) + checkRandomStates(llama, compileJsonSchema(SCHEMA2, llama), 9, 30) +
+    checkRandomStates(llama, compileGrammar(JSON_GBNF, llama), 8, 20);
+  assert.ok(n >= 90);
 });
 
 test('applyMask: -Infinity exactly where the mask is clear; EOS only when finishable', () => {

@@ -42,7 +42,7 @@ export function walk(c: Constraint, tokens: readonly number[], timing?: number[]
   for (let i = 0; i < tokens.length; i++) {
     if (timing) {
       const t0 = process.hrtime.bigint();
-      st.mask();
+      st.maskView();
       timing.push(Number(process.hrtime.bigint() - t0) / 1000);
     }
     if (!st.allows(tokens[i]!)) return i;

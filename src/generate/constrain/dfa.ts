@@ -8,12 +8,42 @@ import { type Rx, INF, RegexUnsupported } from './regex.js';
 import { type CpRange, type ByteSeq, utf8Sequences, intersectRanges, subtractRanges } from './utf8.js';
 
 export class Dfa {
+  private t: Int32Array | undefined;
+  private a: Uint8Array | undefined;
+  private make: (() => Dfa) | undefined;
   /** transitions: trans[q * 256 + byte] = next state or -1. Start state is 0. */
-  constructor(
-    readonly trans: Int32Array,
-    readonly accept: Uint8Array,
-    readonly key: string,
-  ) {}
+  constructor(trans: Int32Array, accept: Uint8Array, readonly key: string) {
+    this.t = trans;
+    this.a = accept;
+  }
+  /**
+   * An automaton built on first use (e.g. "any key but the declared ones" of an object the model
+   * may never give an extra key to). The caller vouches that it is non-empty and non-nullable.
+   */
+  static lazy(key: string, make: () => Dfa): Dfa {
+    const d = new Dfa(new Int32Array(0), new Uint8Array(0), key);
+    d.t = undefined;
+    d.a = undefined;
+    d.make = make;
+    return d;
+  }
+  get isLazy(): boolean {
+    return this.make !== undefined || this.t === undefined;
+  }
+  private force(): void {
+    const d = this.make!();
+    this.make = undefined;
+    this.t = d.trans;
+    this.a = d.accept;
+  }
+  get trans(): Int32Array {
+    if (this.t === undefined) this.force();
+    return this.t!;
+  }
+  get accept(): Uint8Array {
+    if (this.a === undefined) this.force();
+    return this.a!;
+  }
   get size(): number {
     return this.accept.length;
   }
@@ -185,10 +215,30 @@ export function rxToDfa(r: Rx, enc: Encoding, key: string): Dfa {
 /** Drop states that cannot reach acceptance; renumber with the start at 0. */
 export function trim(rows: ArrayLike<number>[], acc: ArrayLike<number>, key: string): Dfa {
   const n = acc.length;
-  const rev: number[][] = Array.from({ length: n }, () => []);
-  for (let q = 0; q < n; q++) for (let b = 0; b < 256; b++) {
-    const t = rows[q]![b]!;
-    if (t >= 0) rev[t]!.push(q);
+  const flat = new Int32Array(n * 256);
+  for (let q = 0; q < n; q++) {
+    const r = rows[q]!;
+    for (let b = 0; b < 256; b++) flat[q * 256 + b] = r[b]!;
+  }
+  return trimFlat(flat, acc, key);
+}
+
+/** trim() over a flat transition table (trans[q * 256 + b]). */
+export function trimFlat(flat: Int32Array, acc: ArrayLike<number>, key: string): Dfa {
+  const n = acc.length;
+  if (n === 0) return new Dfa(new Int32Array(0), new Uint8Array(0), key);
+  // Reverse edges in CSR form (one entry per distinct q→t is enough, duplicates are harmless).
+  const deg = new Int32Array(n + 1);
+  for (let i = 0; i < n * 256; i++) {
+    const t = flat[i]!;
+    if (t >= 0) deg[t + 1]!++;
+  }
+  for (let q = 0; q < n; q++) deg[q + 1]! += deg[q]!;
+  const fill = deg.slice(0, n);
+  const src = new Int32Array(deg[n]!);
+  for (let i = 0; i < n * 256; i++) {
+    const t = flat[i]!;
+    if (t >= 0) src[fill[t]!++] = (i / 256) | 0;
   }
   const live = new Uint8Array(n);
   const stack: number[] = [];
@@ -196,20 +246,25 @@ export function trim(rows: ArrayLike<number>[], acc: ArrayLike<number>, key: str
     live[q] = 1;
     stack.push(q);
   }
-  while (stack.length) for (const p of rev[stack.pop()!]!) if (!live[p]) {
-    live[p] = 1;
-    stack.push(p);
+  while (stack.length) {
+    const t = stack.pop()!;
+    for (let k = deg[t]!; k < deg[t + 1]!; k++) {
+      const p = src[k]!;
+      if (!live[p]) {
+        live[p] = 1;
+        stack.push(p);
+      }
+    }
   }
-  if (n === 0 || !live[0]) return new Dfa(new Int32Array(0), new Uint8Array(0), key);
-  // Renumber in BFS order from the start so unreachable states vanish too.
+  if (!live[0]) return new Dfa(new Int32Array(0), new Uint8Array(0), key);
   const map = new Int32Array(n).fill(-1);
   const order = [0];
   map[0] = 0;
   for (let k = 0; k < order.length; k++) {
     const q = order[k]!;
     for (let b = 0; b < 256; b++) {
-      const t = rows[q]![b]!;
-      if (t >= 0 && live[t] && map[t] < 0) {
+      const t = flat[q * 256 + b]!;
+      if (t >= 0 && live[t] && map[t]! < 0) {
         map[t] = order.length;
         order.push(t);
       }
@@ -218,14 +273,30 @@ export function trim(rows: ArrayLike<number>[], acc: ArrayLike<number>, key: str
   if (order.length > MAX_DFA_STATES) throw new RegexUnsupported(`automaton too large (${order.length} states)`);
   const trans = new Int32Array(order.length * 256).fill(-1);
   const accept = new Uint8Array(order.length);
-  order.forEach((q, i) => {
+  for (let i = 0; i < order.length; i++) {
+    const q = order[i]!;
     accept[i] = acc[q] ? 1 : 0;
     for (let b = 0; b < 256; b++) {
-      const t = rows[q]![b]!;
+      const t = flat[q * 256 + b]!;
       if (t >= 0 && live[t]) trans[i * 256 + b] = map[t]!;
     }
-  });
+  }
   return new Dfa(trans, accept, key);
+}
+
+/** A growable flat transition table for product constructions. */
+class FlatBuilder {
+  trans = new Int32Array(256 * 64);
+  acc: number[] = [];
+  row(q: number): number {
+    if ((q + 1) * 256 > this.trans.length) {
+      const t = new Int32Array(this.trans.length * 2);
+      t.set(this.trans);
+      this.trans = t;
+    }
+    this.trans.fill(-1, q * 256, q * 256 + 256);
+    return q * 256;
+  }
 }
 
 function rowsOf(d: Dfa): Int32Array[] {
@@ -238,37 +309,39 @@ function rowsOf(d: Dfa): Int32Array[] {
 export function product(a: Dfa, b: Dfa, minus: boolean, key: string): Dfa {
   if (a.isEmpty()) return a;
   const ids = new Map<number, number>();
-  const pairs: [number, number][] = [];
+  const pairs: number[] = [];
   const nb = b.size + 1; // b's state -1 (dead) is the sink, only meaningful for `minus`
   const intern = (x: number, y: number): number => {
     const k = x * nb + (y + 1);
     let id = ids.get(k);
     if (id === undefined) {
-      id = pairs.length;
+      id = pairs.length / 2;
       if (id > MAX_DFA_STATES * 4) throw new RegexUnsupported('automaton too large');
       ids.set(k, id);
-      pairs.push([x, y]);
+      pairs.push(x, y);
     }
     return id;
   };
   intern(0, b.isEmpty() ? -1 : 0);
-  const rows: number[][] = [];
-  const acc: number[] = [];
-  for (let k = 0; k < pairs.length; k++) {
-    const [x, y] = pairs[k]!;
-    const row = new Array<number>(256).fill(-1);
+  const fb = new FlatBuilder();
+  const at = a.trans;
+  const bt = b.trans;
+  for (let k = 0; k * 2 < pairs.length; k++) {
+    const x = pairs[k * 2]!;
+    const y = pairs[k * 2 + 1]!;
+    const base = fb.row(k);
     for (let c = 0; c < 256; c++) {
-      const tx = a.trans[x * 256 + c]!;
+      const tx = at[x * 256 + c]!;
       if (tx < 0) continue;
-      const ty = y < 0 ? -1 : b.trans[y * 256 + c]!;
+      const ty = y < 0 ? -1 : bt[y * 256 + c]!;
       if (ty < 0 && !minus) continue;
-      row[c] = intern(tx, ty);
+      const id = intern(tx, ty);
+      fb.trans[base + c] = id;
     }
-    rows.push(row);
     const inB = y >= 0 && b.accept[y] === 1;
-    acc.push(a.accept[x] === 1 && (minus ? !inB : inB) ? 1 : 0);
+    fb.acc.push(a.accept[x] === 1 && (minus ? !inB : inB) ? 1 : 0);
   }
-  return trim(rows, acc, key);
+  return trimFlat(fb.trans.subarray(0, fb.acc.length * 256), fb.acc, key);
 }
 
 /** L(a) ∪ L(b). */
@@ -276,34 +349,55 @@ export function union(a: Dfa, b: Dfa, key: string): Dfa {
   if (a.isEmpty()) return b;
   if (b.isEmpty()) return a;
   const ids = new Map<number, number>();
-  const pairs: [number, number][] = [];
+  const pairs: number[] = [];
   const nb = b.size + 1;
   const intern = (x: number, y: number): number => {
     const k = (x + 1) * nb + (y + 1);
     let id = ids.get(k);
     if (id === undefined) {
-      id = pairs.length;
+      id = pairs.length / 2;
       if (id > MAX_DFA_STATES * 4) throw new RegexUnsupported('automaton too large');
       ids.set(k, id);
-      pairs.push([x, y]);
+      pairs.push(x, y);
     }
     return id;
   };
   intern(0, 0);
-  const rows: number[][] = [];
-  const acc: number[] = [];
-  for (let k = 0; k < pairs.length; k++) {
-    const [x, y] = pairs[k]!;
-    const row = new Array<number>(256).fill(-1);
+  const fb = new FlatBuilder();
+  for (let k = 0; k * 2 < pairs.length; k++) {
+    const x = pairs[k * 2]!;
+    const y = pairs[k * 2 + 1]!;
+    const base = fb.row(k);
     for (let c = 0; c < 256; c++) {
       const tx = x < 0 ? -1 : a.trans[x * 256 + c]!;
       const ty = y < 0 ? -1 : b.trans[y * 256 + c]!;
-      if (tx >= 0 || ty >= 0) row[c] = intern(tx, ty);
+      if (tx >= 0 || ty >= 0) fb.trans[base + c] = intern(tx, ty);
     }
-    rows.push(row);
-    acc.push((x >= 0 && a.accept[x] === 1) || (y >= 0 && b.accept[y] === 1) ? 1 : 0);
+    fb.acc.push((x >= 0 && a.accept[x] === 1) || (y >= 0 && b.accept[y] === 1) ? 1 : 0);
   }
-  return trim(rows, acc, key);
+  return trimFlat(fb.trans.subarray(0, fb.acc.length * 256), fb.acc, key);
+}
+
+/** A DFA accepting exactly these byte strings (a trie; every state leads to acceptance). */
+export function literalsDfa(words: readonly Uint8Array[], key: string): Dfa {
+  const fb = new FlatBuilder();
+  fb.row(0);
+  fb.acc.push(0);
+  for (const w of words) {
+    let q = 0;
+    for (const byte of w) {
+      let t = fb.trans[q * 256 + byte]!;
+      if (t < 0) {
+        t = fb.acc.length;
+        fb.row(t);
+        fb.acc.push(0);
+        fb.trans[q * 256 + byte] = t;
+      }
+      q = t;
+    }
+    fb.acc[q] = 1;
+  }
+  return new Dfa(fb.trans.slice(0, fb.acc.length * 256), Uint8Array.from(fb.acc), key);
 }
 
 /** Same language without the empty string; reports whether the empty string was in it. */

@@ -8,7 +8,7 @@
  * only the trie subtrees below the cached exit nodes with the state after the terminal.
  */
 import { END, type FlatGrammar } from './grammar.js';
-import type { Inside, TokenIndex, Trie } from './token-index.js';
+import type { Inside, TokenIndex, SuffixTrie } from './token-index.js';
 
 interface StateRec {
   /** Triples (position, dfa state, stack). */
@@ -34,8 +34,8 @@ class ThreadSet {
 export class Engine {
   readonly syms: Int32Array;
   /** Per terminal: does each DFA state have any outgoing byte; its single out-byte (or -1/-2). */
-  private readonly hasOut: Uint8Array[];
-  private readonly onlyByte: Int16Array[];
+  private readonly hasOut: (Uint8Array | undefined)[];
+  private readonly onlyByte: (Int16Array | undefined)[];
   private readonly insideCaches: Map<number, Inside>[];
   private readonly stackFrame: number[] = [-1];
   private readonly stackParent: number[] = [-1];
@@ -49,23 +49,27 @@ export class Engine {
 
   constructor(readonly g: FlatGrammar, readonly index: TokenIndex) {
     this.syms = g.syms;
-    this.hasOut = g.terminals.map((d) => {
-      const h = new Uint8Array(d.size);
-      for (let q = 0; q < d.size; q++) for (let b = 0; b < 256; b++) if (d.trans[q * 256 + b]! >= 0) {
-        h[q] = 1;
-        break;
-      }
-      return h;
-    });
-    this.onlyByte = g.terminals.map((d) => {
-      const o = new Int16Array(d.size).fill(-1);
-      for (let q = 0; q < d.size; q++) for (let b = 0; b < 256; b++) if (d.trans[q * 256 + b]! >= 0) o[q] = o[q] === -1 ? b : -2;
-      return o;
-    });
+    this.hasOut = new Array(g.terminals.length);
+    this.onlyByte = new Array(g.terminals.length);
     this.insideCaches = g.terminals.map((d) => index.cacheFor(d));
     const ts = new ThreadSet();
     for (const a of g.ruleAlts[g.root]!) this.closure(a, 0, ts);
     this.startState = this.intern(ts);
+  }
+
+  /** Per DFA state: any outgoing byte at all, and the only one (or -1 none / -2 several). */
+  private outInfo(t: number): Uint8Array {
+    const d = this.g.terminals[t]!;
+    const h = new Uint8Array(d.size);
+    const o = new Int16Array(d.size).fill(-1);
+    const tr = d.trans;
+    for (let q = 0; q < d.size; q++) for (let b = 0; b < 256; b++) if (tr[q * 256 + b]! >= 0) {
+      h[q] = 1;
+      o[q] = o[q] === -1 ? b : -2;
+    }
+    this.hasOut[t] = h;
+    this.onlyByte[t] = o;
+    return h;
   }
 
   private push(frame: number, parent: number): number {
@@ -138,7 +142,7 @@ export class Engine {
       const d = this.g.terminals[t]!;
       const q = d.trans[th[i + 1]! * 256 + b]!;
       if (q < 0) continue;
-      if (this.hasOut[t]![q]) out.add(p, q, th[i + 2]!);
+      if ((this.hasOut[t] ?? this.outInfo(t))[q]) out.add(p, q, th[i + 2]!);
       if (d.accept[q]) this.closure(p + 1, th[i + 2]!, out);
     }
     const next = this.intern(out);
@@ -189,8 +193,13 @@ export class Engine {
       const tq = `${t},${q}`;
       if (!done.has(tq)) {
         done.add(tq);
-        const b = ins.bits;
-        for (let w = 0; w < b.length; w++) m[w]! |= b[w]!;
+        if (ins.bits) {
+          const b = ins.bits;
+          for (let w = 0; w < b.length; w++) m[w]! |= b[w]!;
+        } else {
+          const ids = ins.ids!;
+          for (let k = 0; k < ids.length; k++) m[ids[k]! >>> 5]! |= 1 << (ids[k]! & 31);
+        }
         if (ins.base && !bases.has(ins.base)) {
           bases.add(ins.base);
           const bb = ins.base;
@@ -202,24 +211,61 @@ export class Engine {
       const k = `${tq},${c}`;
       if (c < 0 || done.has(k)) continue;
       done.add(k);
-      for (const n of ins.exits) this.walk(c, ins.trie, n, m);
+      this.walkExits(c, ins, m);
     }
     if (this.masks.size >= MASK_CACHE) this.masks.delete(this.masks.keys().next().value!);
     this.masks.set(state, m);
     return m;
   }
 
-  /** Generic walk of node's children from parser state `state`. */
-  private walk(state: number, trie: Trie, node: number, m: Uint32Array): void {
-    const end = trie.end[node]!;
-    let c = node + 1;
-    while (c < end) {
-      const s2 = this.step(state, trie.byte[c]!);
-      if (s2 >= 0) {
-        trie.setToken(m, c);
-        if (trie.end[c]! > c + 1) this.walk(s2, trie, c, m);
+  /** Tokens that leave the terminal at an exit node: the merged suffixes walked from state c. */
+  private walkExits(c: number, ins: Inside, m: Uint32Array): void {
+    const sx = this.index.suffixTrie(ins);
+    this.walkSuffix(c, sx, 0, m, new Set<string>());
+  }
+
+  /**
+   * The suffix subtree below `node` from parser state `state`: each thread runs its own DFA over
+   * it (typed-array loop, no parser states per byte); where a thread's terminal may end, the
+   * state after the terminal continues from there.
+   */
+  private walkSuffix(state: number, sx: SuffixTrie, node: number, m: Uint32Array, seen: Set<string>): void {
+    const th = this.states[state]!.threads;
+    const st = new Int32Array(sx.maxDepth + 1);
+    const d0 = sx.depth[node]!;
+    const stop = sx.end[node]!;
+    for (let j = 0; j < th.length; j += 3) {
+      const p = th[j]!;
+      const d = this.g.terminals[this.syms[p]!]!;
+      const trans = d.trans;
+      const accept = d.accept;
+      st[d0] = th[j + 1]!;
+      let exits: number[] | undefined;
+      let i = node + 1;
+      while (i < stop) {
+        const dep = sx.depth[i]!;
+        const q = trans[st[dep - 1]! * 256 + sx.byte[i]!]!;
+        if (q < 0) {
+          i = sx.end[i]!;
+          continue;
+        }
+        st[dep] = q;
+        for (let t = sx.tokStart[i]!; t < sx.tokStart[i + 1]!; t++) {
+          const id = sx.toks[t]!;
+          m[id >>> 5]! |= 1 << (id & 31);
+        }
+        if (accept[q] === 1 && sx.end[i]! > i + 1) (exits ??= []).push(i);
+        i++;
       }
-      c = trie.end[c]!;
+      if (!exits) continue;
+      const c = this.exitState(p, th[j + 2]!);
+      if (c < 0) continue;
+      for (const e of exits) {
+        const k = `${c},${e}`;
+        if (seen.has(k)) continue;
+        seen.add(k);
+        this.walkSuffix(c, sx, e, m, seen);
+      }
     }
   }
 
@@ -230,7 +276,9 @@ export class Engine {
     const th = st.threads;
     let only = -1;
     for (let i = 0; i < th.length; i += 3) {
-      const b = this.onlyByte[this.syms[th[i]!]!]![th[i + 1]!]!;
+      const t = this.syms[th[i]!]!;
+      if (!this.onlyByte[t]) this.outInfo(t);
+      const b = this.onlyByte[t]![th[i + 1]!]!;
       if (b < 0 || (only >= 0 && b !== only)) return -1;
       only = b;
     }

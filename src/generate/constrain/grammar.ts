@@ -93,6 +93,7 @@ export class GrammarBuilder {
     };
     // A (possibly nullable) DFA as a sequence of symbols.
     const dfaSyms = (d: Dfa): Sym[][] => {
+      if (d.isLazy) return [[termSym(d)]];
       if (d.isEmpty()) return [];
       const { dfa, nullable } = withoutEmpty(d);
       const main: Sym[][] = dfa.isEmpty() ? [] : [[termSym(dfa)]];

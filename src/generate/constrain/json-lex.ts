@@ -4,14 +4,14 @@
  * Built DFAs are memoised by a key that describes them, so every constraint of a process shares
  * one automaton (and the token walks cached under its key) for, e.g., "any string".
  */
-import { Dfa, rxToDfa, product, union, literalDfa, trim, rowsOf } from './dfa.js';
+import { Dfa, rxToDfa, product, union, literalDfa, literalsDfa, trim, trimFlat } from './dfa.js';
 import { type Rx, INF, ANY, set, cat, alt, rep, lit, patternToRx, parseRegex } from './regex.js';
 
 const memo = new Map<string, Dfa>();
 export function memoDfa(key: string, make: () => Dfa): Dfa {
   let d = memo.get(key);
   if (!d) {
-    if (memo.size > 20000) memo.clear();
+    if (memo.size > 100000) for (const k of [...memo.keys()].slice(0, 50000)) memo.delete(k);
     d = make();
     memo.set(key, d);
   }
@@ -28,26 +28,35 @@ export function wsDfa(max: number): Dfa {
   return memoDfa(`ws:${max}`, () => rxToDfa(rep(set([[9, 10], [13, 13], [32, 32]]), 1, max), 'raw', `ws:${max}`));
 }
 
+/** A copy of d's table shifted by `shift` states, with `extra` empty states after it. */
+function shifted(d: Dfa, shift: number, extra: number): Int32Array {
+  const n = d.size;
+  const out = new Int32Array((n + shift + extra) * 256).fill(-1);
+  const t = d.trans;
+  for (let i = 0; i < n * 256; i++) if (t[i]! >= 0) out[i + shift * 256] = t[i]! + shift;
+  return out;
+}
+
 /** Put `"` around a content DFA (content never holds a raw quote: it is always escaped). */
 function quoted(d: Dfa, key: string): Dfa {
   if (d.isEmpty()) return d;
-  const rows = rowsOf(d).map((r) => Array.from(r, (t) => (t >= 0 ? t + 1 : -1)));
-  const fin = rows.length + 1;
-  rows.forEach((r, q) => {
-    if (d.accept[q]) r[0x22] = fin;
-  });
-  const start = new Array<number>(256).fill(-1);
-  start[0x22] = 1;
-  const acc = [0, ...Array.from(d.accept, () => 0), 1];
-  return trim([start, ...rows, new Array<number>(256).fill(-1)], acc, key);
+  const n = d.size;
+  const fin = n + 1;
+  const flat = shifted(d, 1, 1);
+  flat[0x22] = 1;
+  const acc = new Uint8Array(n + 2);
+  for (let q = 0; q < n; q++) if (d.accept[q]) flat[(q + 1) * 256 + 0x22] = fin;
+  acc[fin] = 1;
+  return trimFlat(flat, acc, key);
 }
 
 function prefixByte(d: Dfa, byte: number, key: string): Dfa {
   if (d.isEmpty()) return d;
-  const rows = rowsOf(d).map((r) => Array.from(r, (t) => (t >= 0 ? t + 1 : -1)));
-  const start = new Array<number>(256).fill(-1);
-  start[byte] = 1;
-  return trim([start, ...rows], [0, ...Array.from(d.accept)], key);
+  const flat = shifted(d, 1, 0);
+  flat[byte] = 1;
+  const acc = new Uint8Array(d.size + 1);
+  acc.set(d.accept, 1);
+  return trimFlat(flat, acc, key);
 }
 
 // Calendar dates exactly: month lengths, and 29 February only in leap years.
@@ -79,7 +88,14 @@ export interface StringSpec {
 
 export function stringDfa(spec: StringSpec): Dfa {
   const key = `str:${JSON.stringify(spec)}`;
-  return memoDfa(key, () => {
+  // "Any key but these names" is certainly non-empty and starts with a quote: build it when used.
+  const lazy = (spec.notIn?.length ?? 0) > 0 && !spec.notPatterns?.length && !spec.patterns?.length && spec.format === undefined && spec.minLength === undefined && spec.maxLength === undefined;
+  if (lazy) return memoDfa(key, () => Dfa.lazy(key, () => buildString(spec, key)));
+  return memoDfa(key, () => buildString(spec, key));
+}
+
+function buildString(spec: StringSpec, key: string): Dfa {
+  {
     const min = spec.minLength ?? 0;
     const max = spec.maxLength ?? INF;
     let d = memoDfa(`strbody:${min}:${max}`, () => rxToDfa(rep(set(ANY), min, max), 'json', `strbody:${min}:${max}`));
@@ -89,12 +105,12 @@ export function stringDfa(spec: StringSpec): Dfa {
       if (f !== undefined) d = product(d, memoDfa(`fmt:${spec.format}`, () => rxToDfa(parseRegex(f), 'json', `fmt:${spec.format}`)), false, `${d.key}&f:${spec.format}`);
     }
     if (spec.notIn && spec.notIn.length > 0) {
-      const names = rxToDfa(alt(...spec.notIn.map(lit)), 'json', `names:${JSON.stringify(spec.notIn)}`);
+      const names = literalsDfa(spec.notIn.map((n) => enc.encode(JSON.stringify(n).slice(1, -1))), `names:${JSON.stringify(spec.notIn)}`);
       d = product(d, names, true, `${d.key}-names`);
     }
     for (const p of spec.notPatterns ?? []) d = product(d, patternDfa(p), true, `${d.key}-p:${p}`);
     return quoted(d, key);
-  });
+  }
 }
 
 function patternDfa(p: string): Dfa {
@@ -234,4 +250,10 @@ export function boundedNumberDfa(min?: { v: bigint; excl: boolean }, max?: { v: 
     const empty = new Dfa(new Int32Array(0), new Uint8Array(0), key);
     return union(pos ?? empty, negD ?? empty, key);
   });
+}
+
+/** Exactly these JSON texts. */
+export function literalsOf(texts: readonly string[]): Dfa {
+  const key = `enum:${JSON.stringify(texts)}`;
+  return memoDfa(key, () => literalsDfa(texts.map((t) => enc.encode(t)), key));
 }

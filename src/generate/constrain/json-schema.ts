@@ -5,9 +5,8 @@
  * min/maxProperties ask; arrays are counted for minItems/maxItems and tuples.
  */
 import { GrammarBuilder, type Expr, type FlatGrammar, term, ref, seq, alts, EMPTY, NEVER, GrammarError } from './grammar.js';
-import { literal, wsDfa, stringDfa, integerDfa, numberDfa, boundedNumberDfa, patternMatches, memoDfa } from './json-lex.js';
-import { rxToDfa } from './dfa.js';
-import { alt as rxAlt, lit as rxLit, RegexUnsupported } from './regex.js';
+import { literal, literalsOf, wsDfa, stringDfa, integerDfa, numberDfa, boundedNumberDfa, patternMatches } from './json-lex.js';
+import { RegexUnsupported } from './regex.js';
 import { UnsupportedSchemaError } from './errors.js';
 import { ANNOTATIONS, IMPLEMENTED, UNSUPPORTED } from './schema-keywords.js';
 import { Resolver, type Schema, type Obj, isObj, eqJson, constraintKeys } from './schema-merge.js';
@@ -157,7 +156,10 @@ class SchemaCompiler {
     try {
       return term(stringDfa(spec));
     } catch (e) {
-      if (e instanceof RegexUnsupported) throw new UnsupportedSchemaError('pattern', ptr, e.message);
+      if (e instanceof RegexUnsupported) {
+        const kw = /automaton too large/.test(e.message) && spec.maxLength !== undefined ? 'maxLength' : patterns.length ? 'pattern' : 'format';
+        throw new UnsupportedSchemaError(kw, ptr, e.message);
+      }
       throw e;
     }
   }
@@ -234,8 +236,7 @@ class SchemaCompiler {
     });
     if (ok.length === 0) return NEVER;
     const texts = [...new Set(ok.map((v) => JSON.stringify(v)))].sort();
-    const key = `enum:${JSON.stringify(texts)}`;
-    return term(memoDfa(key, () => rxToDfa(rxAlt(...texts.map(rxLit)), 'raw', key)));
+    return term(literalsOf(texts));
   }
 
   private array(s: Obj, ptr: string): Expr {

@@ -18,11 +18,77 @@ import { subtractRanges } from './utf8.js';
 export interface Inside {
   /** A shared slice bitmap that is part of the answer (not to be modified), if any. */
   readonly base: Uint32Array | undefined;
-  /** Tokens whose every byte keeps the terminal alive, beyond `base`. */
-  readonly bits: Uint32Array;
+  /** Tokens whose every byte keeps the terminal alive, beyond `base`: a bitmap when many, else ids. */
+  readonly bits: Uint32Array | undefined;
+  readonly ids: Int32Array | undefined;
   readonly trie: Trie;
   /** Nodes of `trie` (with children) after which the terminal may end; the rest is the parser's. */
   readonly exits: Int32Array;
+  /** What follows the exits, merged into one trie (built on first use). */
+  suffixes?: SuffixTrie;
+}
+
+/**
+ * The bytes after each exit node, merged: tokens `ab",` and `x",` both leave a string at `"` and
+ * continue with `,`, so the parser checks `,` once for all of them.
+ */
+export class SuffixTrie {
+  readonly byte: Uint8Array;
+  readonly depth: Uint16Array;
+  readonly maxDepth: number;
+  readonly end: Int32Array;
+  /** Tokens whose suffix ends at each node: toks[tokStart[n] .. tokStart[n + 1]). */
+  readonly tokStart: Int32Array;
+  readonly toks: Int32Array;
+
+  constructor(trie: Trie, exits: Int32Array) {
+    interface N { kids: Map<number, N>; toks: number[] }
+    const root: N = { kids: new Map(), toks: [] };
+    const path: N[] = [];
+    for (const e of exits) {
+      const d0 = trie.depth[e]!;
+      path[d0] = root;
+      const stop = trie.end[e]!;
+      for (let k = e + 1; k < stop; k++) {
+        const d = trie.depth[k]!;
+        const parent = path[d - 1]!;
+        const b = trie.byte[k]!;
+        let n = parent.kids.get(b);
+        if (!n) parent.kids.set(b, (n = { kids: new Map(), toks: [] }));
+        path[d] = n;
+        if (trie.tok[k]! >= 0) {
+          n.toks.push(trie.tok[k]!);
+          const dd = trie.dupTok.get(k);
+          if (dd) n.toks.push(...dd);
+        }
+      }
+    }
+    const byte: number[] = [];
+    const depth: number[] = [];
+    const end: number[] = [];
+    const tokStart: number[] = [];
+    const toks: number[] = [];
+    let maxDepth = 0;
+    const visit = (n: N, b: number, d: number): void => {
+      const i = byte.length;
+      byte.push(b);
+      depth.push(d);
+      maxDepth = Math.max(maxDepth, d);
+      end.push(0);
+      tokStart.push(toks.length);
+      toks.push(...n.toks);
+      for (const [kb, kn] of n.kids) visit(kn, kb, d + 1);
+      end[i] = byte.length;
+    };
+    visit(root, 0, 0);
+    this.depth = Uint16Array.from(depth);
+    this.maxDepth = maxDepth;
+    tokStart.push(toks.length);
+    this.byte = Uint8Array.from(byte);
+    this.end = Int32Array.from(end);
+    this.tokStart = Int32Array.from(tokStart);
+    this.toks = Int32Array.from(toks);
+  }
 }
 
 export class Trie {
@@ -35,6 +101,7 @@ export class Trie {
   /** Further ids with the same bytes as `tok` (rare). */
   readonly dupTok = new Map<number, number[]>();
   readonly maxDepth: number;
+  private scratch: Int32Array | undefined;
 
   constructor(ids: number[], bytesOf: readonly (Uint8Array | undefined)[]) {
     const cmp = (x: Uint8Array, y: Uint8Array): number => {
@@ -89,8 +156,36 @@ export class Trie {
     }
   }
 
+  /**
+   * The DFA walked over the subtree below `node` (starting in q at that node): tokens that stay
+   * alive are set in `m`, nodes (with children) where the DFA may end are pushed to `exits`.
+   */
+  walkSubtree(dfa: Dfa, q0: number, node: number, m: Uint32Array | undefined, exits: number[]): void {
+    const trans = dfa.trans;
+    const accept = dfa.accept;
+    const { byte, depth, end, tok } = this;
+    // Not re-entrant: callers finish a walk before starting another.
+    const st = (this.scratch ??= new Int32Array(this.maxDepth + 1));
+    const d0 = depth[node]!;
+    st[d0] = q0;
+    const stop = end[node]!;
+    let i = node + 1;
+    while (i < stop) {
+      const d = depth[i]!;
+      const q = trans[st[d - 1]! * 256 + byte[i]!]!;
+      if (q < 0) {
+        i = end[i]!;
+        continue;
+      }
+      st[d] = q;
+      if (m && tok[i]! >= 0) this.setToken(m, i);
+      if (accept[q] === 1 && end[i]! > i + 1) exits.push(i);
+      i++;
+    }
+  }
+
   /** One pass over the trie driven by the DFA alone: dead subtrees are skipped whole. */
-  walkDfa(dfa: Dfa, q0: number, bits: Uint32Array): Int32Array {
+  walkDfa(dfa: Dfa, q0: number, ids: number[]): Int32Array {
     const exits: number[] = [];
     const trans = dfa.trans;
     const accept = dfa.accept;
@@ -110,10 +205,10 @@ export class Trie {
       st[d] = q;
       const t = tok[i]!;
       if (t >= 0) {
-        bits[t >>> 5]! |= 1 << (t & 31);
+        ids.push(t);
         if (dups) {
           const dd = this.dupTok.get(i);
-          if (dd) for (const x of dd) bits[x >>> 5]! |= 1 << (x & 31);
+          if (dd) ids.push(...dd);
         }
       }
       if (accept[q] === 1 && end[i]! > i + 1) exits.push(i);
@@ -125,16 +220,16 @@ export class Trie {
 
 interface Slice {
   readonly dfa: Dfa;
-  /** Longest token in the slice (bytes): coverage is only needed up to this depth. */
+  /** Longest token in the slice (bytes; Infinity for the unbounded slices). */
   readonly maxLen: number;
   readonly bits: Uint32Array;
-  readonly ids: number[];
-  rest?: Trie;
+  /** The tokens outside the slice. */
+  readonly rest: Trie;
 }
 
 const PLAIN_UTF8 = subtractRanges([[0, 0x10ffff]], [[0, 0x1f], [0x22, 0x22], [0x5c, 0x5c]]);
 const PLAIN_ASCII = subtractRanges([[0x20, 0x7e]], [[0x22, 0x22], [0x5c, 0x5c]]);
-const COVER_BUDGET = 4000;
+const COVER_BUDGET = 1500;
 
 export class TokenIndex {
   readonly vocabSize: number;
@@ -144,6 +239,7 @@ export class TokenIndex {
   private readonly all: number[] = [];
   private readonly slices: Slice[];
   private readonly insideCaches = new Map<string, Map<number, Inside>>();
+  private readonly suffixCache = new Map<Trie, Map<string, SuffixTrie>>();
 
   constructor(tokenizer: Tokenizer) {
     this.vocabSize = tokenizer.vocabSize;
@@ -160,23 +256,45 @@ export class TokenIndex {
     const u = rxToDfa(rep(set(PLAIN_UTF8), 0, INF), 'raw', 'slice:utf8');
     const a = rxToDfa(rep(set(PLAIN_ASCII), 0, INF), 'raw', 'slice:ascii');
     this.slices = [];
-    for (const [dfa, max] of [[u, Infinity], [u, 16], [a, Infinity], [a, 16], [u, 8], [a, 8], [u, 4]] as const) {
+    const defs: [Dfa, number][] = [[u, Infinity], [u, 16], [a, Infinity], [a, 16], [u, 8], [a, 8], [u, 4], [u, 2]];
+    for (const [dfa, max] of defs) {
       const ids = this.all.filter((id) => this.bytesOf[id]!.length <= max && dfa.matches(this.bytesOf[id]!));
+      if (ids.length === 0) continue;
       const bits = new Uint32Array(this.words);
+      const inSlice = new Uint8Array(this.vocabSize);
       let maxLen = 0;
       for (const id of ids) {
         bits[id >>> 5]! |= 1 << (id & 31);
+        inSlice[id] = 1;
         maxLen = Math.max(maxLen, this.bytesOf[id]!.length);
       }
-      if (ids.length > 0) this.slices.push({ dfa, maxLen, bits, ids });
+      const rest = new Trie(this.all.filter((id) => !inSlice[id]), this.bytesOf);
+      this.slices.push({ dfa, maxLen: max === Infinity ? Infinity : maxLen, bits, rest });
     }
+  }
+
+  /** Suffix tries are shared between terminal states with the same exit nodes. */
+  suffixTrie(ins: Inside): SuffixTrie {
+    if (ins.suffixes) return ins.suffixes;
+    let byTrie = this.suffixCache.get(ins.trie);
+    if (!byTrie) this.suffixCache.set(ins.trie, (byTrie = new Map()));
+    const key = ins.exits.join(',');
+    let sx = byTrie.get(key);
+    if (!sx) {
+      if (byTrie.size > 20000) byTrie.clear();
+      sx = new SuffixTrie(ins.trie, ins.exits);
+      byTrie.set(key, sx);
+    }
+    ins.suffixes = sx;
+    return sx;
   }
 
   /** The per-state cache for one terminal (shared across constraints by the DFA's key). */
   cacheFor(dfa: Dfa): Map<number, Inside> {
     let c = this.insideCaches.get(dfa.key);
     if (!c) {
-      if (this.insideCaches.size > 4096) this.insideCaches.clear();
+      // Bounded: beyond the cap, forget the oldest half (engines keep the maps they hold).
+      if (this.insideCaches.size > 100000) for (const k of [...this.insideCaches.keys()].slice(0, 50000)) this.insideCaches.delete(k);
       c = new Map();
       this.insideCaches.set(dfa.key, c);
     }
@@ -184,52 +302,59 @@ export class TokenIndex {
   }
 
   /**
-   * Does every string of the slice (up to its longest token) keep `dfa` alive from q, never
-   * passing an accepting state? Breadth-first over (slice state, dfa state) pairs.
+   * The length of the shortest string of the slice language that kills `dfa` from q or passes an
+   * accepting state (Infinity: none). Breadth-first over (slice state, dfa state) pairs; when the
+   * budget runs out the depth fully checked so far is a safe answer.
    */
-  private covers(sl: Slice, dfa: Dfa, q: number): boolean {
-    const seen = new Map<number, number>();
+  private firstFailure(slice: Dfa, dfa: Dfa, q: number, limit: number): number {
     const n = dfa.size;
-    let frontier = [0 * n + q];
-    seen.set(q, 0);
-    for (let depth = 0; depth < sl.maxLen && frontier.length > 0; depth++) {
+    const seen = new Set<number>([q]);
+    let frontier = [q];
+    for (let depth = 0; frontier.length > 0; depth++) {
+      if (depth >= limit) return Infinity;
       const next: number[] = [];
       for (const pair of frontier) {
         const s = Math.floor(pair / n);
         const d = pair - s * n;
         for (let b = 0; b < 256; b++) {
-          const s2 = sl.dfa.trans[s * 256 + b]!;
+          const s2 = slice.trans[s * 256 + b]!;
           if (s2 < 0) continue;
           const d2 = dfa.trans[d * 256 + b]!;
-          if (d2 < 0 || dfa.accept[d2] === 1) return false;
+          if (d2 < 0 || dfa.accept[d2] === 1) return depth + 1;
           const k = s2 * n + d2;
           if (!seen.has(k)) {
-            if (seen.size > COVER_BUDGET) return false;
-            seen.set(k, depth + 1);
+            if (seen.size > COVER_BUDGET) return depth + 1;
+            seen.add(k);
             next.push(k);
           }
         }
       }
       frontier = next;
     }
-    return true;
+    return Infinity;
   }
 
   inside(dfa: Dfa, q0: number): Inside {
+    const fails = new Map<Dfa, number>();
     for (const sl of this.slices) {
-      if (!this.covers(sl, dfa, q0)) continue;
-      if (!sl.rest) {
-        const inSlice = new Uint8Array(this.vocabSize);
-        for (const id of sl.ids) inSlice[id] = 1;
-        sl.rest = new Trie(this.all.filter((id) => !inSlice[id]), this.bytesOf);
+      let f = fails.get(sl.dfa);
+      if (f === undefined) {
+        f = this.firstFailure(sl.dfa, dfa, q0, Infinity);
+        fails.set(sl.dfa, f);
       }
-      const bits = new Uint32Array(this.words);
-      const exits = sl.rest.walkDfa(dfa, q0, bits);
-      return { base: sl.bits, bits, trie: sl.rest, exits };
+      if (f <= sl.maxLen) continue;
+      return this.result(sl.bits, sl.rest, dfa, q0);
     }
+    return this.result(undefined, this.full, dfa, q0);
+  }
+
+  private result(base: Uint32Array | undefined, trie: Trie, dfa: Dfa, q0: number): Inside {
+    const ids: number[] = [];
+    const exits = trie.walkDfa(dfa, q0, ids);
+    if (ids.length <= 2048) return { base, bits: undefined, ids: Int32Array.from(ids), trie, exits };
     const bits = new Uint32Array(this.words);
-    const exits = this.full.walkDfa(dfa, q0, bits);
-    return { base: undefined, bits, trie: this.full, exits };
+    for (const t of ids) bits[t >>> 5]! |= 1 << (t & 31);
+    return { base, bits, ids: undefined, trie, exits };
   }
 }
 
