@@ -6,7 +6,7 @@
  * with `node --import tsx`. The ```sh blocks run line by line through bin/llama-ts.js. In both,
  * the model names the README uses are replaced by fixture paths (MODELS below) and a
  * `llama-ts` command by `node bin/llama-ts.js`. Lines that install or fetch things (npm, npx, git,
- * a line whose model the fixtures cannot stand in for) are skipped; `chat` gets "/exit" on stdin,
+ * a model command without -m, which would fetch the default model) are skipped; `chat` gets "/exit" on stdin,
  * commands reading stdin get the piped text; `run` and `bench` get short lengths appended (a later
  * option wins). A block must exit 0 and print no error.
  */
@@ -82,6 +82,8 @@ function shellLine(line: string): { argv: string[]; input?: string } | undefined
   if (!cmd.startsWith('llama-ts')) return undefined;
   // Shell words: "quoted strings" or bare words.
   const argv = [...cmd.slice('llama-ts'.length).matchAll(/"([^"]*)"|(\S+)/g)].map((m) => m[1] ?? m[2]!);
+  // A model command without -m would fetch the default model: never from a test.
+  if (['run', 'chat', 'bench', 'info', 'tokenize'].includes(argv[0] ?? '') && !argv.includes('-m') && !argv.includes('--model')) return undefined;
   if (argv[0] === 'chat') input = '/exit\n';
   // Keep it quick: a later option wins, so shorter lengths are appended.
   if (argv[0] === 'run') argv.push('-n', '8');
