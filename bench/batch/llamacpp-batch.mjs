@@ -11,18 +11,22 @@ const prompt = (i) => { let x = (i + 1) * 2654435761 >>> 0; return [128000, ...A
 
 for (const k of seqList.split(',').map(Number)) {
   const ctx = await model.createContext({ sequences: k, contextSize: k * (P + N + 16), batchSize: 512, threads: T, flashAttention: false });
-  let firsts = 0, after = 0, allStarted = 0;
+  const times = [];
   await Promise.all(Array.from({ length: k }, async (_, i) => {
     const seq = ctx.getSequence();
-    let made = 0;
+    const t = [];
+    times.push(t);
     for await (const _t of seq.evaluate(prompt(i + k * 100), { temperature: 0.8, seed: i })) {
-      if (made === 0) { if (++firsts === k) allStarted = performance.now(); }
-      else if (allStarted > 0) after++;
-      if (++made >= N) break;
+      t.push(performance.now());
+      if (t.length >= N) break;
     }
   }));
-  const s = (performance.now() - allStarted) / 1000;
-  console.log(JSON.stringify({ engine: 'llama.cpp (node-llama-cpp 3.22.1, CPU)', seqs: k, decode_tps: after / s, tokens: after, decode_s: s }));
+  // Steady state, as bench/batch/run.ts: from every sequence's first token to the first one's last.
+  const start = Math.max(...times.map((t) => t[0])), end = Math.min(...times.map((t) => t[t.length - 1]));
+  let tokens = 0;
+  for (const t of times) for (const x of t) if (x > start && x <= end) tokens++;
+  const s = (end - start) / 1000;
+  console.log(JSON.stringify({ engine: 'llama.cpp (node-llama-cpp 3.22.1, CPU)', seqs: k, decode_tps: s > 0 ? tokens / s : 0, tokens, decode_s: s }));
   await ctx.dispose();
 }
 await model.dispose();

@@ -79,25 +79,30 @@ function prompt(i: number, len: number, vocab: number): number[] {
   })];
 }
 
-/** Aggregate decode tok/s of `k` concurrent requests, counted from the moment all have their first token. */
+/**
+ * Aggregate decode tok/s of `k` concurrent requests in steady state: tokens produced between the
+ * moment every request has its first token and the moment the first one finishes, over that window.
+ */
 async function decodeAggregate(m: LlamaModel, k: number): Promise<{ seqs: number; decode_tps: number; tokens: number; decode_s: number }> {
-  let firsts = 0;
-  let allStarted = 0;
-  let after = 0;
-  const done = Promise.all(
+  const times: number[][] = [];
+  await Promise.all(
     Array.from({ length: k }, async (_, i) => {
-      let first = true;
-      for await (const _c of m.generate(prompt(i + k * 100, promptLen, m.config.vocabSize), { maxTokens: genLen, ignoreEos: true, temperature: 0.8, seed: i })) {
-        if (first) {
-          first = false;
-          if (++firsts === k) allStarted = performance.now();
-        } else if (allStarted > 0) after++;
-      }
+      const t: number[] = [];
+      times.push(t);
+      for await (const _c of m.generate(prompt(i + k * 100, promptLen, m.config.vocabSize), { maxTokens: genLen, ignoreEos: true, temperature: 0.8, seed: i })) t.push(performance.now());
     }),
   );
-  await done;
-  const s = (performance.now() - allStarted) / 1000;
-  return { seqs: k, decode_tps: after / s, tokens: after, decode_s: s };
+  return window(k, times);
+}
+
+/** Steady-state window over per-sequence token timestamps. */
+function window(k: number, times: number[][]): { seqs: number; decode_tps: number; tokens: number; decode_s: number } {
+  const start = Math.max(...times.map((t) => t[0]!));
+  const end = Math.min(...times.map((t) => t[t.length - 1]!));
+  let tokens = 0;
+  for (const t of times) for (const x of t) if (x > start && x <= end) tokens++;
+  const s = (end - start) / 1000;
+  return { seqs: k, decode_tps: s > 0 ? tokens / s : 0, tokens, decode_s: s };
 }
 
 /** First-token latency of a short request submitted while a long prompt is being prefilled. */

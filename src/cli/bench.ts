@@ -1,4 +1,4 @@
-import { loadModel } from '../model/load.js';
+import { loadModelForCli } from './progress.js';
 import type { LlamaModel } from '../model/model.js';
 import { BadArgumentError } from '../errors/errors.js';
 import type { OpProfile } from '../engine/executor.js';
@@ -106,7 +106,7 @@ export async function benchCommand(opts: BenchOptions, out: (s: string) => void)
   const backendName = opts.backend ?? 'wasm';
   const t0 = performance.now();
   // One eval per measurement, unchunked (a huge step budget): the engine's raw speed, as llama-bench.
-  const m = await loadModel(opts.model, { backend: backendName, threads: opts.threads, stepMs: 1e9 });
+  const { model: m } = await loadModelForCli(opts.model, { backend: backendName, threads: opts.threads, stepMs: 1e9, progress: !opts.json });
   const loadS = (performance.now() - t0) / 1000;
   try {
     const info = m.backendInfo;

@@ -10,6 +10,7 @@ import { ggufString } from '../formats/gguf.js';
 import { readGGUFModel } from '../formats/gguf-split.js';
 import { resolveModel } from '../hub/resolve.js';
 import { checkModelFits } from './memory-plan.js';
+import { checkTensorsFinite } from '../quant/check-finite.js';
 import { readHFModel } from '../formats/hf-folder.js';
 import { readLlama2c } from '../formats/llama2c.js';
 import { configFromGGUF } from '../config/from-gguf.js';
@@ -43,6 +44,8 @@ export interface LoadOptions {
   readonly prefixCacheBytes?: number;
   /** Target duration of one forward step in ms (default 250): bounds how long a prefill chunk delays the others. */
   readonly stepMs?: number;
+  /** Scan every weight for NaN/Inf before loading (reads the files once more); NON_FINITE_TENSOR names the first bad one. */
+  readonly checkTensors?: boolean;
 }
 
 export type ContainerFormat = 'gguf' | 'hf' | 'llama2c';
@@ -148,7 +151,7 @@ function checkBackendFits(config: LlamaConfig, backend: Backend): void {
   }
 }
 
-const OPTION_KEYS: ReadonlySet<string> = new Set(['backend', 'threads', 'tokenizer', 'onProgress', 'kvDType', 'contextSize', 'maxSequences', 'maxQueue', 'prefixCacheBytes', 'stepMs']);
+const OPTION_KEYS: ReadonlySet<string> = new Set(['backend', 'threads', 'tokenizer', 'onProgress', 'kvDType', 'contextSize', 'maxSequences', 'maxQueue', 'prefixCacheBytes', 'stepMs', 'checkTensors']);
 
 /** Unknown option names and values are errors: a typo must not silently load something else. */
 function checkLoadOptions(o: LoadOptions): void {
@@ -170,6 +173,7 @@ function checkLoadOptions(o: LoadOptions): void {
   if (o.kvDType !== undefined && o.kvDType !== 'f32' && o.kvDType !== 'f16') throw new BadArgumentError(`kvDType is 'f32' or 'f16', got ${JSON.stringify(o.kvDType)}`);
   if (o.tokenizer !== undefined && typeof o.tokenizer !== 'string') throw new BadArgumentError('tokenizer must be a path');
   if (o.onProgress !== undefined && typeof o.onProgress !== 'function') throw new BadArgumentError('onProgress must be a function');
+  if (o.checkTensors !== undefined && typeof o.checkTensors !== 'boolean') throw new BadArgumentError('checkTensors must be a boolean');
 }
 
 /**
@@ -184,6 +188,7 @@ export async function loadModel(ref: string, options: LoadOptions = {}): Promise
   const opened = await openModelFiles(path, options);
   try {
     // Refuse with numbers before anything is allocated (one sequence at the default context).
+    if (options.checkTensors) checkTensorsFinite(opened.tensors);
     checkModelFits(opened, { backend: options.backend, threads: options.threads, kvDType: options.kvDType, contextSize: Math.min(options.contextSize ?? Math.min(opened.config.contextLength, 4096), opened.config.contextLength) });
   } catch (e) {
     opened.close();
