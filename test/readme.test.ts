@@ -84,6 +84,9 @@ function shellLine(line: string): { argv: string[]; input?: string } | undefined
   const argv = [...cmd.slice('llama-ts'.length).matchAll(/"([^"]*)"|(\S+)/g)].map((m) => m[1] ?? m[2]!);
   // A model command without -m would fetch the default model: never from a test.
   if (['run', 'chat', 'bench', 'info', 'tokenize'].includes(argv[0] ?? '') && !argv.includes('-m') && !argv.includes('--model')) return undefined;
+  // Hub, server, eval and conversion lines need the network, a long-running process or data files
+  // the README only names: hub-cli, server-cli, eval-cli and convert tests cover those commands.
+  if (['pull', 'list', 'rm', 'serve', 'eval', 'convert', 'quantize'].includes(argv[0] ?? '') || argv.some((a) => a.startsWith('hf:'))) return undefined;
   if (argv[0] === 'chat') input = '/exit\n';
   // Keep it quick: a later option wins, so shorter lengths are appended.
   if (argv[0] === 'run') argv.push('-n', '8');
