@@ -90,3 +90,28 @@ test('json_object and a GBNF grammar through generate()', { skip: skipNoFixtures
     await m.dispose();
   }
 });
+
+test('CLI run --json-schema and --grammar constrain the output', { skip: skipNoFixtures, timeout: 120_000 }, async () => {
+  const { mkdtempSync, writeFileSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { spawnSync } = await import('node:child_process');
+  const { REPO_ROOT } = await import('./fixtures.js');
+  const dir = mkdtempSync(join(tmpdir(), 'llama-ts-cli-constrain-'));
+  const schema = join(dir, 'schema.json');
+  writeFileSync(schema, JSON.stringify({ type: 'object', properties: { n: { type: 'integer', minimum: 1, maximum: 9 } }, required: ['n'], additionalProperties: false }));
+  const gbnf = join(dir, 'g.gbnf');
+  writeFileSync(gbnf, 'root ::= "A" | "B"\n');
+  const model = fixture('models', 'tiny-llama3-chat', 'tiny-llama3-chat.q8_0.gguf');
+  const run = (...args: string[]) => spawnSync(process.execPath, [join(REPO_ROOT, 'bin', 'llama-ts.js'), 'run', '-m', model, '-p', 'x', '-n', '40', '--temp', '1', '--seed', '3', '-t', '1', '--json', ...args], { encoding: 'utf8' });
+  const a = run('--json-schema', schema);
+  assert.equal(a.status, 0, a.stderr);
+  const v = JSON.parse((JSON.parse(a.stdout) as { text: string }).text) as { n: number };
+  assert.ok(Number.isInteger(v.n) && v.n >= 1 && v.n <= 9);
+  const g = run('--grammar', gbnf);
+  assert.equal(g.status, 0, g.stderr);
+  assert.match((JSON.parse(g.stdout) as { text: string }).text, /^(A|B)$/);
+  const bad = run('--json-schema', join(dir, 'missing.json'));
+  assert.equal(bad.status, 1);
+  assert.match(bad.stderr, /FILE_NOT_FOUND/);
+});

@@ -78,6 +78,8 @@ export function buildProgram(): Command {
     .option('--ids <ids>', 'prompt as token ids, e.g. 1,2,3', ids)
     .option('--system <text>', 'system prompt (models with a chat template)')
     .option('--raw', 'plain completion: do not apply the chat template', false)
+    .option('--json-schema <file>', 'constrain the output to JSON matching this JSON Schema')
+    .option('--grammar <file>', 'constrain the output to this GBNF grammar (llama.cpp format)')
     .option('-n, --n-predict <n>', 'tokens to generate', int('-n'), 128)
     .option('--temp <t>', 'temperature (0 = greedy)', num('--temp'), 0)
     .option('--top-k <k>', 'top-k (0 = off)', int('--top-k'), 0)
@@ -108,6 +110,8 @@ export function buildProgram(): Command {
           file: o.file,
           system: o.system,
           raw: o.raw,
+          jsonSchema: o.jsonSchema,
+          grammar: o.grammar,
           verbose: o.verbose,
           checkTensors: o.checkTensors,
           ids: o.ids,

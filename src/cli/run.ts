@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
+import type { ResponseFormat } from '../generate/constrain-processor.js';
 import { consume } from '../generate/consume.js';
 import type { BackendName } from '../model/load.js';
 import { BadArgumentError, FileNotFoundError } from '../errors/errors.js';
@@ -38,6 +39,10 @@ export interface RunOptions {
   readonly system?: string;
   /** Plain completion: do not apply the model's chat template. */
   readonly raw?: boolean;
+  /** --json-schema FILE: constrain the output to JSON matching this schema. */
+  readonly jsonSchema?: string;
+  /** --grammar FILE: constrain the output to this GBNF grammar. */
+  readonly grammar?: string;
   /** Timing summary on stderr. */
   readonly verbose?: boolean;
   readonly checkTensors?: boolean;
@@ -111,6 +116,7 @@ export async function runCommand(o: RunOptions, write: (s: string) => void): Pro
       promptIds = model.tokenizer.encode(text, { addBos: o.bos, specials: o.specials ? 'parse' : 'plain' });
     }
     const session = model.session({ contextSize: plan.contextSize });
+    const responseFormat = constraintFromFiles(o);
     const gen = model.generate(promptIds, {
       session,
       maxTokens: o.n,
@@ -123,6 +129,7 @@ export async function runCommand(o: RunOptions, write: (s: string) => void): Pro
       stop: o.stop,
       stopIds,
       ignoreEos: o.ignoreEos,
+      ...(responseFormat ? { responseFormat } : {}),
     });
     // Special tokens are never printed as text (llama.cpp prints them only when asked to).
     const shown = model.hasTokenizer ? new SpecialFilter(model.tokenizer, o.stop.length > 0) : undefined;
@@ -171,3 +178,24 @@ export async function runCommand(o: RunOptions, write: (s: string) => void): Pro
 }
 
 const round = (x: number): number => Math.round(x * 100) / 100;
+
+/** --json-schema / --grammar files as a responseFormat (one of them at most). */
+function constraintFromFiles(o: RunOptions): ResponseFormat | undefined {
+  if (o.jsonSchema !== undefined && o.grammar !== undefined) throw new BadArgumentError('give --json-schema or --grammar, not both');
+  const read = (f: string): string => {
+    if (!existsSync(f)) throw new FileNotFoundError(f);
+    return readFileSync(f, 'utf8');
+  };
+  if (o.jsonSchema !== undefined) {
+    let schema: unknown;
+    try {
+      schema = JSON.parse(read(o.jsonSchema));
+    } catch (e) {
+      if (e instanceof SyntaxError) throw new BadArgumentError(`${o.jsonSchema} is not JSON: ${e.message}`);
+      throw e;
+    }
+    return { type: 'json_schema', schema };
+  }
+  if (o.grammar !== undefined) return { type: 'grammar', grammar: read(o.grammar) };
+  return undefined;
+}
