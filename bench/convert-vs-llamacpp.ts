@@ -13,10 +13,11 @@
  * converted GGUF against the golden ids and llama-ts.
  */
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ensureLlamaCpp } from './peers/llamacpp.js';
 import { parseArgs } from 'node:util';
 import { FILE_TYPES, parseFileType } from '../src/convert/ftype.js';
 import { convertHFToGGUF } from '../src/convert/hf-to-gguf.js';
@@ -34,17 +35,7 @@ const fixtures = join(shared, 'models');
 const work = mkdtempSync(join(tmpdir(), 'llama-ts-convert-vs-llamacpp-'));
 
 function installLlamaCpp(): string {
-  const dir = join(work, 'nlc');
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'nlc', private: true, type: 'module' }));
-  console.error(`installing node-llama-cpp 3.22.1 (CPU prebuilt) into ${dir} …`);
-  execFileSync('npm', ['install', '--omit=optional', '--no-audit', '--no-fund', 'node-llama-cpp@3.22.1', '@node-llama-cpp/linux-x64@3.22.1'], {
-    cwd: dir,
-    stdio: ['ignore', 'ignore', 'inherit'],
-    env: { ...process.env, NODE_LLAMA_CPP_SKIP_DOWNLOAD: 'true' },
-  });
-  copyFileSync(join(here, 'convert-greedy-llamacpp.mjs'), join(dir, 'greedy.mjs'));
-  return dir;
+  return ensureLlamaCpp(work, [join(here, 'convert-greedy-llamacpp.mjs')]);
 }
 
 function firstDivergence(a: readonly number[], b: readonly number[]): number | null {
@@ -104,7 +95,7 @@ try {
     ...rows.map((r) => ({ path: r.file, prompt: r.prompt, n: 32 })),
     ...tokRows.map((t) => ({ path: t.file, prompt: [], n: 0, texts: t.texts })),
   ];
-  const out = execFileSync('node', [join(nlc, 'greedy.mjs'), JSON.stringify(jobs)], {
+  const out = execFileSync('node', [join(nlc, 'convert-greedy-llamacpp.mjs'), JSON.stringify(jobs)], {
     cwd: nlc,
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'inherit'],

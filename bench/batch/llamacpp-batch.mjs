@@ -11,12 +11,15 @@ const prompt = (i) => { let x = (i + 1) * 2654435761 >>> 0; return [128000, ...A
 
 for (const k of seqList.split(',').map(Number)) {
   const ctx = await model.createContext({ sequences: k, contextSize: k * (P + N + 16), batchSize: 512, threads: T, flashAttention: false });
+  // As bench/batch/run.ts: every prompt but its last token prefilled first, then all decode together.
+  const seqs = Array.from({ length: k }, () => ctx.getSequence());
+  const prompts = seqs.map((_, i) => prompt(i + k * 100));
+  await Promise.all(seqs.map((seq, i) => seq.evaluateWithoutGeneratingNewTokens(prompts[i].slice(0, -1))));
   const times = [];
-  await Promise.all(Array.from({ length: k }, async (_, i) => {
-    const seq = ctx.getSequence();
+  await Promise.all(seqs.map(async (seq, i) => {
     const t = [];
     times.push(t);
-    for await (const _t of seq.evaluate(prompt(i + k * 100), { temperature: 0.8, seed: i })) {
+    for await (const _t of seq.evaluate(prompts[i].slice(-1), { temperature: 0.8, seed: i })) {
       t.push(performance.now());
       if (t.length >= N) break;
     }

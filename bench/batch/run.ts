@@ -80,18 +80,22 @@ function prompt(i: number, len: number, vocab: number): number[] {
 }
 
 /**
- * Aggregate decode tok/s of `k` concurrent requests in steady state: tokens produced between the
- * moment every request has its first token and the moment the first one finishes, over that window.
+ * Aggregate decode tok/s of `k` concurrent requests in steady state. Every prompt but its last token
+ * is prefilled first (in sessions, concurrently), then all k generations start together from there,
+ * so the window — from the moment every request has its first token to the moment the first one
+ * finishes — has all k sequences decoding.
  */
 async function decodeAggregate(m: LlamaModel, k: number): Promise<{ seqs: number; decode_tps: number; tokens: number; decode_s: number }> {
-  const times: number[][] = [];
+  const prompts = Array.from({ length: k }, (_, i) => prompt(i + k * 100, promptLen, m.config.vocabSize));
+  const sessions = prompts.map(() => m.session({ contextSize: promptLen + genLen + 8 }));
+  await Promise.all(sessions.map((s, i) => s.eval(prompts[i]!.slice(0, -1), { logits: 'none' })));
+  const times: number[][] = prompts.map(() => []);
   await Promise.all(
-    Array.from({ length: k }, async (_, i) => {
-      const t: number[] = [];
-      times.push(t);
-      for await (const _c of m.generate(prompt(i + k * 100, promptLen, m.config.vocabSize), { maxTokens: genLen, ignoreEos: true, temperature: 0.8, seed: i })) t.push(performance.now());
+    prompts.map(async (p, i) => {
+      for await (const _c of m.generate(p, { session: sessions[i], maxTokens: genLen, ignoreEos: true, temperature: 0.8, seed: i })) times[i]!.push(performance.now());
     }),
   );
+  for (const s of sessions) s.dispose();
   return window(k, times);
 }
 

@@ -209,22 +209,14 @@ export class Scheduler {
     }
   }
 
-  /** Moves queued requests into running ones while sequences are free. */
+  /**
+   * Moves queued requests into running ones while sequences are free; requests that continue a
+   * caller's sequence (a session's) do not take a slot from the pool.
+   */
   private async admit(): Promise<void> {
-    while (this.queue.length > 0 && this.gens.size < this.o.maxSequences) {
-      const job = this.queue.shift()!;
-      if (job.done) continue;
-      this.gens.add(job);
-      try {
-        await this.attach(job);
-      } catch (e) {
-        this.fail(job, e);
-      }
-    }
-    // Requests that continue a caller's sequence do not take a slot from the pool.
     for (let i = 0; i < this.queue.length; i++) {
       const job = this.queue[i]!;
-      if (!job.req.sequence) continue;
+      if (!job.req.sequence && this.gens.size >= this.o.maxSequences) continue;
       this.queue.splice(i--, 1);
       if (job.done) continue;
       this.gens.add(job);

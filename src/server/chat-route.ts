@@ -1,5 +1,4 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { LlamaModel } from '../model/model.js';
 import type { ChatMessage, ToolDefinition } from '../chat/types.js';
 import type { GenerateResult } from '../generate/options.js';
 import type { ServerContext } from './context.js';
@@ -8,8 +7,7 @@ import { ToolCallStreamParser, type ParsedToolCall } from '../chat/tools.js';
 import { ContextOverflowError } from '../errors/errors.js';
 import { HttpError } from './errors.js';
 import { generateOptions, type SamplingBody } from './sampling.js';
-import { runChoice, type TokenEvent } from './runner.js';
-import { SSE } from './sse.js';
+import { answerChoices, runChoice, type TokenEvent } from './runner.js';
 import { constraintFor } from './constraints.js';
 
 interface ChatBody extends SamplingBody {
@@ -23,13 +21,6 @@ interface ChatBody extends SamplingBody {
   readonly tool_choice?: 'auto' | 'none' | 'required' | { readonly type: 'function'; readonly function: { readonly name: string } } | null;
   readonly parallel_tool_calls?: boolean | null;
   readonly response_format?: { readonly type: 'text' | 'json_object' | 'json_schema'; readonly json_schema?: { readonly name: string; readonly schema?: object; readonly strict?: boolean | null } } | null;
-}
-
-interface ToolCallOut {
-  readonly index: number;
-  readonly id: string;
-  readonly type: 'function';
-  readonly function: { readonly name: string; readonly arguments: string };
 }
 
 const callId = (): string => `call_${Math.random().toString(36).slice(2, 14)}`;
@@ -126,51 +117,36 @@ export async function chatCompletions(ctx: ServerContext, req: FastifyRequest, r
     if (!reply.raw.writableFinished) ac.abort();
   });
 
-  if (body.stream) {
-    const sse = new SSE(reply.raw, ctx.corsHeaders(req));
-    reply.hijack();
-    let completion = 0;
-    try {
-      const all = await Promise.all(
-        Array.from({ length: n }, async (_, choice) => {
-          sse.send({ ...base, choices: [{ index: choice, delta: { role: 'assistant', content: '' }, logprobs: null, finish_reason: null }] });
-          const r = await run(choice, (delta, l) => sse.send({ ...base, choices: [{ index: choice, delta, logprobs: l ? { content: l } : null, finish_reason: null }] }));
-          completion += r.result.ids.length;
-          sse.send({ ...base, choices: [{ index: choice, delta: {}, logprobs: null, finish_reason: finishReason(r.result, r.calls) }] });
-          return r;
-        }),
-      );
-      ctx.metrics.tokens(ids.length, completion);
-      if (body.stream_options?.include_usage) sse.send({ ...base, choices: [], usage: usage(ids.length, completion, all[0]?.result) });
-      sse.end();
-      ctx.metrics.request('/v1/chat/completions', 200);
-    } catch (e) {
-      ctx.streamError(sse, e, '/v1/chat/completions');
-    }
-    return reply;
-  }
-
-  const all = await Promise.all(Array.from({ length: n }, (_, choice) => run(choice, () => {})));
-  const completion = all.reduce((a, r) => a + r.result.ids.length, 0);
-  ctx.metrics.tokens(ids.length, completion);
-  return {
-    id,
-    object: 'chat.completion',
-    created,
-    model: ctx.modelName,
-    choices: all.map((r, index) => {
-      const toolCalls: ToolCallOut[] = r.calls.map((c, i) => ({ index: i, id: callId(), type: 'function', function: { name: c.name, arguments: JSON.stringify(c.arguments) } }));
-      return {
-        index,
-        message: { role: 'assistant', content: toolCalls.length > 0 && r.content === '' ? null : r.content, ...(toolCalls.length > 0 ? { tool_calls: toolCalls.map(({ index: _i, ...t }) => t) } : {}), refusal: null },
-        logprobs: wantTop !== undefined ? { content: r.lps } : null,
-        finish_reason: finishReason(r.result, r.calls),
-      };
+  return answerChoices(ctx, req, reply, {
+    route: '/v1/chat/completions',
+    n,
+    promptTokens: ids.length,
+    stream: body.stream === true,
+    includeUsage: body.stream_options?.include_usage === true,
+    envelope: base,
+    run: async (choice, send) => {
+      const chunk = (delta: object, l?: object[], finish: string | null = null): void =>
+        send({ ...base, choices: [{ index: choice, delta, logprobs: l ? { content: l } : null, finish_reason: finish }] });
+      chunk({ role: 'assistant', content: '' });
+      const r = await run(choice, (delta, l) => chunk(delta, l));
+      chunk({}, undefined, finishReason(r.result, r.calls));
+      return r;
+    },
+    body: (all, u) => ({
+      id,
+      object: 'chat.completion',
+      created,
+      model: ctx.modelName,
+      choices: all.map((r, index) => {
+        const toolCalls = r.calls.map((c) => ({ id: callId(), type: 'function', function: { name: c.name, arguments: JSON.stringify(c.arguments) } }));
+        return {
+          index,
+          message: { role: 'assistant', content: toolCalls.length > 0 && r.content === '' ? null : r.content, ...(toolCalls.length > 0 ? { tool_calls: toolCalls } : {}), refusal: null },
+          logprobs: wantTop !== undefined ? { content: r.lps } : null,
+          finish_reason: finishReason(r.result, r.calls),
+        };
+      }),
+      usage: u,
     }),
-    usage: usage(ids.length, completion, all[0]?.result),
-  };
-}
-
-export function usage(prompt: number, completion: number, r: GenerateResult | undefined): object {
-  return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion, prompt_tokens_details: { cached_tokens: r?.cache?.reused ?? 0 } };
+  });
 }

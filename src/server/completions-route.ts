@@ -3,9 +3,7 @@ import type { ServerContext } from './context.js';
 import type { GenerateResult } from '../generate/options.js';
 import { ContextOverflowError } from '../errors/errors.js';
 import { generateOptions, logSumExp, topLogprobs, type SamplingBody } from './sampling.js';
-import { runChoice, type TokenEvent } from './runner.js';
-import { SSE } from './sse.js';
-import { usage } from './chat-route.js';
+import { answerChoices, runChoice, type TokenEvent } from './runner.js';
 
 interface CompletionBody extends SamplingBody {
   readonly model: string;
@@ -69,40 +67,29 @@ export async function completions(ctx: ServerContext, req: FastifyRequest, reply
       ? { tokens: [...promptLps.tokens, ...lp.tokens], token_logprobs: [...promptLps.token_logprobs, ...lp.token_logprobs], top_logprobs: [...promptLps.top_logprobs, ...lp.top_logprobs], text_offset: [...promptLps.text_offset, ...lp.text_offset] }
       : lp;
 
-  if (body.stream) {
-    const sse = new SSE(reply.raw, ctx.corsHeaders(req));
-    reply.hijack();
-    let completion = 0;
-    try {
-      const all = await Promise.all(
-        Array.from({ length: n }, async (_, choice) => {
-          if (echoText) sse.send({ id, object: 'text_completion', created, model: ctx.modelName, choices: [{ index: choice, text: echoText, logprobs: promptLps ?? null, finish_reason: null }] });
-          const r = await run(choice, (text, lp) => sse.send({ id, object: 'text_completion', created, model: ctx.modelName, choices: [{ index: choice, text, logprobs: lp ?? null, finish_reason: null }] }));
-          completion += r.result.ids.length;
-          sse.send({ id, object: 'text_completion', created, model: ctx.modelName, choices: [{ index: choice, text: '', logprobs: null, finish_reason: r.result.finishReason === 'length' ? 'length' : 'stop' }] });
-          return r;
-        }),
-      );
-      ctx.metrics.tokens(ids.length, completion);
-      if (body.stream_options?.include_usage) sse.send({ id, object: 'text_completion', created, model: ctx.modelName, choices: [], usage: usage(ids.length, completion, all[0]?.result) });
-      sse.end();
-      ctx.metrics.request('/v1/completions', 200);
-    } catch (e) {
-      ctx.streamError(sse, e, '/v1/completions');
-    }
-    return reply;
-  }
-  const all = await Promise.all(Array.from({ length: n }, (_, choice) => run(choice, () => {})));
-  const completion = all.reduce((a, r) => a + r.result.ids.length, 0);
-  ctx.metrics.tokens(ids.length, completion);
-  return {
-    id,
-    object: 'text_completion',
-    created,
-    model: ctx.modelName,
-    choices: all.map((r, index) => ({ index, text: echoText + r.text, logprobs: withPrompt(r.lp) ?? null, finish_reason: r.result.finishReason === 'length' ? 'length' : 'stop' })),
-    usage: usage(ids.length, completion, all[0]?.result),
-  };
+  const envelope = { id, object: 'text_completion', created, model: ctx.modelName };
+  const finish = (r: GenerateResult): string => (r.finishReason === 'length' ? 'length' : 'stop');
+  return answerChoices(ctx, req, reply, {
+    route: '/v1/completions',
+    n,
+    promptTokens: ids.length,
+    stream: body.stream === true,
+    includeUsage: body.stream_options?.include_usage === true,
+    envelope,
+    run: async (choice, send) => {
+      const chunk = (text: string, lp: Logprobs | null, finishReason: string | null = null): void =>
+        send({ ...envelope, choices: [{ index: choice, text, logprobs: lp, finish_reason: finishReason }] });
+      if (echoText) chunk(echoText, promptLps ?? null);
+      const r = await run(choice, (text, lp) => chunk(text, lp ?? null));
+      chunk('', null, finish(r.result));
+      return r;
+    },
+    body: (all, u) => ({
+      ...envelope,
+      choices: all.map((r, index) => ({ index, text: echoText + r.text, logprobs: withPrompt(r.lp) ?? null, finish_reason: finish(r.result) })),
+      usage: u,
+    }),
+  });
 }
 
 /** Log-probs of each prompt token given the ones before it (the first has none), from one prefill. */
