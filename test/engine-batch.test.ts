@@ -270,3 +270,34 @@ test('loadModel rejects unknown options and values (BAD_ARGUMENT)', { skip: skip
   await bad({ contextsize: 10 });
   await bad({ maxSequences: -1 });
 });
+
+test('backends print small too', async () => {
+  const { inspect } = await import('node:util');
+  const { RefBackend } = await import('../src/index.js');
+  const { createWasmBackend } = await import('../src/backend/wasm/index.js');
+  const w = await createWasmBackend({ threads: 2 });
+  try {
+    assert.ok(JSON.stringify(w).length < 300, JSON.stringify(w));
+    assert.ok(inspect(w).length < 300);
+    assert.equal(JSON.stringify(new RefBackend()), '{"kind":"RefBackend"}');
+  } finally {
+    await w.dispose();
+  }
+});
+
+test('a generation in a session streams its tokens as they come, not at the end', { skip: skipNoFixtures }, async () => {
+  const m = await loadModel(MODEL(), { backend: 'wasm', threads: 2 });
+  try {
+    const s = m.session({ contextSize: 64 });
+    let seenBeforeEnd = 0;
+    const steps: number[] = [];
+    for await (const _ of m.generate([1, 5, 6], { session: s, maxTokens: 20, ignoreEos: true })) steps.push(m.stats().steps);
+    // Each chunk arrives right after its step: the step counter grows along the stream.
+    for (let i = 1; i < steps.length; i++) if (steps[i]! < steps[steps.length - 1]!) seenBeforeEnd++;
+    assert.ok(seenBeforeEnd >= 10, `only ${seenBeforeEnd} of ${steps.length} chunks arrived before the last step`);
+    await assert.rejects(consume(m.generate(Array.from({ length: 70 }, () => 5), { session: s }), () => {}), (e: unknown) => (e as { code?: string }).code === 'CONTEXT_OVERFLOW');
+    s.dispose();
+  } finally {
+    await m.dispose();
+  }
+});

@@ -104,15 +104,28 @@ export class LlamaModel implements Model {
     const options = this.withResponseFormat(opts);
     const session = options.session;
     if (!session) return this.scheduler.submit({ ...options, prompt: ids });
-    // A session runs one thing at a time: the request waits for earlier calls on it.
+    // A session runs one thing at a time: the request waits for earlier calls on it, then holds
+    // the session until it ends; its chunks stream as they come.
     let handle: RequestHandle | undefined;
     let cancelled = false;
-    const started = session.exclusive(async () => {
-      if (cancelled) return undefined;
-      handle = this.scheduler.submit({ ...options, prompt: ids, sequence: session.sequence });
-      await handle.result.catch(() => {});
-      return handle;
+    let ready!: (h: RequestHandle | undefined) => void;
+    let failed!: (e: unknown) => void;
+    const started = new Promise<RequestHandle | undefined>((res, rej) => {
+      ready = res;
+      failed = rej;
     });
+    void session
+      .exclusive(async () => {
+        if (cancelled) return ready(undefined);
+        try {
+          handle = this.scheduler.submit({ ...options, prompt: ids, sequence: session.sequence });
+        } catch (e) {
+          return failed(e);
+        }
+        ready(handle);
+        await handle.result.catch(() => {});
+      })
+      .catch(failed);
     async function* chunks(): AsyncGenerator<GenerateChunk> {
       const h = await started;
       if (h) yield* h.chunks;

@@ -93,6 +93,13 @@ export class RefBackend implements Backend {
   }
 
   readonly info = { name: 'ref', threads: 1 };
+  /** A small form for JSON.stringify / util.inspect (weights are plain arrays of any size). */
+  toJSON(): object {
+    return { kind: 'RefBackend' };
+  }
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return 'RefBackend {}';
+  }
   alloc(length: number): Tensor {
     return new RefTensor(new Float32Array(length));
   }

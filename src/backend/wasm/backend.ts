@@ -33,6 +33,14 @@ const c_ = (c: KVCache): WKVCache => c as WKVCache;
  */
 export class WasmBackend implements Backend {
   readonly name = 'wasm';
+
+  /** A small form for JSON.stringify / util.inspect: the memories behind it are hundreds of MB. */
+  toJSON(): object {
+    return { kind: 'WasmBackend', threads: this.threads, relaxedSimd: this.relaxedSimd, memoryBytes: this.memoryUse() };
+  }
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return `WasmBackend ${JSON.stringify(this.toJSON())}`;
+  }
   private readonly mem: ThreadMemories;
   /** mem.k0, kept here too: the elementwise ops call it once per op. */
   private readonly k0: Kernels;
