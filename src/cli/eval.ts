@@ -47,8 +47,8 @@ export async function evalCommand(o: EvalCommandOptions, out: (s: string) => voi
   if (isEndpoint(o.model)) {
     backend = new OpenAIBackend(o.model, { ...(o.modelName !== undefined ? { model: o.modelName } : {}), ...(o.apiKey !== undefined ? { apiKey: o.apiKey } : {}), ...(o.concurrency !== undefined ? { concurrency: o.concurrency } : {}) });
   } else {
-    const { loadModel } = await import('../model/load.js');
-    const model = await loadModel(o.model, { backend: o.backend, ...(o.threads !== undefined ? { threads: o.threads } : {}) });
+    const { loadModelForCli } = await import('./progress.js');
+    const { model } = await loadModelForCli(o.model, { backend: o.backend, progress: o.progress, ...(o.threads !== undefined ? { threads: o.threads } : {}) });
     backend = new LocalBackend(model, o.concurrency !== undefined ? { concurrency: o.concurrency } : {});
     dispose = () => model.dispose();
   }
