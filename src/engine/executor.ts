@@ -43,6 +43,8 @@ export class LocalExecutor implements Executor {
     readonly config: LlamaConfig,
     readonly backend: Backend,
     weights: ModelWeights,
+    /** Runs after the backend is released (e.g. closing the model's files). */
+    private readonly onDispose: () => void = () => {},
     /** LLAMA_TS_TRACE: a folder to dump every intermediate of every step into (debugging). */
     traceDir: string | undefined = process.env.LLAMA_TS_TRACE || undefined,
   ) {
@@ -129,5 +131,6 @@ export class LocalExecutor implements Executor {
     for (const id of [...this.caches.keys()]) this.freeCache(id);
     this.forwardPass.freeScratch();
     await this.backend.dispose();
+    this.onDispose();
   }
 }

@@ -128,20 +128,19 @@ export async function loadWeightsInto(path: string, backendName: BackendName, th
   let backend: Backend | undefined;
   try {
     backend = await makeBackend({ backend: backendName, threads });
-    checkBackendFits(opened.config, backend);
-    const weights = loadWeights(opened.config, opened.tensors, opened.layout, backend, path, onProgress);
-    const exec = new LocalExecutor(opened.config, backend, weights);
-    const dispose = exec.dispose.bind(exec);
-    exec.dispose = async () => {
-      await dispose();
-      opened.close();
-    };
-    return exec;
+    return executorFor(opened, backend, path, onProgress);
   } catch (e) {
     opened.close();
     await backend?.dispose();
     throw e;
   }
+}
+
+/** Weights loaded into `backend` and an executor over them that closes the files when disposed. */
+function executorFor(opened: OpenedModel, backend: Backend, path: string, onProgress: WeightLoadProgress | undefined): LocalExecutor {
+  checkBackendFits(opened.config, backend);
+  const weights = loadWeights(opened.config, opened.tensors, opened.layout, backend, path, onProgress);
+  return new LocalExecutor(opened.config, backend, weights, () => opened.close());
 }
 
 /** Backend limits checked once at load instead of on every op. */
@@ -205,15 +204,7 @@ export async function loadModel(ref: string, options: LoadOptions = {}): Promise
       opened.close(); // the engine thread opens the files itself
       exec = await WorkerExecutor.start({ path, backend: b, threads: options.threads }, options.onProgress);
     } else {
-      checkBackendFits(opened.config, b);
-      const weights = loadWeights(opened.config, opened.tensors, opened.layout, b, path, options.onProgress);
-      const local = new LocalExecutor(opened.config, b, weights);
-      const dispose = local.dispose.bind(local);
-      local.dispose = async () => {
-        await dispose();
-        opened.close();
-      };
-      exec = local;
+      exec = executorFor(opened, b, path, options.onProgress);
     }
     return new LlamaModel(opened.config, exec, opened.tokenizer, opened.chatTemplate, source, options);
   } catch (e) {
