@@ -1,5 +1,6 @@
 import type { SamplingOptions } from './options.js';
 import { Rng } from './rng.js';
+import { keyId, rankKey, selectSmallest, MAX_RANKED_VOCAB } from './rank.js';
 import { BadArgumentError } from '../errors/errors.js';
 
 export interface SampleResult {
@@ -24,6 +25,8 @@ export class Sampler {
   /** Ids seen so far (prompt and generated), for penalties. */
   private readonly history: number[] = [];
   private scratch = new Float32Array(0);
+  private keys = new Float64Array(0);
+  private weights = new Float64Array(0);
 
   constructor(options: SamplingOptions = {}) {
     this.opts = {
@@ -71,67 +74,94 @@ export class Sampler {
     for (const [id, b] of o.logitBias) if (id >= 0 && id < l.length) l[id] = l[id]! + b;
     this.applyPenalties(l);
 
-    const logZ = logSumExp(l);
-    if (o.temperature === 0) {
-      const id = argmax(l);
-      return { id, logprob: l[id]! - logZ };
-    }
-
-    const top = l[argmax(l)]!;
-    let cand: number[];
-    if (o.topK === 0 && o.topP === 1 && o.minP === 0) {
-      cand = []; // no truncation: draw from the whole vocabulary without sorting
-    } else {
-      // Tokens more than e^28 below the top cannot change a top-p / min-p cut measurably;
-      // dropping them first keeps the sort small on 128K vocabularies.
-      const floor = o.minP > 0 ? Math.max(top + Math.log(o.minP), top - 28) : top - 28;
-      cand = [];
-      for (let i = 0; i < l.length; i++) if (l[i]! >= floor) cand.push(i);
-      cand.sort((a, b) => l[b]! - l[a]! || a - b);
-      if (o.topK > 0 && o.topK < cand.length) cand = cand.slice(0, o.topK);
-      if (o.topP < 1) {
-        const probs = cand.map((i) => Math.exp(l[i]! - top));
-        const z = probs.reduce((a, b) => a + b, 0);
-        let cum = 0;
-        for (let j = 0; j < cand.length; j++) {
-          cum += probs[j]! / z;
-          if (cum >= o.topP) {
-            cand = cand.slice(0, j + 1);
-            break;
-          }
-        }
-      }
-    }
-    const chosen = cand.length > 0 ? this.draw(l, cand, top) : this.drawAll(l, top);
+    const best = argmax(l);
+    const top = l[best]!;
+    const whole = o.temperature > 0 && o.topK === 0 && o.topP === 1 && o.minP === 0;
+    // At temperature 1 the draw's weights are exactly log Z's terms: compute them once.
+    const keep = whole && o.temperature === 1 ? this.weightsFor(l.length) : undefined;
+    const z = sumExp(l, top, keep);
+    const logZ = top + Math.log(z);
+    if (o.temperature === 0) return { id: best, logprob: l[best]! - logZ };
+    const chosen = whole ? this.drawAll(l, top, keep ? z : undefined) : this.draw(l, this.candidates(l, top), top);
     return { id: chosen, logprob: l[chosen]! - logZ };
   }
 
-  /** Draws from `cand` with weights exp((l − top) / T). */
-  private draw(l: Float32Array, cand: readonly number[], top: number): number {
-    const t = this.opts.temperature;
-    const weights = cand.map((i) => Math.exp((l[i]! - top) / t));
-    const z = weights.reduce((a, b) => a + b, 0);
-    let r = this.rng.next() * z;
-    for (let j = 0; j < cand.length; j++) {
-      r -= weights[j]!;
-      if (r < 0) return cand[j]!;
+  /**
+   * The truncated candidate set (top-k → top-p → min-p), as rank keys in rank order (logit
+   * descending, id ascending). Only as much is ranked as the cut needs: a top-k or a small nucleus
+   * never sorts the whole vocabulary.
+   */
+  private candidates(l: Float32Array, top: number): Float64Array {
+    const o = this.opts;
+    // Tokens more than e^28 below the top cannot change a top-p / min-p cut measurably;
+    // dropping them first keeps the ranking small on 128K vocabularies.
+    const floor = o.minP > 0 ? Math.max(top + Math.log(o.minP), top - 28) : top - 28;
+    if (l.length > MAX_RANKED_VOCAB) throw new BadArgumentError(`top-k / top-p / min-p support vocabularies up to ${MAX_RANKED_VOCAB} tokens, this one has ${l.length}`);
+    if (this.keys.length < l.length) this.keys = new Float64Array(l.length);
+    const keys = this.keys;
+    let n = 0;
+    for (let i = 0; i < l.length; i++) if (l[i]! >= floor) keys[n++] = rankKey(l[i]!, i);
+    let sorted = false;
+    if (o.topK > 0 && o.topK < n) {
+      selectSmallest(keys, n, o.topK);
+      n = o.topK;
+      sorted = true;
+    } else if (o.topP === 1) {
+      selectSmallest(keys, n, n); // min-p alone draws in rank order: rank them all
+      sorted = true;
     }
-    return cand[cand.length - 1]!;
+    if (o.topP === 1) return keys.subarray(0, n);
+    // After a top-k cut this sums in rank order, as always; without one, in id order (the same
+    // total up to float64 rounding, without ranking every candidate first).
+    let z = 0;
+    for (let j = 0; j < n; j++) z += Math.exp(l[keyId(keys[j]!)]! - top);
+    // Grow the ranked prefix until it holds the nucleus (most real rows need a few dozen tokens).
+    for (let ranked = Math.min(n, 64); ; ranked = Math.min(n, ranked * 8)) {
+      if (!sorted) selectSmallest(keys, n, ranked);
+      let cum = 0;
+      for (let j = 0; j < ranked; j++) {
+        cum += Math.exp(l[keyId(keys[j]!)]! - top) / z;
+        if (cum >= o.topP) return keys.subarray(0, j + 1);
+      }
+      if (ranked === n) return keys.subarray(0, n);
+    }
   }
 
-  private drawAll(l: Float32Array, top: number): number {
+  /** Draws from the ranked candidates with weights exp((l − top) / T). */
+  private draw(l: Float32Array, cand: Float64Array, top: number): number {
     const t = this.opts.temperature;
+    const w = this.weightsFor(cand.length);
     let z = 0;
-    for (let i = 0; i < l.length; i++) z += Math.exp((l[i]! - top) / t);
+    for (let j = 0; j < cand.length; j++) z += w[j] = Math.exp((l[keyId(cand[j]!)]! - top) / t);
+    let r = this.rng.next() * z;
+    for (let j = 0; j < cand.length; j++) {
+      r -= w[j]!;
+      if (r < 0) return keyId(cand[j]!);
+    }
+    return keyId(cand[cand.length - 1]!);
+  }
+
+  /** Draws from the whole vocabulary in id order; `weighed`: the weights are already in place, summing to this. */
+  private drawAll(l: Float32Array, top: number, weighed?: number): number {
+    const t = this.opts.temperature;
+    const w = this.weightsFor(l.length);
+    let z = 0;
+    if (weighed !== undefined) z = weighed;
+    else for (let i = 0; i < l.length; i++) z += w[i] = Math.exp((l[i]! - top) / t);
     let r = this.rng.next() * z;
     let last = 0;
     for (let i = 0; i < l.length; i++) {
-      const w = Math.exp((l[i]! - top) / t);
-      if (w > 0) last = i;
-      r -= w;
+      const wi = w[i]!;
+      if (wi > 0) last = i;
+      r -= wi;
       if (r < 0) return i;
     }
     return last;
+  }
+
+  private weightsFor(n: number): Float64Array {
+    if (this.weights.length < n) this.weights = new Float64Array(n);
+    return this.weights;
   }
 
   private applyPenalties(l: Float32Array): void {
@@ -165,10 +195,10 @@ export function argmax(l: Float32Array): number {
   return best;
 }
 
-function logSumExp(l: Float32Array): number {
-  let m = -Infinity;
-  for (let i = 0; i < l.length; i++) if (l[i]! > m) m = l[i]!;
+/** Σ exp(l − max) (max: the row's largest logit, so max + log of this is log Z); `keep` receives the terms. */
+function sumExp(l: Float32Array, max: number, keep?: Float64Array): number {
   let s = 0;
-  for (let i = 0; i < l.length; i++) s += Math.exp(l[i]! - m);
-  return m + Math.log(s);
+  if (keep) for (let i = 0; i < l.length; i++) s += keep[i] = Math.exp(l[i]! - max);
+  else for (let i = 0; i < l.length; i++) s += Math.exp(l[i]! - max);
+  return s;
 }
