@@ -129,6 +129,33 @@ test('prefix cache: a repeated prompt and a next turn reuse cached tokens and gi
   }
 });
 
+test('requests arriving together with a shared prefix evaluate it once and give identical output', { skip: skipNoFixtures }, async () => {
+  const m = await loadModel(MODEL(), { backend: 'wasm', threads: 2, prefixCacheBytes: 0 });
+  try {
+    const header = [1, ...Array.from({ length: 47 }, (_, i) => 3 + ((i * 37) % 1000))];
+    const cs: Case[] = Array.from({ length: 6 }, (_, k) => ({
+      prompt: [...header, ...Array.from({ length: 5 + k }, (_, j) => 11 + ((k * 101 + j * 7) % 900))],
+      options: { maxTokens: 6, temperature: 0.8, seed: k },
+    }));
+    const alone: Out[] = [];
+    for (const c of cs) alone.push(await run(m, c));
+    const ev0 = m.stats().evaluatedTokens;
+    const together = await Promise.all(cs.map((c) => run(m, c)));
+    for (let k = 0; k < cs.length; k++) {
+      assert.deepEqual(together[k]!.ids, alone[k]!.ids, `request ${k}`);
+      assert.deepEqual(together[k]!.logprobs, alone[k]!.logprobs, `request ${k}: logprobs`);
+    }
+    // One request evaluates the shared 48 tokens; the other five copy them.
+    const reused = together.map((o) => o.result.cache?.reused ?? 0);
+    assert.equal(reused.filter((r) => r >= header.length).length, cs.length - 1, `reused: ${reused}`);
+    const prompts = cs.reduce((a, c) => a + c.prompt.length, 0);
+    const decodeRows = together.reduce((a, o) => a + o.ids.length - 1, 0);
+    assert.equal(m.stats().evaluatedTokens - ev0, prompts - (cs.length - 1) * header.length + decodeRows);
+  } finally {
+    await m.dispose();
+  }
+});
+
 test('prefix cache is bounded: entries are evicted least recently used first', { skip: skipNoFixtures }, async () => {
   const m = await loadModel(MODEL(), { backend: 'ref', contextSize: 64, prefixCacheBytes: 1 });
   try {

@@ -85,6 +85,9 @@ interface EvalJob {
 
 type Job = GenJob | EvalJob;
 
+/** Prompt tokens shared with a request still prefilling them that make a new request wait to copy them. */
+const WAIT_FOR_SHARED = 16;
+
 /** A job's rows in the step being run, and where its logits rows start. */
 interface Entry {
   readonly job: Job;
@@ -217,6 +220,7 @@ export class Scheduler {
     for (let i = 0; i < this.queue.length; i++) {
       const job = this.queue[i]!;
       if (!job.req.sequence && this.gens.size >= this.o.maxSequences) continue;
+      if (!job.req.sequence && this.prefixInFlight(job.req.prompt)) continue;
       this.queue.splice(i--, 1);
       if (job.done) continue;
       this.gens.add(job);
@@ -226,6 +230,21 @@ export class Scheduler {
         this.fail(job, e);
       }
     }
+  }
+
+  /**
+   * Whether a running request is still prefilling a long prefix of this prompt (clients that share
+   * a system prompt and chat header arrive together): waiting for it and copying its keys and values
+   * costs one step of latency instead of evaluating the same tokens once per request.
+   */
+  private prefixInFlight(prompt: readonly number[]): boolean {
+    for (const g of this.gens) {
+      const seq = g.seq;
+      if (g.done || !seq || seq.freed || !seq.contiguous) continue;
+      const shared = Math.min(commonPrefix(g.req.prompt, prompt), prompt.length - 1);
+      if (shared >= WAIT_FOR_SHARED && seq.length < shared && commonPrefix(seq.tokens, prompt) === seq.length) return true;
+    }
+    return false;
   }
 
   private async attach(job: GenJob): Promise<void> {
