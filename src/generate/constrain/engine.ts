@@ -45,6 +45,7 @@ export class Engine {
   private readonly trans = new Map<number, number>();
   private readonly exitStates = new Map<string, number>();
   private readonly masks = new Map<number, Uint32Array>();
+  private readonly suffixStacks: Int32Array[] = [];
   readonly startState: number;
 
   constructor(readonly g: FlatGrammar, readonly index: TokenIndex) {
@@ -221,7 +222,7 @@ export class Engine {
   /** Tokens that leave the terminal at an exit node: the merged suffixes walked from state c. */
   private walkExits(c: number, ins: Inside, m: Uint32Array): void {
     const sx = this.index.suffixTrie(ins);
-    this.walkSuffix(c, sx, 0, m, new Set<string>());
+    this.walkSuffix(c, sx, 0, m, new Set<number>());
   }
 
   /**
@@ -229,9 +230,11 @@ export class Engine {
    * it (typed-array loop, no parser states per byte); where a thread's terminal may end, the
    * state after the terminal continues from there.
    */
-  private walkSuffix(state: number, sx: SuffixTrie, node: number, m: Uint32Array, seen: Set<string>): void {
+  private walkSuffix(state: number, sx: SuffixTrie, node: number, m: Uint32Array, seen: Set<number>, level = 0): void {
     const th = this.states[state]!.threads;
-    const st = new Int32Array(sx.maxDepth + 1);
+    // One DFA-state stack per recursion level, reused across calls.
+    let st = this.suffixStacks[level];
+    if (!st || st.length < sx.maxDepth + 1) st = this.suffixStacks[level] = new Int32Array(sx.maxDepth + 1);
     const d0 = sx.depth[node]!;
     const stop = sx.end[node]!;
     for (let j = 0; j < th.length; j += 3) {
@@ -261,10 +264,10 @@ export class Engine {
       const c = this.exitState(p, th[j + 2]!);
       if (c < 0) continue;
       for (const e of exits) {
-        const k = `${c},${e}`;
+        const k = c * sx.byte.length + e;
         if (seen.has(k)) continue;
         seen.add(k);
-        this.walkSuffix(c, sx, e, m, seen);
+        this.walkSuffix(c, sx, e, m, seen, level + 1);
       }
     }
   }

@@ -42,45 +42,71 @@ export class SuffixTrie {
   readonly toks: Int32Array;
 
   constructor(trie: Trie, exits: Int32Array) {
-    interface N { kids: Map<number, N>; toks: number[] }
-    const root: N = { kids: new Map(), toks: [] };
-    const path: N[] = [];
-    for (const e of exits) {
-      const d0 = trie.depth[e]!;
-      path[d0] = root;
-      const stop = trie.end[e]!;
-      for (let k = e + 1; k < stop; k++) {
-        const d = trie.depth[k]!;
-        const parent = path[d - 1]!;
-        const b = trie.byte[k]!;
-        let n = parent.kids.get(b);
-        if (!n) parent.kids.set(b, (n = { kids: new Map(), toks: [] }));
-        path[d] = n;
-        if (trie.tok[k]! >= 0) {
-          n.toks.push(trie.tok[k]!);
-          const dd = trie.dupTok.get(k);
-          if (dd) n.toks.push(...dd);
-        }
-      }
-    }
+    // The exits' subtrees merged level by level: a merged node stands for a group of trie nodes
+    // reached by the same suffix bytes; its children are their children grouped by byte. Sorting
+    // packed (byte, node) keys keeps it to typed arrays: a 128K-node merge takes milliseconds.
     const byte: number[] = [];
     const depth: number[] = [];
     const end: number[] = [];
     const tokStart: number[] = [];
     const toks: number[] = [];
     let maxDepth = 0;
-    const visit = (n: N, b: number, d: number): void => {
+    const pushToks = (n: number): void => {
+      if (trie.tok[n]! < 0) return;
+      toks.push(trie.tok[n]!);
+      const dd = trie.dupTok.get(n);
+      if (dd) toks.push(...dd);
+    };
+    /** A lone node's subtree has nothing to merge: copied as it is (already in preorder). */
+    const copy = (n: number, d: number): void => {
+      const first = byte.length;
+      const shift = d - trie.depth[n]!;
+      const stop = trie.end[n]!;
+      for (let k = n; k < stop; k++) {
+        byte.push(trie.byte[k]!);
+        depth.push(trie.depth[k]! + shift);
+        end.push(first + (trie.end[k]! - n));
+        tokStart.push(toks.length);
+        pushToks(k);
+      }
+      maxDepth = Math.max(maxDepth, d + trie.maxDepth);
+    };
+    const visit = (group: ArrayLike<number>, b: number, d: number, own: boolean): void => {
+      if (own && group.length === 1) return copy(group[0]!, d);
       const i = byte.length;
       byte.push(b);
       depth.push(d);
       maxDepth = Math.max(maxDepth, d);
       end.push(0);
       tokStart.push(toks.length);
-      toks.push(...n.toks);
-      for (const [kb, kn] of n.kids) visit(kn, kb, d + 1);
+      let kids = 0;
+      for (let g = 0; g < group.length; g++) {
+        const n = group[g]!;
+        if (own) pushToks(n);
+        for (let c = n + 1; c < trie.end[n]!; c = trie.end[c]!) kids++;
+      }
+      if (kids > 0) {
+        const keys = new Float64Array(kids);
+        let k = 0;
+        for (let g = 0; g < group.length; g++) {
+          const n = group[g]!;
+          for (let c = n + 1; c < trie.end[n]!; c = trie.end[c]!) keys[k++] = trie.byte[c]! * NODE_SPAN + c;
+        }
+        keys.sort();
+        for (let a = 0; a < kids; ) {
+          const kb = Math.floor(keys[a]! / NODE_SPAN);
+          let z = a + 1;
+          while (z < kids && Math.floor(keys[z]! / NODE_SPAN) === kb) z++;
+          const sub = new Int32Array(z - a);
+          for (let j = a; j < z; j++) sub[j - a] = keys[j]! - kb * NODE_SPAN;
+          visit(sub, kb, d + 1, true);
+          a = z;
+        }
+      }
       end[i] = byte.length;
     };
-    visit(root, 0, 0);
+    // The exits' own tokens end before the exit, inside the terminal: not suffixes.
+    visit(exits, 0, 0, false);
     this.depth = Uint16Array.from(depth);
     this.maxDepth = maxDepth;
     tokStart.push(toks.length);
@@ -90,6 +116,9 @@ export class SuffixTrie {
     this.toks = Int32Array.from(toks);
   }
 }
+
+/** Trie node indices stay below this (packed beside a byte in a float64 key). */
+const NODE_SPAN = 2 ** 32;
 
 export class Trie {
   readonly byte: Uint8Array;
