@@ -264,3 +264,40 @@ test('endpoint: a server that never answers times out (policy.timeoutMs) instead
     await new Promise<void>((r) => hang.close(() => r()));
   }
 });
+
+test('endpoint: a server that refuses max_tokens 0 (as vLLM does) is scored with max_tokens 1, the extra token ignored', { skip }, async () => {
+  const seen: number[] = [];
+  // A proxy in front of the big server that answers 400 to max_tokens 0.
+  const proxy = createHttpServer((req, res) => {
+    let data = '';
+    req.on('data', (c: Buffer) => (data += c.toString()));
+    req.on('end', () => {
+      void (async () => {
+        const body = data ? (JSON.parse(data) as { max_tokens?: number }) : {};
+        if (req.method === 'POST') seen.push(body.max_tokens ?? -1);
+        if (body.max_tokens === 0) {
+          res.writeHead(400, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { message: 'max_tokens must be at least 1, got 0.' } }));
+          return;
+        }
+        const up = await fetch(bigUrl + req.url!, { method: req.method, headers: { 'content-type': 'application/json' }, body: req.method === 'POST' ? data : undefined });
+        res.writeHead(up.status, { 'content-type': 'application/json' }).end(await up.text());
+      })();
+    });
+  });
+  await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+  try {
+    const url = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+    const policy = { ...offConfidence, verify: { minMeanLogprob: -100 } };
+    const c = cascade(small, url, { policy });
+    const r = await c.run(PROMPT, { maxTokens: MAX });
+    const local = await cascade(small, big, { policy }).run(PROMPT, { maxTokens: MAX });
+    assert.equal(r.path, 'verify-accept');
+    assert.ok(Math.abs(r.verification!.sumLogprob - local.verification!.sumLogprob) < 1e-3);
+    assert.equal(r.verification!.tokens, local.verification!.tokens);
+    await c.run(PROMPT, { maxTokens: MAX });
+    assert.deepEqual(seen, [0, 1, 1], 'asks with 0 once, then remembers');
+  } finally {
+    proxy.closeAllConnections();
+    await new Promise<void>((r) => proxy.close(() => r()));
+  }
+});

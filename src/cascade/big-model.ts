@@ -8,7 +8,7 @@ import type { LlamaModel } from '../model/model.js';
 import type { FinishReason, GenerateOptions } from '../generate/options.js';
 import { LlamaError } from '../errors/errors.js';
 import { rowArgmax, tokenLogprob } from '../eval/logprob.js';
-import { OpenAIClient, type CompletionLogprobs } from '../eval/openai-client.js';
+import { EndpointHttpError, OpenAIClient, type CompletionLogprobs } from '../eval/openai-client.js';
 import { BigModelError, CascadeModelMismatchError } from './errors.js';
 
 /** Log-likelihood of each scored token under the big model, and whether it was the big model's top choice. */
@@ -95,17 +95,31 @@ export class EndpointBigModel implements BigModel {
   readonly remote = true;
   readonly name: string;
   private readonly client: OpenAIClient;
+  /** 0 until the endpoint refuses it. */
+  private echoMaxTokens = 0;
   constructor(url: string, o: EndpointOptions = {}) {
     this.client = new OpenAIClient(url, { apiKey: o.apiKey, model: o.model });
     this.name = this.client.base;
   }
 
   async score(ids: readonly number[], from: number, call: CallOptions = {}): Promise<BigScore> {
-    const j = await this.call('/v1/completions', { prompt: [...ids], max_tokens: 0, echo: true, logprobs: 1, temperature: 0 }, call);
+    const body = (maxTokens: number): Record<string, unknown> => ({ prompt: [...ids], max_tokens: maxTokens, echo: true, logprobs: 1, temperature: 0 });
+    let j: Record<string, unknown>;
+    try {
+      j = await this.call('/v1/completions', body(this.echoMaxTokens), call);
+    } catch (e) {
+      // Servers that refuse max_tokens 0 (vLLM's sampling parameters want ≥ 1): one token more, ignored.
+      if (this.echoMaxTokens !== 0 || !(e instanceof BigModelError && e.cause instanceof EndpointHttpError && e.cause.status === 400)) throw e;
+      j = await this.call('/v1/completions', body(1), call);
+      this.echoMaxTokens = 1;
+    }
     const lp = (j.choices as { logprobs?: CompletionLogprobs }[] | undefined)?.[0]?.logprobs;
     const values = lp?.token_logprobs;
-    if (!Array.isArray(values)) throw new BigModelError(this.name, '/v1/completions gave no echoed token_logprobs (does it support echo with logprobs and max_tokens 0?)');
-    if (values.length !== ids.length) throw new BigModelError(this.name, `echoed ${values.length} tokens for the ${ids.length} sent (is it serving a model with the same tokenizer?)`);
+    if (!Array.isArray(values)) throw new BigModelError(this.name, '/v1/completions gave no echoed token_logprobs (does it support echo with logprobs?)');
+    // The prompt's entries come first; with max_tokens 1 the generated token's entry may follow.
+    if (values.length !== ids.length && values.length !== ids.length + this.echoMaxTokens) {
+      throw new BigModelError(this.name, `echoed ${values.length} tokens for the ${ids.length} sent (is it serving a model with the same tokenizer?)`);
+    }
     const logprobs: number[] = [];
     const top1: boolean[] = [];
     for (let i = from; i < ids.length; i++) {

@@ -62,7 +62,7 @@ export class OpenAIClient {
       const why = (e as Error).name === 'TimeoutError' ? `timed out after ${timeoutMs} ms` : (e as Error).name === 'AbortError' ? 'cancelled' : describeFetchError(e);
       throw new LlamaError('BACKEND_ERROR', `${this.base}${path}: ${why}`, { cause: e });
     }
-    if (!res.ok) throw new LlamaError('BACKEND_ERROR', `${this.base}${path}: HTTP ${res.status} ${text.slice(0, 300)}`);
+    if (!res.ok) throw new EndpointHttpError(res.status, `${this.base}${path}: HTTP ${res.status} ${text.slice(0, 300)}`);
     try {
       return JSON.parse(text) as Record<string, unknown>;
     } catch {
@@ -86,6 +86,14 @@ export class OpenAIClient {
       return 'default';
     }
     return this.modelId;
+  }
+}
+
+/** The endpoint answered with an HTTP error status (a BACKEND_ERROR that keeps the status). */
+export class EndpointHttpError extends LlamaError {
+  constructor(readonly status: number, message: string) {
+    super('BACKEND_ERROR', message);
+    this.name = 'EndpointHttpError';
   }
 }
 
