@@ -6,7 +6,7 @@
  */
 import type { LlamaModel } from '../model/model.js';
 import type { FinishReason, GenerateOptions } from '../generate/options.js';
-import { LlamaError } from '../errors/errors.js';
+import { BadArgumentError, LlamaError } from '../errors/errors.js';
 import { rowArgmax, tokenLogprob } from '../eval/logprob.js';
 import { EndpointHttpError, OpenAIClient, type CompletionLogprobs } from '../eval/openai-client.js';
 import { BigModelError, CascadeModelMismatchError } from './errors.js';
@@ -64,11 +64,21 @@ export class LocalBigModel implements BigModel {
 
   async score(ids: readonly number[], from: number): Promise<BigScore> {
     const V = this.model.config.vocabSize;
-    const logits = await this.model.logits(ids);
+    if (from < 1 || from >= ids.length) throw new BadArgumentError(`score: from must be in 1..${ids.length - 1}, got ${from}`);
+    // One pass over the sequence, but the output head (vocab × hidden per row, the largest matmul
+    // of a prefill) only for the rows that predict scored tokens.
+    const s = this.model.session({ contextSize: ids.length });
+    let logits: Float32Array;
+    try {
+      if (from > 1) await s.eval(ids.slice(0, from - 1), { logits: 'none' });
+      logits = await s.eval(ids.slice(from - 1, ids.length - 1), { logits: 'all' });
+    } finally {
+      s.dispose();
+    }
     const logprobs: number[] = [];
     const top1: boolean[] = [];
     for (let i = from; i < ids.length; i++) {
-      const r = i - 1;
+      const r = i - from;
       logprobs.push(tokenLogprob(logits, r, V, ids[i]!));
       // Ties count as agreement: greedy decoding could have picked either.
       top1.push(logits[r * V + ids[i]!]! >= logits[r * V + rowArgmax(logits, r, V)]!);
