@@ -62,6 +62,7 @@ const rand = (): number => (seed = (seed * 1103515245 + 12345) >>> 0) % (V - 300
 const verify: number[] = [];
 const verifyHttp: number[] = [];
 const verifyAllRows: number[] = [];
+const prefillPrompt: number[] = [];
 const generate: number[] = [];
 for (let r = 0; r < reps + 1; r++) {
   const ids = [1, ...Array.from({ length: P + A - 1 }, rand)];
@@ -75,6 +76,9 @@ for (let r = 0; r < reps + 1; r++) {
   await model.logits(ids); // logits for every row, as a plain prefill gives them
   const va = performance.now() - t;
   t = performance.now();
+  await model.logits(ids.slice(0, P)); // the prompt alone: what both stages pay before the answer
+  const pp = performance.now() - t;
+  t = performance.now();
   const g = await local.generate(ids.slice(0, P), { maxTokens: A, ignoreEos: true, temperature: 0 });
   const gm = performance.now() - t;
   if (g.completionTokens !== A) throw new Error(`generated ${g.completionTokens} tokens, wanted ${A}`);
@@ -82,6 +86,7 @@ for (let r = 0; r < reps + 1; r++) {
   verify.push(v);
   verifyHttp.push(vh);
   verifyAllRows.push(va);
+  prefillPrompt.push(pp);
   generate.push(gm);
 }
 await app.close();
@@ -92,4 +97,7 @@ console.log(`  verify  (one prefill of ${P + A}, local)      ${fmt(median(verify
 console.log(`  verify  (same, through /v1/completions echo)  ${fmt(median(verifyHttp))} ms`);
 console.log(`  prefill of ${P + A} with logits for every row  ${fmt(median(verifyAllRows))} ms`);
 console.log(`  escalate (prefill ${P} + ${A} decode steps)    ${fmt(median(generate))} ms`);
+console.log(`  prefill of the prompt alone (${P})             ${fmt(median(prefillPrompt))} ms`);
+const pre = median(prefillPrompt);
 console.log(`  escalate / verify: ${(median(generate) / median(verify)).toFixed(2)}×  (http verify / local verify: ${(median(verifyHttp) / median(verify)).toFixed(2)}×)`);
+console.log(`  beyond the prompt: verifying ${A} tokens ${fmt(median(verify) - pre)} ms, generating them ${fmt(median(generate) - pre)} ms (${((median(generate) - pre) / (median(verify) - pre)).toFixed(2)}×)`);

@@ -113,7 +113,8 @@ export class Cascade {
         path,
         latencyMs: { ...extra.latencyMs, small: tSmall - t0, total: t - t0 },
       };
-      this.stats.record(path, result.latencyMs.total, result.verification);
+      // A cancelled request is not an outcome of the policy: keep it out of the rates.
+      if (r.finishReason !== 'abort' && !gen.signal?.aborted) this.stats.record(path, result.latencyMs.total, result.verification);
       return result;
     };
     // Nothing more to do: confident, cancelled, or nothing was generated.
