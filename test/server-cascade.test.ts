@@ -128,6 +128,27 @@ test('an unreachable big endpoint degrades to the small answer with a warning fi
   }
 });
 
+test('a big endpoint that never answers: the request still answers (small model, warning) after the policy timeout', { skip, timeout: 60_000 }, async () => {
+  const held: import('node:http').ServerResponse[] = [];
+  const hang = createHttpServer((_req, res) => void held.push(res));
+  await new Promise<void>((r) => hang.listen(0, '127.0.0.1', r));
+  const { app: slow } = createServer(small, { cascade: cascade(small, `http://127.0.0.1:${(hang.address() as AddressInfo).port}`, { policy: { confidence: null, timeoutMs: 300 } }) });
+  const url = await slow.listen({ host: '127.0.0.1', port: 0 });
+  try {
+    const t0 = Date.now();
+    const r = await post(url, '/v1/completions', { prompt: PROMPT, max_tokens: 10, temperature: 0 });
+    assert.equal(r.status, 200);
+    assert.equal(r.header, 'degraded');
+    assert.match(r.body.cascade!.warning!, /timed out after 300 ms/);
+    assert.ok(Date.now() - t0 < 15_000);
+  } finally {
+    await slow.close();
+    for (const res of held) res.destroy();
+    hang.closeAllConnections();
+    await new Promise<void>((r) => hang.close(() => r()));
+  }
+});
+
 test('chat completions go through the cascade too', { skip }, async () => {
   const chat = await loadModel(fixture('models', 'tiny-llama3-chat', 'tiny-llama3-chat.q8_0.gguf'), { threads: 1 });
   // The same model as both: the big model agrees with every greedy token.

@@ -46,8 +46,8 @@ export class OpenAIClient {
   /** POSTs `body` (with `model` added) and returns the parsed JSON; any failure is a BACKEND_ERROR naming the URL. */
   async post(path: string, body: Record<string, unknown>, opts: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<Record<string, unknown>> {
     const timeoutMs = opts.timeoutMs ?? this.timeoutMs;
-    const signal = opts.signal ? AbortSignal.any([opts.signal, AbortSignal.timeout(timeoutMs)]) : AbortSignal.timeout(timeoutMs);
-    const model = await this.model(signal);
+    const signal = opts.signal ? anySignal(opts.signal, AbortSignal.timeout(timeoutMs)) : AbortSignal.timeout(timeoutMs);
+    const model = await this.model(signal, timeoutMs);
     let res: Response;
     let text: string;
     try {
@@ -71,18 +71,18 @@ export class OpenAIClient {
   }
 
   /** The model id to send; asked of the endpoint once (an endpoint without /v1/models gets "default"). */
-  async model(signal?: AbortSignal): Promise<string> {
+  async model(signal?: AbortSignal, timeoutMs?: number): Promise<string> {
     if (this.modelId !== undefined) return this.modelId;
     try {
       const res = await fetch(this.base + '/v1/models', {
         headers: this.o.apiKey ? { authorization: `Bearer ${this.o.apiKey}` } : {},
-        signal: signal ? AbortSignal.any([signal, AbortSignal.timeout(30_000)]) : AbortSignal.timeout(30_000),
+        signal: signal ? anySignal(signal, AbortSignal.timeout(30_000)) : AbortSignal.timeout(30_000),
       });
       const j = (await res.json()) as { data?: { id?: string }[] };
       this.modelId = j.data?.[0]?.id ?? 'default';
     } catch (e) {
       // Unreachable or timed out: the caller's POST reports it; do not remember a guess.
-      if (signal?.aborted) throw new LlamaError('BACKEND_ERROR', `${this.base}/v1/models: ${(signal.reason as Error)?.name === 'TimeoutError' ? 'timed out' : 'cancelled'}`, { cause: e });
+      if (signal?.aborted) throw new LlamaError('BACKEND_ERROR', `${this.base}/v1/models: ${(signal.reason as Error)?.name === 'TimeoutError' ? `timed out after ${timeoutMs ?? '?'} ms` : 'cancelled'}`, { cause: e });
       return 'default';
     }
     return this.modelId;
@@ -101,4 +101,15 @@ export class EndpointHttpError extends LlamaError {
 function describeFetchError(e: unknown): string {
   const cause = (e as { cause?: { code?: string; message?: string } }).cause;
   return cause?.code ? `${(e as Error).message} (${cause.code})` : (cause?.message ?? (e as Error).message);
+}
+
+/** Aborts when either does (AbortSignal.any arrived in Node 20.3; engines allow 20.0). */
+function anySignal(a: AbortSignal, b: AbortSignal): AbortSignal {
+  if (typeof AbortSignal.any === 'function') return AbortSignal.any([a, b]);
+  const ac = new AbortController();
+  for (const s of [a, b]) {
+    if (s.aborted) ac.abort(s.reason);
+    else s.addEventListener('abort', () => ac.abort(s.reason), { once: true });
+  }
+  return ac.signal;
 }
