@@ -168,6 +168,19 @@ test('chat completions go through the cascade too', { skip }, async () => {
     const bad = await post(url, '/v1/chat/completions', { ...body, stream: true, escalate: true });
     assert.equal(bad.status, 400);
     assert.match(bad.body.error!.message, /escalate cannot be combined with stream/);
+    // Through an endpoint: the rendered chat goes as token ids to /v1/completions, and the answer
+    // is what that server gives the same messages on its chat route.
+    const { app: e } = createServer(chat, { cascade: cascade(chat, url, { policy: 'always-escalate' }) });
+    const eUrl = await e.listen({ host: '127.0.0.1', port: 0 });
+    try {
+      const viaEndpoint = await post(eUrl, '/v1/chat/completions', { ...body, max_tokens: 12 });
+      const direct = await post(url, '/v1/chat/completions', { ...body, max_tokens: 12, escalate: false });
+      assert.equal(viaEndpoint.header, 'escalate');
+      assert.equal(viaEndpoint.body.choices![0]!.message!.content, direct.body.choices![0]!.message!.content);
+      assert.equal(viaEndpoint.body.usage!.completion_tokens, direct.body.usage!.completion_tokens);
+    } finally {
+      await e.close();
+    }
   } finally {
     await c.close();
     await chat.dispose();

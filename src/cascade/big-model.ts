@@ -157,6 +157,8 @@ export class EndpointBigModel implements BigModel {
       ...(o.frequencyPenalty ? { frequency_penalty: o.frequencyPenalty } : {}),
       ...(o.logitBias && Object.keys(o.logitBias).length > 0 ? { logit_bias: o.logitBias } : {}),
       ...(o.stop && o.stop.length > 0 ? { stop: [...o.stop] } : {}),
+      // vLLM's extension (a chat's end-of-turn ids); servers without it ignore the field and stop on their own EOS set.
+      ...(o.stopIds && o.stopIds.length > 0 ? { stop_token_ids: [...o.stopIds] } : {}),
     };
     const j = await this.call('/v1/completions', body, call);
     const c = (j.choices as { text?: unknown; finish_reason?: unknown }[] | undefined)?.[0];
