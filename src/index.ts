@@ -40,3 +40,4 @@ export {
   type JsonConstraintOptions,
   type GrammarConstraintOptions,
 } from './generate/constrain/index.js';
+export * from './cascade/index.js';

@@ -276,10 +276,15 @@ export function buildProgram(): Command {
     .option('--cache-type <t>', 'KV cache element type: f32 | f16', kvType, 'f32')
     .option('--tokenizer <path>', 'tokenizer file')
     .option('--grace <s>', 'seconds to let running requests finish on SIGTERM', num('--grace'), 10)
+    .option('--escalate-to <ref-or-url>', 'verify-or-escalate: a bigger model (path, hf: reference) or an OpenAI-compatible URL (docs/cascade.md)')
+    .option('--escalate-policy <policy>', 'preset (balanced, strict, always-verify, always-escalate), inline JSON, or a JSON file')
+    .option('--escalate-api-key <key>', 'bearer key for an --escalate-to URL (or LLAMA_TS_ESCALATE_API_KEY)')
+    .option('--escalate-model <name>', 'model field sent to an --escalate-to URL (default: its first model)')
     .action(async (o) => {
       const { serveCommand } = await import('./serve.js');
       await serveCommand(
-        { model: o.model, host: o.host, port: o.port, parallel: o.parallel, queue: o.queue, contextSize: o.ctx, apiKey: o.apiKey ?? process.env.LLAMA_TS_API_KEY, cors: o.cors, backend: o.backend, threads: o.threads, kvDType: o.cacheType, tokenizer: o.tokenizer, grace: o.grace },
+        { model: o.model, host: o.host, port: o.port, parallel: o.parallel, queue: o.queue, contextSize: o.ctx, apiKey: o.apiKey ?? process.env.LLAMA_TS_API_KEY, cors: o.cors, backend: o.backend, threads: o.threads, kvDType: o.cacheType, tokenizer: o.tokenizer, grace: o.grace,
+          escalateTo: o.escalateTo, escalatePolicy: o.escalatePolicy, escalateApiKey: o.escalateApiKey ?? process.env.LLAMA_TS_ESCALATE_API_KEY, escalateModel: o.escalateModel },
         (s) => process.stderr.write(s),
       );
     });

@@ -4,6 +4,11 @@ import { createServer } from '../server/app.js';
 import { loadProgress } from './progress.js';
 import { cliModelPath } from './model-ref.js';
 import { checkFits } from './plan.js';
+import { BadArgumentError } from '../errors/errors.js';
+import { isEndpoint } from '../eval/openai-client.js';
+import { Cascade } from '../cascade/cascade.js';
+import { DEFAULT_POLICY, parsePolicyArg } from '../cascade/policy.js';
+import type { LlamaModel } from '../model/model.js';
 
 export interface ServeOptions {
   readonly model: string | undefined;
@@ -20,6 +25,14 @@ export interface ServeOptions {
   readonly tokenizer?: string;
   /** Seconds running requests may take to finish after SIGTERM/SIGINT before they are cancelled. */
   readonly grace: number;
+  /** Big model for verify-or-escalate: a model path/hf: reference, or an http(s) URL of an OpenAI-compatible server. */
+  readonly escalateTo?: string;
+  /** Preset name, inline JSON or a JSON file (default: balanced). */
+  readonly escalatePolicy?: string;
+  /** Bearer key for an --escalate-to endpoint. */
+  readonly escalateApiKey?: string;
+  /** `model` field sent to an --escalate-to endpoint (default: its first model). */
+  readonly escalateModel?: string;
 }
 
 /**
@@ -27,6 +40,9 @@ export interface ServeOptions {
  * running requests finish for `grace` seconds, cancel the rest and exit; a second signal exits at once.
  */
 export async function serveCommand(o: ServeOptions, log: (s: string) => void): Promise<void> {
+  if (o.escalatePolicy !== undefined && o.escalateTo === undefined) throw new BadArgumentError('--escalate-policy needs --escalate-to');
+  // Parsed before any model loads, so a bad policy fails fast.
+  const policy = o.escalatePolicy !== undefined ? parsePolicyArg(o.escalatePolicy) : DEFAULT_POLICY;
   const path = await cliModelPath(o.model, { allowDefault: true });
   // Refuse with numbers if even one sequence at this context cannot fit (sequences are allocated per request).
   await checkFits(path, { backend: o.backend, threads: o.threads, kvDType: o.kvDType, contextSize: o.contextSize ?? 4096, tokenizer: o.tokenizer });
@@ -42,7 +58,21 @@ export async function serveCommand(o: ServeOptions, log: (s: string) => void): P
     onProgress: progress.onProgress,
   });
   progress.stop();
-  const { app } = createServer(model, { apiKey: o.apiKey, cors: o.cors });
+  let big: LlamaModel | undefined;
+  let cascade: Cascade | undefined;
+  if (o.escalateTo !== undefined) {
+    if (isEndpoint(o.escalateTo)) {
+      cascade = new Cascade(model, o.escalateTo, { policy, endpoint: { apiKey: o.escalateApiKey, model: o.escalateModel } });
+    } else {
+      const bigPath = await cliModelPath(o.escalateTo, { allowDefault: false });
+      const p2 = loadProgress(true);
+      big = await loadModel(bigPath, { backend: o.backend, threads: o.threads, tokenizer: o.tokenizer, kvDType: o.kvDType, contextSize: o.contextSize, maxSequences: o.parallel, maxQueue: o.queue, onProgress: p2.onProgress });
+      p2.stop();
+      cascade = new Cascade(model, big, { policy });
+    }
+    log(`escalating to ${cascade.big.name} (policy ${JSON.stringify(cascade.policy)})\n`);
+  }
+  const { app } = createServer(model, { apiKey: o.apiKey, cors: o.cors, cascade });
   const address = await app.listen({ host: o.host, port: o.port });
   log(`llama-ts serving ${path} at ${address} (chat page at /, OpenAI API at /v1; ${o.parallel} parallel sequences, context ${model.contextSize})\n`);
   await new Promise<void>((resolve) => {
@@ -53,12 +83,14 @@ export async function serveCommand(o: ServeOptions, log: (s: string) => void): P
       log(`${sig}: no new requests; finishing running ones (up to ${o.grace} s)…\n`);
       const timer = setTimeout(() => {
         void model.dispose(); // cancels whatever still runs: those clients get an error event
+        void big?.dispose();
       }, o.grace * 1000);
       timer.unref();
       void app
         .close()
         .catch(() => {})
         .then(() => model.dispose())
+        .then(() => big?.dispose())
         .then(() => {
           clearTimeout(timer);
           resolve();

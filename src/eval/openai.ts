@@ -10,9 +10,12 @@
  *    message with continue_final_message, vLLM's and llama.cpp's way to continue it), and
  *    /v1/completions for plain ones; greedy (temperature 0).
  */
-import { BadArgumentError, LlamaError } from '../errors/errors.js';
+import { LlamaError } from '../errors/errors.js';
+import { OpenAIClient, type CompletionLogprobs } from './openai-client.js';
 import { mapBounded } from './pool.js';
 import type { EvalBackend, GenerateRequest, LoglikRequest, LoglikResult, RollingResult, WindowOptions } from './types.js';
+
+export { isEndpoint } from './openai-client.js';
 
 export interface OpenAIBackendOptions {
   /** The `model` field of requests (default: the first of GET /v1/models, else "default"). */
@@ -26,71 +29,23 @@ export interface OpenAIBackendOptions {
   readonly contextSize?: number;
 }
 
-interface CompletionLogprobs {
-  readonly tokens?: string[];
-  readonly token_logprobs?: (number | null)[];
-  readonly text_offset?: number[];
-  readonly top_logprobs?: (Record<string, number> | null)[];
-}
-
-export function isEndpoint(model: string): boolean {
-  return /^https?:\/\//i.test(model);
-}
-
 export class OpenAIBackend implements EvalBackend {
   readonly name: string;
   readonly contextSize: number;
   private readonly base: string;
-  private modelId: string | undefined;
+  private readonly client: OpenAIClient;
   private readonly concurrency: number;
-  private readonly timeoutMs: number;
 
-  constructor(
-    url: string,
-    private readonly o: OpenAIBackendOptions = {},
-  ) {
-    if (!isEndpoint(url)) throw new BadArgumentError(`not an http(s) URL: ${url}`);
-    // Accept http://host:port, …/v1 and …/v1/.
-    this.base = url.replace(/\/+$/, '').replace(/\/v1$/, '');
+  constructor(url: string, o: OpenAIBackendOptions = {}) {
+    this.client = new OpenAIClient(url, { model: o.model, apiKey: o.apiKey, timeoutMs: o.timeoutMs });
+    this.base = this.client.base;
     this.name = `endpoint ${this.base}`;
-    this.modelId = o.model;
     this.concurrency = o.concurrency ?? 16;
-    this.timeoutMs = o.timeoutMs ?? 600_000;
     this.contextSize = o.contextSize ?? 4096;
   }
 
-  private async post(path: string, body: Record<string, unknown>): Promise<Record<string, unknown>> {
-    const model = await this.model();
-    let res: Response;
-    try {
-      res = await fetch(this.base + path, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', ...(this.o.apiKey ? { authorization: `Bearer ${this.o.apiKey}` } : {}) },
-        body: JSON.stringify({ model, ...body }),
-        signal: AbortSignal.timeout(this.timeoutMs),
-      });
-    } catch (e) {
-      throw new LlamaError('BACKEND_ERROR', `${this.base}${path}: ${(e as Error).message}`, { cause: e });
-    }
-    const text = await res.text();
-    if (!res.ok) throw new LlamaError('BACKEND_ERROR', `${this.base}${path}: HTTP ${res.status} ${text.slice(0, 300)}`);
-    try {
-      return JSON.parse(text) as Record<string, unknown>;
-    } catch {
-      throw new LlamaError('BACKEND_ERROR', `${this.base}${path}: the reply is not JSON`);
-    }
-  }
-
-  private async model(): Promise<string> {
-    if (this.modelId !== undefined) return this.modelId;
-    try {
-      const res = await fetch(this.base + '/v1/models', { signal: AbortSignal.timeout(30_000) });
-      const j = (await res.json()) as { data?: { id?: string }[] };
-      this.modelId = j.data?.[0]?.id ?? 'default';
-    } catch {
-      this.modelId = 'default';
-    }
-    return this.modelId;
+  private post(path: string, body: Record<string, unknown>): Promise<Record<string, unknown>> {
+    return this.client.post(path, body);
   }
 
   /** Echoed logprobs of `text` (no new tokens). */

@@ -2,12 +2,14 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { LlamaModel } from '../model/model.js';
+import { BadArgumentError } from '../errors/errors.js';
 import { bearerMatches } from './auth.js';
 import { chatCompletions } from './chat-route.js';
 import { completions } from './completions-route.js';
 import { ServerContext } from './context.js';
 import { errorBody, HttpError, toHttpError } from './errors.js';
 import { Metrics } from './metrics.js';
+import type { Cascade } from '../cascade/cascade.js';
 import { chatCompletionSchema, completionSchema, detokenizeSchema, tokenizeSchema } from './schemas.js';
 
 export interface ServerOptions {
@@ -19,6 +21,11 @@ export interface ServerOptions {
   readonly cors?: string;
   /** Largest request body in bytes (default 4 MiB). */
   readonly bodyLimit?: number;
+  /**
+   * Verify-or-escalate: requests answered by `model` go through this cascade (its small model must
+   * be `model`); the body field `escalate` overrides it per request.
+   */
+  readonly cascade?: Cascade;
 }
 
 const PUBLIC = new URL('./public/', import.meta.url);
@@ -30,9 +37,10 @@ const TYPES: Record<string, string> = { html: 'text/html; charset=utf-8', js: 't
  * submissions on `model`, whose tokens are streamed back.
  */
 export function createServer(model: LlamaModel, options: ServerOptions = {}): { app: FastifyInstance; metrics: Metrics } {
-  const metrics = new Metrics();
+  if (options.cascade && options.cascade.small !== model) throw new BadArgumentError("the cascade's small model must be the model the server serves");
+  const metrics = new Metrics(options.cascade?.stats);
   const name = options.modelName ?? model.source.path.split(/[\\/]/).pop()!.replace(/\.gguf$/i, '');
-  const ctx = new ServerContext(model, name, metrics, options.cors);
+  const ctx = new ServerContext(model, name, metrics, options.cors, options.cascade);
   const app = Fastify({ bodyLimit: options.bodyLimit ?? 4 * 2 ** 20, logger: false, ajv: { customOptions: { allErrors: false, coerceTypes: false, removeAdditional: false } } });
 
   app.addHook('onRequest', async (req, reply) => {

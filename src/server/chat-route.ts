@@ -7,7 +7,8 @@ import { ToolCallStreamParser, type ParsedToolCall } from '../chat/tools.js';
 import { ContextOverflowError } from '../errors/errors.js';
 import { HttpError } from './errors.js';
 import { generateOptions, type SamplingBody } from './sampling.js';
-import { answerChoices, runChoice, type TokenEvent } from './runner.js';
+import { answerChoices, runChoice, usage, type TokenEvent } from './runner.js';
+import { cascadeField, cascadeRequest, type EscalateField } from './cascade-answer.js';
 import { constraintFor } from './constraints.js';
 
 interface ChatBody extends SamplingBody {
@@ -20,6 +21,7 @@ interface ChatBody extends SamplingBody {
   readonly tools?: readonly ToolDefinition[] | null;
   readonly tool_choice?: 'auto' | 'none' | 'required' | { readonly type: 'function'; readonly function: { readonly name: string } } | null;
   readonly parallel_tool_calls?: boolean | null;
+  readonly escalate?: EscalateField;
   readonly response_format?: { readonly type: 'text' | 'json_object' | 'json_schema'; readonly json_schema?: { readonly name: string; readonly schema?: object; readonly strict?: boolean | null } } | null;
 }
 
@@ -116,6 +118,22 @@ export async function chatCompletions(ctx: ServerContext, req: FastifyRequest, r
   reply.raw.on('close', () => {
     if (!reply.raw.writableFinished) ac.abort();
   });
+
+  const format = body.response_format?.type;
+  const esc = cascadeRequest(ctx, body.escalate, [
+    body.stream === true && 'stream',
+    n > 1 && 'n > 1',
+    body.logprobs === true && 'logprobs',
+    tools !== undefined && 'tools',
+    format !== undefined && format !== 'text' && 'response_format',
+  ]);
+  if (esc) {
+    const r = await ctx.cascade!.run(ids, { ...generateOptions(body, defaultMax, 0), stopIds, signal: ac.signal, policy: esc.policy });
+    ctx.metrics.generated(r.completionTokens);
+    ctx.metrics.tokens(ids.length, r.completionTokens);
+    const choice = { index: 0, message: { role: 'assistant', content: r.text, refusal: null }, logprobs: null, finish_reason: r.finishReason === 'length' ? 'length' : 'stop' };
+    return { id, object: 'chat.completion', created, model: ctx.modelName, choices: [choice], usage: usage(ids.length, r.completionTokens, undefined), cascade: cascadeField(reply, r) };
+  }
 
   return answerChoices(ctx, req, reply, {
     route: '/v1/chat/completions',

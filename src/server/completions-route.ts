@@ -3,7 +3,8 @@ import type { ServerContext } from './context.js';
 import type { GenerateResult } from '../generate/options.js';
 import { ContextOverflowError } from '../errors/errors.js';
 import { generateOptions, logSumExp, topLogprobs, type SamplingBody } from './sampling.js';
-import { answerChoices, runChoice, type TokenEvent } from './runner.js';
+import { answerChoices, runChoice, usage, type TokenEvent } from './runner.js';
+import { cascadeField, cascadeRequest, type EscalateField } from './cascade-answer.js';
 
 interface CompletionBody extends SamplingBody {
   readonly model: string;
@@ -12,6 +13,7 @@ interface CompletionBody extends SamplingBody {
   readonly stream_options?: { readonly include_usage?: boolean } | null;
   readonly echo?: boolean | null;
   readonly logprobs?: number | null;
+  readonly escalate?: EscalateField;
 }
 
 interface Logprobs {
@@ -37,6 +39,14 @@ export async function completions(ctx: ServerContext, req: FastifyRequest, reply
   reply.raw.on('close', () => {
     if (!reply.raw.writableFinished) ac.abort();
   });
+  const esc = cascadeRequest(ctx, body.escalate, [body.stream === true && 'stream', n > 1 && 'n > 1', body.logprobs != null && 'logprobs', body.echo === true && 'echo']);
+  if (esc) {
+    const r = await ctx.cascade!.run(ids, { ...generateOptions(body, 16, 0), signal: ac.signal, policy: esc.policy });
+    ctx.metrics.generated(r.completionTokens);
+    ctx.metrics.tokens(ids.length, r.completionTokens);
+    const choice = { index: 0, text: r.text, logprobs: null, finish_reason: r.finishReason === 'length' ? 'length' : 'stop' };
+    return { id, object: 'text_completion', created, model: ctx.modelName, choices: [choice], usage: usage(ids.length, r.completionTokens, undefined), cascade: cascadeField(reply, r) };
+  }
   const k = body.logprobs ?? undefined;
   const echoText = body.echo ? (promptText ?? tok.decode(ids)) : '';
   // echo + logprobs: the prompt's own log-likelihoods (what evaluation harnesses ask for).

@@ -1,4 +1,6 @@
 import type { ModelStats } from '../model/model.js';
+import type { CascadeStats } from '../cascade/stats.js';
+import { renderCascadeMetrics } from './cascade-metrics.js';
 
 /** Server counters, exposed as Prometheus text at /metrics with the scheduler's own. */
 export class Metrics {
@@ -8,6 +10,9 @@ export class Metrics {
   private readonly started = Date.now();
   /** Generated tokens with their time, for a recent tokens/s figure. */
   private readonly recent: { t: number; n: number }[] = [];
+
+  /** `cascade`: the counters of the server's cascade, rendered with the rest when present. */
+  constructor(private readonly cascade?: CascadeStats) {}
 
   request(route: string, status: number): void {
     const k = `${route}|${status}`;
@@ -54,6 +59,7 @@ export class Metrics {
     metric('llama_ts_tokens_per_second', 'gauge', 'Generated tokens per second (last 10 s)', [['', this.tokensPerSecond()]]);
     metric('llama_ts_finished_total', 'counter', 'Requests by finish reason', Object.entries(s.finished).map(([k, v]) => [`{reason="${k}"}`, v]));
     metric('llama_ts_uptime_seconds', 'gauge', 'Seconds since start', [['', (Date.now() - this.started) / 1000]]);
+    if (this.cascade) lines.push(...renderCascadeMetrics(this.cascade));
     return lines.join('\n') + '\n';
   }
 }

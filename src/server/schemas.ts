@@ -22,6 +22,8 @@ const sampling = {
   n: nullableInt(1, 16),
   stream: { anyOf: [{ type: 'boolean' }, { type: 'null' }] },
   stream_options: { anyOf: [{ type: 'object', properties: { include_usage: { type: 'boolean' } } }, { type: 'null' }] },
+  // llama-ts: verify-or-escalate override (docs/cascade.md); the policy's fields are checked by the cascade.
+  escalate: { anyOf: [{ type: 'boolean' }, { type: 'string' }, { type: 'object' }, { type: 'null' }] },
 } as const;
 
 const content = {
