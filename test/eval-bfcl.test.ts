@@ -195,3 +195,41 @@ test('bfcl-simple runs end to end on the tiny chat model (tools through its temp
   assert.ok(r.accuracy === 0 || r.accuracy === 1);
   assert.match(records[0]!.prompt, /"name": "geometry_triangle_area"/);
 });
+
+test('bfcl-simple through an OpenAI-compatible endpoint: tools sent in the request, structured tool_calls scored like local text', async () => {
+  const { createServer } = await import('node:http');
+  const { OpenAIBackend } = await import('../src/eval/openai.js');
+  const bodies: Record<string, unknown>[] = [];
+  const replies = [
+    { tool_calls: [{ id: 'c1', type: 'function', function: { name: 'geometry_triangle_area', arguments: '{"base": 10, "height": 5.0}' } }], content: null },
+    { tool_calls: [{ id: 'c2', type: 'function', function: { name: 'geometry_triangle_area', arguments: '{"base": 3}' } }], content: null },
+    { content: 'The area is 7.' },
+  ];
+  const server = createServer((req, res) => {
+    let data = '';
+    req.on('data', (c: Buffer) => (data += c.toString()));
+    req.on('end', () => {
+      const body = JSON.parse(data) as Record<string, unknown>;
+      bodies.push(body);
+      const q = ((body.messages as { content: string }[]).at(-1)!.content);
+      const k = QUESTIONS.findIndex((x) => x.question[0]![0]!.content === q);
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify({ choices: [{ message: { role: 'assistant', ...replies[k]! } }] }));
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  try {
+    const port = (server.address() as { port: number }).port;
+    const backend = new OpenAIBackend(`http://127.0.0.1:${port}`, { model: 'm' });
+    const records: EvalRecord[] = [];
+    const r = await runTask(backend, BUILTIN_TASKS['bfcl-simple']!, { data: bfclFiles('bfcl-endpoint'), onRecord: (x) => records.push(x) });
+    assert.deepEqual(r, { task: 'bfcl-simple', n: 3, accuracy: 1 / 3 });
+    assert.deepEqual(records.map((x) => x.extracted!.split(':')[0]), ['[{"name"', 'missing_required', 'wrong_count']);
+    assert.equal(records[0]!.output, '{"name":"geometry_triangle_area","parameters":{"base":10,"height":5}}');
+    const tools = bodies[0]!.tools as { function: { name: string; parameters: { properties: Record<string, { type: string }> } } }[];
+    assert.equal(tools[0]!.function.name, 'geometry_triangle_area');
+    assert.equal(tools[0]!.function.parameters.properties.height!.type, 'number');
+  } finally {
+    server.close();
+  }
+});
