@@ -233,3 +233,12 @@ test('bfcl-simple through an OpenAI-compatible endpoint: tools sent in the reque
     server.close();
   }
 });
+
+test('definitions: ast_match needs process bfcl, chat format and tools; ifeval needs process ifeval', async () => {
+  const { checkTaskDefinition } = await import('../src/eval/taskdef.js');
+  const base = { name: 't', output_type: 'generate_until', prompt: '{{user}}' };
+  assert.throws(() => checkTaskDefinition({ ...base, metric: 'ast_match', process: 'bfcl', tools: 'tools' }), { code: 'BAD_ARGUMENT', message: /format chat/ });
+  assert.throws(() => checkTaskDefinition({ ...base, metric: 'ast_match', format: 'chat', tools: 'tools' }), { code: 'BAD_ARGUMENT', message: /process bfcl/ });
+  assert.throws(() => checkTaskDefinition({ ...base, metric: 'ifeval' }), { code: 'BAD_ARGUMENT', message: /process ifeval/ });
+  assert.equal(checkTaskDefinition({ ...BUILTIN_TASKS['bfcl-simple']! }).metric, 'ast_match');
+});

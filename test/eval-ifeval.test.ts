@@ -212,3 +212,13 @@ test('ifeval (harness) prompt is the item text as is; ifeval_llama (Meta) is one
       '<|start_header_id|>assistant<|end_header_id|>\n\n',
   );
 });
+
+test('ifeval_llama runs end to end on the tiny chat model, one item', { skip: skipNoFixtures }, async () => {
+  const f = join(dir, 'ifeval-e2e.jsonl');
+  writeFileSync(f, JSON.stringify(ROWS[0]) + '\n');
+  const { evaluate } = await import('../src/eval/evaluate.js');
+  const r = await evaluate(model!, { ...BUILTIN_TASKS.ifeval_llama!, generation: { max_tokens: 4, until: [] } }, { data: f });
+  assert.equal(r.n, 1);
+  assert.equal(r.skipped, 0);
+  assert.ok(r.prompt_level_loose_acc! >= r.prompt_level_strict_acc!);
+});
