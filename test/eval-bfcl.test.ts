@@ -242,3 +242,16 @@ test('definitions: ast_match needs process bfcl, chat format and tools; ifeval n
   assert.throws(() => checkTaskDefinition({ ...base, metric: 'ifeval' }), { code: 'BAD_ARGUMENT', message: /process ifeval/ });
   assert.equal(checkTaskDefinition({ ...BUILTIN_TASKS['bfcl-simple']! }).metric, 'ast_match');
 });
+
+test('a .json dataset may be JSON lines (BFCL) or one array of objects; anything else is an error naming the file', async () => {
+  const { readRows } = await import('../src/eval/dataset.js');
+  const lines = join(dir, 'lines.json');
+  writeFileSync(lines, '{"id": 1}\n{"id": 2}\n');
+  const array = join(dir, 'array.json');
+  writeFileSync(array, '[{"id": 1}, {"id": 2}]');
+  assert.deepEqual(await readRows(lines), [{ id: 1 }, { id: 2 }]);
+  assert.deepEqual(await readRows(array), [{ id: 1 }, { id: 2 }]);
+  const bad = join(dir, 'bad.json');
+  writeFileSync(bad, '[1, 2]');
+  await assert.rejects(readRows(bad), { code: 'BAD_ARGUMENT', message: /bad\.json: expected an array of objects/ });
+});

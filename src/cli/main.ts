@@ -315,7 +315,7 @@ export function buildProgram(): Command {
 
   program
     .command('eval')
-    .description('evaluate a model: perplexity, multiple choice (lm-evaluation-harness conventions)')
+    .description('evaluate a model: perplexity, multiple choice, generative tasks, IFEval, BFCL function calling (docs/eval.md)')
     .requiredOption('-m, --model <path>', 'model path, or an OpenAI-compatible endpoint URL (http://host:port)')
     .requiredOption('--task <name>', 'perplexity | mc | a built-in task (mmlu, arc_challenge, hellaswag, winogrande, gsm8k, humaneval, mbpp, ifeval, bfcl-simple, *_llama) | a .json/.yaml definition')
     .option('--data <file>', 'dataset: text file / JSONL (perplexity), JSONL (mc)')
