@@ -89,13 +89,25 @@ test('AST match: non-matching calls fail with BFCL\'s reasons', () => {
   assert.equal(matchSimpleCall([], FN, ANSWER).valid, false);
 });
 
-test('BFCL function → tool: JSON Schema types (dict→object, float→number), dotted names with "_"; bad documents are errors', () => {
-  const t = toolFromFunction(FN, 'x');
+test('BFCL function → tool as BFCL\'s handlers send it: JSON Schema types, the float note, the Python hint, "_" names, doc key order', () => {
+  const t = toolFromFunction(FN);
   assert.equal(t.function.name, 'geometry_triangle_area');
-  const props = (t.function.parameters as { properties: Record<string, { type: string; items?: { type: string }; properties?: Record<string, { type: string }> }> }).properties;
-  assert.deepEqual([props.base!.type, props.height!.type, props.tags!.type, props.tags!.items!.type, props.opts!.type, props.opts!.properties!.round!.type], ['integer', 'number', 'array', 'string', 'object', 'boolean']);
+  assert.equal(t.function.description, 'Calculate the area of a triangle. Note that the provided function is in Python 3 syntax.');
+  const params = t.function.parameters as { type: string; properties: Record<string, Record<string, unknown>> };
+  assert.equal(params.type, 'object');
+  const props = params.properties;
+  assert.deepEqual(props.height, { type: 'number', description: 'The height. This is a float type value.', format: 'float' });
+  assert.deepEqual(Object.keys(props.height!), ['type', 'description', 'format']);
+  assert.deepEqual(props.unit, { type: 'string', description: 'The unit.', default: 'units' });
+  assert.deepEqual(props.tags, { type: 'array', items: { type: 'string' }, description: 'Tags.' });
+  assert.deepEqual(props.opts, { type: 'object', properties: { round: { type: 'boolean' } }, description: 'Options.' });
+  // An unknown type is sent as a string, as BFCL does; the checker's copy keeps the original.
+  const odd = toolFromFunction(checkBfclFunction({ name: 'f', description: 'd', parameters: { type: 'dict', properties: { a: { type: 'complex' }, b: { type: 'tuple', items: { type: 'float' } } } } }, 'x'));
+  const oddProps = (odd.function.parameters as { properties: Record<string, { type: string; items?: { type: string } }> }).properties;
+  assert.deepEqual([oddProps.a!.type, oddProps.b!.type, oddProps.b!.items!.type], ['string', 'array', 'number']);
+  assert.equal(FN.parameters.properties.height!.type, 'float');
   assert.throws(() => checkBfclFunction({ name: 'f' }, 'line 2'), { code: 'BAD_ARGUMENT', message: /line 2/ });
-  assert.throws(() => toolFromFunction(checkBfclFunction({ name: 'f', parameters: { type: 'dict', properties: { a: { type: 'complex' } } } }, 'x'), 'x'), { code: 'BAD_ARGUMENT', message: /unknown BFCL type "complex"/ });
+  assert.throws(() => checkBfclFunction({ name: 'f', parameters: { type: 'dict', properties: { a: {} } } }, 'line 3'), { code: 'BAD_ARGUMENT', message: /parameter a of f needs a "type"/ });
 });
 
 class Scripted implements EvalBackend {
@@ -171,8 +183,8 @@ test('bfcl-simple prompt: the question as a user turn, the function as a tool in
     type: 'function',
     function: {
       name: 'geometry_triangle_area',
-      description: 'Calculate the area of a triangle.',
-      parameters: { type: 'object', properties: { base: { type: 'integer', description: 'The base.' }, height: { type: 'number', description: 'The height.' } }, required: ['base', 'height'] },
+      description: 'Calculate the area of a triangle. Note that the provided function is in Python 3 syntax.',
+      parameters: { type: 'object', properties: { base: { type: 'integer', description: 'The base.' }, height: { type: 'number', description: 'The height. This is a float type value.', format: 'float' } }, required: ['base', 'height'] },
     },
   };
   assert.equal(

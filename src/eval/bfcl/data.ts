@@ -51,7 +51,7 @@ export function processBfcl(d: Doc, where: string): Doc {
     user: users[0]!.content,
     system: systems.map((s) => String(s.content ?? '')).join('\n'),
     functions,
-    tools: functions.map((f) => toolFromFunction(f, where)),
+    tools: functions.map((f) => toolFromFunction(f)),
     answer,
     answer_text: JSON.stringify(answer),
   };
