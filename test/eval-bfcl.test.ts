@@ -13,6 +13,8 @@ import type { GenPrompt } from '../src/eval/prompt.js';
 import type { ChatPrompt, EvalBackend, EvalRecord, GenerateRequest } from '../src/eval/types.js';
 import { matchSimpleCall, standardizeString, type BfclAnswer } from '../src/eval/bfcl/ast-match.js';
 import { checkBfclFunction, toolFromFunction, type BfclFunction } from '../src/eval/bfcl/functions.js';
+import { floatLiteralArgs } from '../src/eval/bfcl/literals.js';
+import { parseAssistantMessage } from '../src/chat/tools.js';
 
 let dir: string;
 let model: Model | undefined;
@@ -237,7 +239,7 @@ test('bfcl-simple through an OpenAI-compatible endpoint: tools sent in the reque
     const r = await runTask(backend, BUILTIN_TASKS['bfcl-simple']!, { data: bfclFiles('bfcl-endpoint'), onRecord: (x) => records.push(x) });
     assert.deepEqual(r, { task: 'bfcl-simple', n: 3, accuracy: 1 / 3 });
     assert.deepEqual(records.map((x) => x.extracted!.split(':')[0]), ['[{"name"', 'missing_required', 'wrong_count']);
-    assert.equal(records[0]!.output, '{"name":"geometry_triangle_area","parameters":{"base":10,"height":5}}');
+    assert.equal(records[0]!.output, '{"name": "geometry_triangle_area", "parameters": {"base": 10, "height": 5.0}}');
     const tools = bodies[0]!.tools as { function: { name: string; parameters: { properties: Record<string, { type: string }> } } }[];
     assert.equal(tools[0]!.function.name, 'geometry_triangle_area');
     assert.equal(tools[0]!.function.parameters.properties.height!.type, 'number');
@@ -266,4 +268,19 @@ test('a .json dataset may be JSON lines (BFCL) or one array of objects; anything
   const bad = join(dir, 'bad.json');
   writeFileSync(bad, '[1, 2]');
   await assert.rejects(readRows(bad), { code: 'BAD_ARGUMENT', message: /bad\.json: expected an array of objects/ });
+});
+
+test('float literals: "5.0" for an integer parameter is a type error as in BFCL, whatever form the call takes', () => {
+  assert.deepEqual([...floatLiteralArgs('{"name": "f", "parameters": {"base": 10.0, "height": 5, "tags": [1.5], "s": "2.0"}}')], ['base']);
+  assert.deepEqual([...floatLiteralArgs('<function=f>{"base": 1e1, "height": 2}</function>')], ['base']);
+  assert.deepEqual([...floatLiteralArgs('<|python_tag|>f.call(base=10.0, height=5, unit="a,b")')], ['base']);
+  assert.deepEqual([...floatLiteralArgs('not json {')], []);
+  const score = (text: string): string => {
+    const calls = parseAssistantMessage(text).toolCalls.map((c) => ({ name: c.name, arguments: c.arguments, floatLiterals: floatLiteralArgs(c.raw ?? '') }));
+    const m = matchSimpleCall(calls, FN, ANSWER);
+    return m.valid ? 'ok' : m.error.split(':')[0]!;
+  };
+  assert.equal(score('{"name": "geometry_triangle_area", "parameters": {"base": 10.0, "height": 5}}'), 'type_error');
+  assert.equal(score('{"name": "geometry_triangle_area", "parameters": {"base": 10, "height": 5.0}}'), 'ok'); // a float literal where float is wanted
+  assert.equal(score('<function=geometry_triangle_area>{"base": 10, "height": 5}</function>'), 'ok');
 });

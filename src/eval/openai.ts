@@ -174,15 +174,18 @@ interface ChatChoice {
 function replyText(m: ChatChoice['message']): string {
   const calls = (m?.tool_calls ?? []).map((c) => {
     const a = c.function?.arguments;
-    let args: unknown = a;
+    const name = JSON.stringify(c.function?.name ?? '');
+    // Arguments as the endpoint wrote them when they are JSON text (keeping "5.0" apart from "5").
     if (typeof a === 'string') {
       try {
-        args = JSON.parse(a);
+        JSON.parse(a);
+        // Raw newlines in JSON text are whitespace; one line per call keeps calls apart.
+        return `{"name": ${name}, "parameters": ${a.trim().replace(/\s*\n\s*/g, ' ')}}`;
       } catch {
-        args = a;
+        return JSON.stringify({ name: c.function?.name ?? '', parameters: a });
       }
     }
-    return JSON.stringify({ name: c.function?.name ?? '', parameters: args ?? {} });
+    return `{"name": ${name}, "parameters": ${JSON.stringify(a ?? {})}}`;
   });
   return calls.length === 0 ? String(m?.content ?? '') : calls.join('\n');
 }

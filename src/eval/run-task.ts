@@ -19,6 +19,7 @@ import { joinById } from './bfcl/data.js';
 import { aggregateIfeval, scoreIfevalItem, type IfevalItem, type IfevalItemScore } from './ifeval/score.js';
 import { matchSimpleCall, type BfclAnswer } from './bfcl/ast-match.js';
 import type { BfclFunction } from './bfcl/functions.js';
+import { floatLiteralArgs } from './bfcl/literals.js';
 import { parseAssistantMessage } from '../chat/tools.js';
 
 export interface TaskResult {
@@ -230,7 +231,7 @@ function scoreAst(def: TaskDefinition, docs: readonly Doc[], gens: readonly GenP
     const expected = Object.keys(answer)[0]!;
     const fn = (d.functions as BfclFunction[]).find((f) => f.name === expected)!;
     const parsed = parseAssistantMessage(out);
-    const m = matchSimpleCall(parsed.toolCalls.map((c) => ({ name: c.name, arguments: c.arguments })), fn, answer);
+    const m = matchSimpleCall(parsed.toolCalls.map((c) => ({ name: c.name, arguments: c.arguments, floatLiterals: floatLiteralArgs(c.raw ?? '') })), fn, answer);
     if (m.valid) sum++;
     o.onRecord?.({
       index: i,

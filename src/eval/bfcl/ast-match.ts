@@ -8,8 +8,9 @@
  * normalisation: spaces and , . / - _ * ^ removed, lower case, ' read as "), and an optional
  * parameter the answer requires but the call leaves out.
  *
- * Numbers arrive parsed from JSON, so "5" and "5.0" are the same value here; BFCL, parsing
- * Python, would reject 5.0 for an integer parameter.
+ * Numbers arrive parsed from JSON, where "5" and "5.0" are the same value; the call's
+ * `floatLiterals` (literals.ts) says which top-level arguments were written as floats, so 5.0 for
+ * an integer parameter is a type error as in BFCL. Inside lists and dicts the spelling is not kept.
  */
 import type { JsonValue } from '../../chat/types.js';
 import type { BfclFunction, BfclParam } from './functions.js';
@@ -18,6 +19,8 @@ import { toolName } from './functions.js';
 export interface BfclCall {
   readonly name: string;
   readonly arguments: Readonly<Record<string, JsonValue>>;
+  /** Arguments written as float literals ("5.0"): not integers, though JSON parses them as 5. */
+  readonly floatLiterals?: ReadonlySet<string>;
 }
 
 /** One possible answer: function name → parameter → accepted values. */
@@ -32,6 +35,8 @@ const fail = (error: string): BfclMatch => ({ valid: false, error });
 export function standardizeString(s: string): string {
   return s.replace(/[ ,./\-_*^]/g, '').toLowerCase().replace(/'/g, '"');
 }
+
+const INTEGER_TYPES = new Set(['integer', 'int', 'long', 'short', 'byte', 'Bigint']);
 
 function typeOk(v: JsonValue, type: string): boolean {
   switch (type) {
@@ -99,6 +104,7 @@ export function matchSimpleCall(calls: readonly BfclCall[], fn: BfclFunction, an
   for (const [param, value] of Object.entries(call.arguments)) {
     const d = props[param];
     if (d === undefined || !(param in want)) return fail(`unexpected_param: ${param}`);
+    if (call.floatLiterals?.has(param) && INTEGER_TYPES.has(d.type)) return fail(`type_error: ${param} should be ${d.type}, got a float literal`);
     const t = checkType(param, value, d);
     if (!t.valid) return t;
     if (!valueAccepted(value, want[param]!)) return fail(`value_error: ${param}=${JSON.stringify(value)} not in ${JSON.stringify(want[param])}`);
