@@ -1,7 +1,8 @@
 /**
  * Runs a task definition: reads the split (and the few-shot pool), preprocesses items, builds
  * prompts, scores them on the backend, and aggregates. Multiple choice reports acc and acc_norm;
- * generative tasks report exact_match after extraction.
+ * generative tasks report exact_match after extraction, pass@k after running the code, IFEval's
+ * four accuracies (ifeval/), or BFCL's AST-match accuracy (bfcl/).
  */
 import { basename, dirname, isAbsolute, join } from 'node:path';
 import { BadArgumentError } from '../errors/errors.js';
