@@ -57,6 +57,10 @@ test('keywords checks: existence (case-insensitive substrings), frequency relati
   assert.equal(follows('keywords:forbidden_words', 'café au lait', { forbidden_words: ['caf'] }), true); // é is a word character
   assert.equal(follows('keywords:letter_frequency', 'Banana', { letter: 'a', let_frequency: 3, let_relation: 'at least' }), true);
   assert.equal(follows('keywords:letter_frequency', 'bAnAnA', { letter: 'A', let_frequency: 3, let_relation: 'less than' }), false);
+  // Keyword and letter kwargs are trimmed as the reference's build_description does; a letter must be one character.
+  assert.equal(follows('keywords:frequency', 'Tea, tea and TEA.', { keyword: ' tea  ', frequency: 3, relation: 'at least' }), true);
+  assert.equal(follows('keywords:letter_frequency', '#a #b', { letter: ' # ', let_frequency: 2, let_relation: 'at least' }), true);
+  assert.throws(() => follows('keywords:letter_frequency', 'x', { letter: 'ab', let_frequency: 1, let_relation: 'at least' }), { code: 'BAD_ARGUMENT', message: /one non-space character/ });
 });
 
 test('length checks: words, sentences, "***" paragraphs (empty ones only at the ends), nth paragraph first word', () => {

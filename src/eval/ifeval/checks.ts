@@ -73,7 +73,7 @@ export const IFEVAL_CHECKS: Readonly<Record<string, Check>> = {
   },
   'keywords:frequency': {
     args: ['keyword', 'frequency', 'relation'],
-    test: (r, kw) => compare((r.match(new RegExp(escapeRegex(str(kw, 'keyword')), 'giu')) ?? []).length, relation(kw, 'relation'), num(kw, 'frequency')),
+    test: (r, kw) => compare((r.match(new RegExp(escapeRegex(str(kw, 'keyword').trim()), 'giu')) ?? []).length, relation(kw, 'relation'), num(kw, 'frequency')),
   },
   'keywords:forbidden_words': {
     args: ['forbidden_words'],
@@ -82,8 +82,8 @@ export const IFEVAL_CHECKS: Readonly<Record<string, Check>> = {
   'keywords:letter_frequency': {
     args: ['letter', 'let_frequency', 'let_relation'],
     test: (r, kw) => {
-      const letter = str(kw, 'letter').toLowerCase();
-      if (letter.length === 0) throw new BadArgumentError('IFEval kwarg "letter" is empty');
+      const letter = str(kw, 'letter').trim().toLowerCase();
+      if ([...letter].length !== 1) throw new BadArgumentError(`IFEval kwarg "letter" must be one non-space character, got ${JSON.stringify(kw.letter)}`);
       return compare(r.toLowerCase().split(letter).length - 1, relation(kw, 'let_relation'), num(kw, 'let_frequency'));
     },
   },
