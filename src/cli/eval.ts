@@ -10,7 +10,9 @@ import type { EvalBackend, EvalRecord } from '../eval/types.js';
 import { LocalBackend } from '../eval/local.js';
 import { OpenAIBackend, isEndpoint } from '../eval/openai.js';
 import { evaluate, isDefinitionFile, type EvaluateOptions } from '../eval/evaluate.js';
-import { requireBuiltin } from '../eval/builtin.js';
+import { builtinTask, requireBuiltin } from '../eval/builtin.js';
+import { loadTaskDefinition } from '../eval/taskdef.js';
+import { headlineMetric, htmlReport } from '../eval/report-html.js';
 import { publishedFor, type PublishedRow } from '../eval/published.js';
 import { BadArgumentError } from '../errors/errors.js';
 import type { TaskResult } from '../eval/run-task.js';
@@ -25,6 +27,8 @@ export interface EvalCommandOptions {
   readonly stride?: number;
   readonly field?: string;
   readonly records?: string;
+  /** Write a self-contained HTML report (bar chart, published figures with --compare) to this file. */
+  readonly html?: string;
   readonly concurrency?: number;
   readonly numFewshot?: number;
   readonly fewshotData?: string;
@@ -85,6 +89,18 @@ export async function evalCommand(o: EvalCommandOptions, out: (s: string) => voi
       const row = publishedFor((result as TaskResult).task ?? o.task);
       shown = { ...result, published: row ?? null };
     }
+    if (o.html !== undefined) {
+      const taskName = (result as TaskResult).task ?? o.task;
+      const metric = generic ? undefined : (isDefinitionFile(o.task) ? loadTaskDefinition(o.task) : builtinTask(o.task))?.metric;
+      const headline = generic ? undefined : headlineMetric(metric, result as TaskResult);
+      const entry = {
+        result: result as unknown as Record<string, unknown>,
+        task: taskName,
+        ...(headline !== undefined ? { headline } : {}),
+        ...(o.compare !== undefined ? { published: publishedFor(taskName) ?? null } : {}),
+      };
+      writeFileSync(o.html, htmlReport([entry], { model: o.model, notes: [`${n} ${unit}s in ${s.toFixed(2)} s (${((s * 1000) / Math.max(1, n)).toFixed(2)} ms/${unit})`] }));
+    }
     out(generic || o.json ? JSON.stringify(shown) + '\n' : table(result as TaskResult, o.compare !== undefined ? publishedFor((result as TaskResult).task) ?? null : undefined));
   } finally {
     bar.stop();
@@ -95,7 +111,12 @@ export async function evalCommand(o: EvalCommandOptions, out: (s: string) => voi
 /** A two-column table of a task's metrics. */
 export function table(r: TaskResult, published?: PublishedRow | null): string {
   const rows: [string, string][] = [['task', r.task], ['n', String(r.n)]];
-  for (const [k, v] of Object.entries(r)) if (k !== 'task' && k !== 'n' && typeof v === 'number') rows.push([k, `${(v * 100).toFixed(2)} %`]);
+  for (const [k, v] of Object.entries(r)) {
+    if (k === 'task' || k === 'n') continue;
+    if (k === 'skipped' && typeof v === 'number') rows.push([k, String(v)]);
+    else if (typeof v === 'number') rows.push([k, `${(v * 100).toFixed(2)} %`]);
+    else if (k === 'skipped_instructions' && typeof v === 'object' && v !== null) rows.push([k, Object.entries(v).map(([id, c]) => `${id} (${String(c)})`).join(', ')]);
+  }
   if (published === null) rows.push(['published', 'none for this task']);
   else if (published) {
     rows.push(['published', `Llama 3.1 ${published.models} ${published.benchmark} (${published.setting}): 8B ${published['8B']}, 70B ${published['70B']}, 405B ${published['405B']}`]);

@@ -320,9 +320,9 @@ export function buildProgram(): Command {
 
   program
     .command('eval')
-    .description('evaluate a model: perplexity, multiple choice (lm-evaluation-harness conventions)')
+    .description('evaluate a model: perplexity, multiple choice, generative tasks, IFEval, BFCL function calling (docs/eval.md)')
     .requiredOption('-m, --model <path>', 'model path, or an OpenAI-compatible endpoint URL (http://host:port)')
-    .requiredOption('--task <name>', 'perplexity | mc | a built-in task (mmlu, arc_challenge, hellaswag, winogrande, gsm8k, *_llama) | a .json/.yaml definition')
+    .requiredOption('--task <name>', 'perplexity | mc | a built-in task (mmlu, arc_challenge, hellaswag, winogrande, gsm8k, humaneval, mbpp, ifeval, bfcl-simple, *_llama) | a .json/.yaml definition')
     .option('--data <file>', 'dataset: text file / JSONL (perplexity), JSONL (mc)')
     .option('--limit <n>', 'evaluate at most n items (perplexity: windows per document)', int('--limit'))
     .option('--json', 'print only the result JSON on stdout', false)
@@ -330,6 +330,7 @@ export function buildProgram(): Command {
     .option('--stride <n>', 'perplexity window advance (default ctx/2)', int('--stride'))
     .option('--field <name>', 'perplexity on JSONL: the text field', 'text')
     .option('--records <file>', 'write per-item JSON records (prompt, scores) to a JSONL file')
+    .option('--html <file>', 'write a self-contained HTML report with a bar chart (and published figures with --compare published)')
     .option('--concurrency <n>', 'requests in flight (batched by the engine)', int('--concurrency'))
     .option('--num-fewshot <n>', 'override the task definition\'s few-shot count', int('--num-fewshot'))
     .option('--compare <what>', "'published': Meta's Llama 3.1 figure for the task beside the result")
@@ -342,7 +343,7 @@ export function buildProgram(): Command {
     .action(async (o) => {
       const { evalCommand } = await import('./eval.js');
       await evalCommand(
-        { model: o.model, task: o.task, data: o.data, limit: o.limit, json: o.json, ctx: o.ctx, stride: o.stride, field: o.field, records: o.records, concurrency: o.concurrency, numFewshot: o.numFewshot, fewshotData: o.fewshotData, modelName: o.modelName, apiKey: o.apiKey, compare: o.compare, backend: o.backend, threads: o.threads, progress: o.progress },
+        { model: o.model, task: o.task, data: o.data, limit: o.limit, json: o.json, ctx: o.ctx, stride: o.stride, field: o.field, records: o.records, html: o.html, concurrency: o.concurrency, numFewshot: o.numFewshot, fewshotData: o.fewshotData, modelName: o.modelName, apiKey: o.apiKey, compare: o.compare, backend: o.backend, threads: o.threads, progress: o.progress },
         out,
       );
     });

@@ -12,6 +12,11 @@
  *    published prompts do not show. Winogrande has no generative Meta prompt; `winogrande_llama`
  *    is Meta's base-model setting (5-shot, per-choice partial scoring, character-normalised).
  *
+ * `ifeval` (the harness's: the prompt as plain text, 0-shot, up to 1280 tokens) and `ifeval_llama`
+ * (Meta's: the prompt as a user turn of the chat template) score IFEval's verifiable
+ * instructions (ifeval/). `bfcl-simple` sends BFCL's question as a user turn with its function
+ * as a tool in the chat template and scores the reply's tool call by AST match (bfcl/).
+ *
  * `humaneval` and `mbpp` (harness convention, plain completion, pass@1 greedy) run the completion
  * with the item's tests in the Python sandbox (sandbox.ts).
  *
@@ -19,7 +24,8 @@
  * <split>.jsonl): MMLU cais/mmlu "all" (test, dev), ARC allenai/ai2_arc ARC-Challenge (test,
  * train), HellaSwag Rowan/hellaswag (validation, train), Winogrande winogrande_xl (validation,
  * train), GSM8K openai/gsm8k main (test, train), HumanEval openai_humaneval (test), MBPP mbpp full
- * (test, prompt).
+ * (test, prompt), IFEval google/IFEval (train, the only split), BFCL BFCL_v3_simple.json with
+ * possible_answer/BFCL_v3_simple.json beside it.
  */
 import { BadArgumentError } from '../errors/errors.js';
 import type { TaskDefinition } from './taskdef.js';
@@ -164,6 +170,16 @@ export const BUILTIN_TASKS: Readonly<Record<string, TaskDefinition>> = {
     program: '{{completion}}\n\n{{test_list[0]}}\n{{test_list[1]}}\n{{test_list[2]}}\n',
     generation: { max_tokens: 512, until: ['[DONE]'] },
   },
+  ifeval: {
+    name: 'ifeval',
+    output_type: 'generate_until',
+    process: 'ifeval',
+    split: 'train',
+    num_fewshot: 0,
+    prompt: '{{prompt}}',
+    metric: 'ifeval',
+    generation: { max_tokens: 1280, until: [] },
+  },
   // ---- Meta's Llama 3.1 convention ----
   mmlu_llama: {
     name: 'mmlu_llama',
@@ -215,6 +231,33 @@ export const BUILTIN_TASKS: Readonly<Record<string, TaskDefinition>> = {
     extraction: 'best_answer',
     normalize: LETTER_NORMALIZE,
     generation: { max_tokens: 100, until: [] },
+  },
+  ifeval_llama: {
+    name: 'ifeval_llama',
+    output_type: 'generate_until',
+    format: 'chat',
+    process: 'ifeval',
+    split: 'train',
+    num_fewshot: 0,
+    prompt: '{{prompt}}',
+    metric: 'ifeval',
+    generation: { max_tokens: 1280, until: [] },
+  },
+  // ---- BFCL's own convention (function calling through the chat template's tools) ----
+  'bfcl-simple': {
+    name: 'bfcl-simple',
+    output_type: 'generate_until',
+    format: 'chat',
+    process: 'bfcl',
+    answers: 'possible_answer/{name}',
+    split: 'BFCL_v3_simple',
+    num_fewshot: 0,
+    system: '{{system}}',
+    prompt: '{{user}}',
+    tools: 'tools',
+    target: '{{answer_text}}',
+    metric: 'ast_match',
+    generation: { max_tokens: 512, until: [] },
   },
   winogrande_llama: {
     name: 'winogrande_llama',

@@ -16,3 +16,8 @@ export type { ChatPrompt } from './types.js';
 export { OpenAIBackend, isEndpoint, type OpenAIBackendOptions } from './openai.js';
 export { PUBLISHED, publishedFor, type PublishedRow } from './published.js';
 export { runPython, passAtK, type SandboxOptions, type SandboxResult, type SandboxStatus } from './sandbox.js';
+export { IFEVAL_CHECKS, IFEVAL_UNSUPPORTED, checkInstruction, instructionKwargs, isSupportedInstruction, type IfevalKwargs } from './ifeval/checks.js';
+export { parseIfevalRow, scoreIfevalItem, aggregateIfeval, looseVariants, type IfevalItem, type IfevalItemScore, type IfevalMetrics } from './ifeval/score.js';
+export { matchSimpleCall, standardizeString, type BfclCall, type BfclAnswer, type BfclMatch } from './bfcl/ast-match.js';
+export { toolFromFunction, checkBfclFunction, toolName, type BfclFunction, type BfclParam } from './bfcl/functions.js';
+export { htmlReport, headlineMetric, rateMetrics, type ReportEntry, type HtmlReportOptions } from './report-html.js';

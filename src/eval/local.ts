@@ -145,7 +145,7 @@ export class LocalBackend implements EvalBackend {
   promptIds(r: GenerateRequest): number[] {
     const tok = this.model.tokenizer;
     if (typeof r.prompt === 'string') return tok.encode(r.prompt, { addBos: this.addBos, specials: 'plain' });
-    const ids = renderChat(tok, this.model.chatTemplate, r.prompt.messages, { addGenerationPrompt: true, addBos: this.addBos }).ids;
+    const ids = renderChat(tok, this.model.chatTemplate, r.prompt.messages, { addGenerationPrompt: true, addBos: this.addBos, ...(r.prompt.tools ? { tools: r.prompt.tools } : {}) }).ids;
     const prefill = r.prompt.prefill ?? '';
     return prefill === '' ? ids : [...ids, ...tok.encode(prefill, { addBos: false, specials: 'plain' })];
   }
@@ -210,7 +210,7 @@ export class LocalBackend implements EvalBackend {
 /** A generation prompt as text: plain text as is; a chat rendered by `template` (or the built-in format) plus its prefill. */
 export function promptText(tok: Tokenizer, template: string | undefined, prompt: string | ChatPrompt, addBos = true): string {
   if (typeof prompt === 'string') return prompt;
-  return renderChat(tok, template, prompt.messages, { addGenerationPrompt: true, addBos }).text + (prompt.prefill ?? '');
+  return renderChat(tok, template, prompt.messages, { addGenerationPrompt: true, addBos, ...(prompt.tools ? { tools: prompt.tools } : {}) }).text + (prompt.prefill ?? '');
 }
 
 /** The tokens every sequence of a group holds before its first scored row (its shareable prefix). */

@@ -108,13 +108,41 @@ export class OpenAIBackend implements EvalBackend {
         const prefill = r.prompt.prefill ?? '';
         const messages = prefill === '' ? r.prompt.messages : [...r.prompt.messages, { role: 'assistant', content: prefill }];
         const extra = prefill === '' ? {} : { continue_final_message: true, add_generation_prompt: false };
-        const j = await this.post('/v1/chat/completions', { messages, max_tokens: r.maxTokens, ...sampling(r), ...(r.stop.length ? { stop: r.stop } : {}), ...extra });
-        out = String((j.choices as { message?: { content?: string } }[] | undefined)?.[0]?.message?.content ?? '');
+        const tools = r.prompt.tools ? { tools: r.prompt.tools } : {};
+        const j = await this.post('/v1/chat/completions', { messages, max_tokens: r.maxTokens, ...sampling(r), ...(r.stop.length ? { stop: r.stop } : {}), ...extra, ...tools });
+        out = replyText((j.choices as ChatChoice[] | undefined)?.[0]?.message);
       }
       onDone?.(i);
       return out;
     });
   }
+}
+
+interface ChatChoice {
+  readonly message?: { readonly content?: string | null; readonly tool_calls?: readonly { readonly function?: { readonly name?: string; readonly arguments?: unknown } }[] };
+}
+
+/**
+ * A chat reply as text. Tool calls come back structured; they are written as Llama 3.1's JSON
+ * call form (one per line, the reply's text dropped) so the same tool-call parser scores local and endpoint replies.
+ */
+function replyText(m: ChatChoice['message']): string {
+  const calls = (m?.tool_calls ?? []).map((c) => {
+    const a = c.function?.arguments;
+    const name = JSON.stringify(c.function?.name ?? '');
+    // Arguments as the endpoint wrote them when they are JSON text (keeping "5.0" apart from "5").
+    if (typeof a === 'string') {
+      try {
+        JSON.parse(a);
+        // Raw newlines in JSON text are whitespace; one line per call keeps calls apart.
+        return `{"name": ${name}, "parameters": ${a.trim().replace(/\s*\n\s*/g, ' ')}}`;
+      } catch {
+        return JSON.stringify({ name: c.function?.name ?? '', parameters: a });
+      }
+    }
+    return `{"name": ${name}, "parameters": ${JSON.stringify(a ?? {})}}`;
+  });
+  return calls.length === 0 ? String(m?.content ?? '') : calls.join('\n');
 }
 
 function sampling(r: GenerateRequest): { temperature: number; seed?: number } {

@@ -3,8 +3,10 @@
  * Hugging Face hub), reproducing lm-evaluation-harness's `process_docs` where it has one.
  */
 import { BadArgumentError } from '../errors/errors.js';
+import { processBfcl } from './bfcl/data.js';
+import { parseIfevalRow } from './ifeval/score.js';
 
-export type ProcessName = 'mmlu' | 'arc' | 'hellaswag' | 'winogrande' | 'gsm8k';
+export type ProcessName = 'mmlu' | 'arc' | 'hellaswag' | 'winogrande' | 'gsm8k' | 'ifeval' | 'bfcl';
 export type Doc = Record<string, unknown>;
 
 const LETTERS = 'ABCDEFGHIJ';
@@ -68,5 +70,12 @@ export function processDoc(name: ProcessName, d: Doc, where: string): Doc {
       const parts = a.split('####');
       return { ...d, answer_number: parts[parts.length - 1]!.trim(), rationale: parts[0]!.trim() };
     }
+    case 'ifeval': {
+      // The parsed item, or the unsupported instruction ids (run-task skips and reports those).
+      const parsed = parseIfevalRow(d, where);
+      return 'unsupported' in parsed ? { ...d, ifeval_unsupported: parsed.unsupported } : { ...d, ifeval: parsed };
+    }
+    case 'bfcl':
+      return processBfcl(d, where);
   }
 }

@@ -5,7 +5,7 @@
  * (the harness's fewshot_as_multiturn, Meta's format) and gen_prefix is the start of the reply.
  */
 import { BadArgumentError } from '../errors/errors.js';
-import type { ChatMessage } from '../chat/types.js';
+import type { ChatMessage, ToolDefinition } from '../chat/types.js';
 import { selectFewshot } from './fewshot.js';
 import { renderTemplate } from './template.js';
 import type { TaskDefinition } from './taskdef.js';
@@ -25,7 +25,7 @@ export interface McPrompt {
 export interface GenPrompt {
   readonly kind: 'generate';
   /** Plain text, or chat turns plus the reply's first words. */
-  readonly prompt: string | { readonly messages: ChatMessage[]; readonly prefill: string };
+  readonly prompt: string | { readonly messages: ChatMessage[]; readonly prefill: string; readonly tools?: readonly ToolDefinition[] };
   readonly target: string;
 }
 
@@ -102,14 +102,17 @@ export function buildPrompt(def: TaskDefinition, doc: Doc, shots: readonly Doc[]
   const prefix = def.gen_prefix ?? '';
   if ((def.format ?? 'plain') === 'chat') {
     const messages: ChatMessage[] = [];
-    const system = def.system ?? (description !== '' ? description : undefined);
-    if (system !== undefined) messages.push({ role: 'system', content: system });
+    const system = def.system !== undefined ? renderTemplate(def.system, doc, 'system') : description;
+    if (system !== '') messages.push({ role: 'system', content: system });
     for (const s of shots) {
       messages.push({ role: 'user', content: renderTemplate(def.prompt, s, 'prompt') });
       messages.push({ role: 'assistant', content: answerOf(def, s) });
     }
     messages.push({ role: 'user', content: renderTemplate(def.prompt, doc, 'prompt') });
-    return { kind: 'generate', prompt: { messages, prefill: prefix }, target };
+    if (def.tools === undefined) return { kind: 'generate', prompt: { messages, prefill: prefix }, target };
+    const tools = doc[def.tools];
+    if (!Array.isArray(tools)) throw new BadArgumentError(`${def.name}: field "${def.tools}" is not a list of tools`);
+    return { kind: 'generate', prompt: { messages, prefill: prefix, tools: tools as ToolDefinition[] }, target };
   }
   const text = description + shots.map((s) => exampleText(def, s) + fsDelim(def)).join('') + renderTemplate(def.prompt, doc, 'prompt') + (prefix !== '' ? delim(def) + prefix : '');
   return { kind: 'generate', prompt: text, target };

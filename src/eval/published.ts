@@ -1,7 +1,10 @@
 /**
- * Meta's published Llama 3.1 figures (model card, percent), for `--compare published`. Each
- * built-in task maps to the row whose setting it reproduces; the setting is printed beside the
- * number so a mismatch (shots, chat vs plain) stays visible.
+ * Meta's published Llama 3.1 figures (percent), for `--compare published`. Source: the Llama 3.1
+ * model card, meta-llama/llama-models models/llama3_1/MODEL_CARD.md ("Benchmark scores": the
+ * "Base pretrained models" and "Instruction tuned models" tables, columns Llama 3.1 8B / 70B /
+ * 405B), the same table as on the Hugging Face model pages; settings from eval_details.md beside
+ * it. Each built-in task maps to the row whose setting it reproduces; the setting is printed
+ * beside the number so a mismatch (shots, chat vs plain) stays visible.
  */
 export interface PublishedRow {
   readonly benchmark: string;
@@ -18,13 +21,14 @@ const INSTRUCT = {
   gsm8k: { benchmark: 'GSM-8K', setting: 'CoT, 8-shot, em_maj1@1', models: 'instruct', '8B': 84.5, '70B': 95.1, '405B': 96.8 },
   humaneval: { benchmark: 'HumanEval', setting: '0-shot, pass@1', models: 'instruct', '8B': 72.6, '70B': 80.5, '405B': 89.0 },
   mbpp: { benchmark: 'MBPP++ base version', setting: '0-shot, pass@1', models: 'instruct', '8B': 72.8, '70B': 86.0, '405B': 88.6 },
-  ifeval: { benchmark: 'IFEval', setting: '', models: 'instruct', '8B': 80.4, '70B': 87.5, '405B': 88.6 },
-  bfcl: { benchmark: 'BFCL', setting: '0-shot, acc', models: 'instruct', '8B': 76.1, '70B': 84.8, '405B': 88.5 },
+  ifeval: { benchmark: 'IFEval', setting: '0-shot, mean of prompt- and instruction-level strict and loose accuracy', models: 'instruct', '8B': 80.4, '70B': 87.5, '405B': 88.6 },
+  bfcl: { benchmark: 'BFCL', setting: '0-shot, acc; all of BFCL (gorilla commit 7bef000), not the simple category alone', models: 'instruct', '8B': 76.1, '70B': 84.8, '405B': 88.5 },
 } as const satisfies Record<string, PublishedRow>;
 
 const PRETRAINED = {
   mmlu: { benchmark: 'MMLU', setting: '5-shot, macro_avg/acc_char', models: 'pretrained', '8B': 66.7, '70B': 79.3, '405B': 85.2 },
-  arc: { benchmark: 'ARC-Challenge', setting: '25-shot, acc_char', models: 'pretrained', '8B': 79.4, '70B': 92.9, '405B': 96.1 },
+  arc: { benchmark: 'ARC-Challenge', setting: '25-shot, acc_char', models: 'pretrained', '8B': 79.7, '70B': 92.9, '405B': 96.1 },
+  winogrande: { benchmark: 'Winogrande', setting: '5-shot, acc_char', models: 'pretrained', '8B': 60.5, '70B': 83.3, '405B': 86.7 },
 } as const satisfies Record<string, PublishedRow>;
 
 /** Task name → the published row it is comparable with. */
@@ -37,6 +41,10 @@ export const PUBLISHED: Readonly<Record<string, PublishedRow>> = {
   gsm8k_llama: INSTRUCT.gsm8k,
   humaneval: INSTRUCT.humaneval,
   mbpp: INSTRUCT.mbpp,
+  winogrande_llama: PRETRAINED.winogrande,
+  ifeval: INSTRUCT.ifeval,
+  ifeval_llama: INSTRUCT.ifeval,
+  'bfcl-simple': INSTRUCT.bfcl,
 };
 
 export function publishedFor(task: string): PublishedRow | undefined {

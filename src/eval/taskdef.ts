@@ -10,7 +10,10 @@
  *   fewshot_split      where few-shot examples come from (a sibling <fewshot_split>.jsonl; default: the evaluated file, never the item itself)
  *   fewshot_samples    a fixed list of few-shot items (Meta's GSM8K exemplars) instead of a split
  *   fewshot_match      only few-shot examples with the same value of this field (MMLU: 'subject')
- *   process            built-in doc preprocessing: mmlu | arc | hellaswag | winogrande | gsm8k
+ *   process            built-in doc preprocessing: mmlu | arc | hellaswag | winogrande | gsm8k | ifeval | bfcl
+ *   answers            a second file joined to the items by "id" (BFCL's possible answers); relative to the
+ *                      dataset file's folder, "{name}" standing for the dataset file's name
+ *   tools              chat: the item field holding OpenAI-style tool definitions, passed to the chat template
  *   description        template placed before everything (plain) / as the system message (chat, if no `system`)
  *   prompt             template: item → question text (Jinja, fields of the processed item)
  *   choices            multiple_choice: a list of templates, or the name of a list field of the item
@@ -23,9 +26,11 @@
  *   fewshot_delimiter  between examples (default "\n\n")
  *   num_fewshot, fewshot_seed (default 1234), fewshot_sampler ('random' | 'first_n')
  *   format             'plain' | 'chat' (the model's chat template via src/chat; few-shot examples become user/assistant turns)
- *   system             chat: a system message
+ *   system             chat: a system message (template; omitted when it renders empty)
  *   gen_prefix         text the answer starts with (chat: after the assistant header; plain: after the prompt)
- *   metric             'acc' | 'acc_norm' (multiple_choice) | 'exact_match' | 'pass@k' (generate_until)
+ *   metric             'acc' | 'acc_norm' (multiple_choice) | 'exact_match' | 'pass@k' | 'ifeval' | 'ast_match' (generate_until)
+ *                      ifeval: the item's verifiable instructions (process ifeval); ast_match: the tool call against
+ *                      BFCL's possible answers (process bfcl)
  *   extraction         see extract.ts (generate_until; default 'none')
  *   normalize          { ignore_case, ignore_punctuation, regexes_to_ignore } for exact_match
  *   generation         { max_tokens (default 256), until (stop strings), temperature (default 0) }
@@ -51,6 +56,10 @@ export interface TaskDefinition {
   /** Fixed few-shot examples (items with the fields the templates use), instead of a split. */
   readonly fewshot_samples?: readonly Readonly<Record<string, unknown>>[];
   readonly process?: ProcessName;
+  /** A file of answers joined by "id" ("{name}" = the dataset file's name), relative to the dataset's folder. */
+  readonly answers?: string;
+  /** Chat: the item field holding tool definitions for the template. */
+  readonly tools?: string;
   readonly description?: string;
   readonly prompt: string;
   readonly choices?: readonly string[] | string;
@@ -67,7 +76,7 @@ export interface TaskDefinition {
   readonly format?: 'plain' | 'chat';
   readonly system?: string;
   readonly gen_prefix?: string;
-  readonly metric?: 'acc' | 'acc_norm' | 'exact_match' | 'pass@k';
+  readonly metric?: 'acc' | 'acc_norm' | 'exact_match' | 'pass@k' | 'ifeval' | 'ast_match';
   readonly extraction?: ExtractionSpec;
   readonly normalize?: NormalizeOptions;
   readonly generation?: { readonly max_tokens?: number; readonly until?: readonly string[]; readonly temperature?: number };
@@ -83,9 +92,9 @@ export interface TaskDefinition {
 const KEYS = new Set([
   'name', 'output_type', 'dataset', 'split', 'fewshot_split', 'fewshot_match', 'fewshot_samples', 'process', 'description', 'prompt', 'choices', 'gold', 'contexts', 'continuation',
   'target', 'fewshot_target', 'target_delimiter', 'fewshot_delimiter', 'num_fewshot', 'fewshot_seed', 'fewshot_sampler', 'format', 'system', 'gen_prefix', 'metric',
-  'extraction', 'normalize', 'generation', 'program', 'num_samples', 'k', 'sandbox',
+  'extraction', 'normalize', 'generation', 'program', 'num_samples', 'k', 'sandbox', 'answers', 'tools',
 ]);
-const PROCESSES = new Set(['mmlu', 'arc', 'hellaswag', 'winogrande', 'gsm8k']);
+const PROCESSES = new Set(['mmlu', 'arc', 'hellaswag', 'winogrande', 'gsm8k', 'ifeval', 'bfcl']);
 const EXTRACTIONS = new Set(['gsm8k', 'final_answer', 'best_answer', 'boxed', 'last_number', 'first_line', 'none']);
 
 function fail(where: string, msg: string): never {
@@ -102,7 +111,7 @@ export function checkTaskDefinition(v: unknown, where = '(inline)'): TaskDefinit
   };
   str('name', true);
   str('prompt', true);
-  for (const k of ['dataset', 'split', 'fewshot_split', 'fewshot_match', 'description', 'gold', 'contexts', 'continuation', 'target', 'fewshot_target', 'target_delimiter', 'fewshot_delimiter', 'system', 'gen_prefix']) str(k);
+  for (const k of ['dataset', 'split', 'fewshot_split', 'fewshot_match', 'description', 'gold', 'contexts', 'continuation', 'target', 'fewshot_target', 'target_delimiter', 'fewshot_delimiter', 'system', 'gen_prefix', 'answers', 'tools']) str(k);
   if (o.fewshot_samples !== undefined && !(Array.isArray(o.fewshot_samples) && o.fewshot_samples.every((x) => typeof x === 'object' && x !== null && !Array.isArray(x)))) {
     fail(where, '"fewshot_samples" must be a list of objects');
   }
@@ -129,9 +138,14 @@ export function checkTaskDefinition(v: unknown, where = '(inline)'): TaskDefinit
       const ks = (o.k as unknown[] | undefined) ?? [1];
       if (!Array.isArray(ks) || !ks.every((k) => Number.isInteger(k) && (k as number) >= 1 && (k as number) <= n)) fail(where, '"k" must list integers in [1, num_samples]');
       if (n > 1 && !(((o.generation as { temperature?: number } | undefined)?.temperature ?? 0) > 0)) fail(where, 'several samples need generation.temperature > 0');
+    } else if (o.metric === 'ifeval') {
+      if (o.process !== 'ifeval') fail(where, 'metric ifeval needs process ifeval');
+    } else if (o.metric === 'ast_match') {
+      if (o.process !== 'bfcl') fail(where, 'metric ast_match needs process bfcl');
+      if (o.format !== 'chat' || o.tools === undefined) fail(where, 'metric ast_match needs format chat and "tools"');
     } else {
       if (o.target === undefined) fail(where, 'generate_until needs "target"');
-      if (o.metric !== undefined && o.metric !== 'exact_match') fail(where, 'generate_until scores exact_match or pass@k');
+      if (o.metric !== undefined && o.metric !== 'exact_match') fail(where, 'generate_until scores exact_match, pass@k, ifeval or ast_match');
     }
     const x = o.extraction;
     if (x !== undefined && !(typeof x === 'string' ? EXTRACTIONS.has(x) : typeof x === 'object' && x !== null && typeof (x as { regex?: unknown }).regex === 'string')) {

@@ -1,11 +1,13 @@
 /** Shapes shared by the evaluation harness (`evaluate`, `llama-ts eval`). */
 
-import type { ChatMessage } from '../chat/types.js';
+import type { ChatMessage, ToolDefinition } from '../chat/types.js';
 
 /** A chat prompt: the turns so far, and text the assistant's reply starts with (Meta's "The best answer is"). */
 export interface ChatPrompt {
   readonly messages: readonly ChatMessage[];
   readonly prefill?: string;
+  /** Tools offered to the model (passed to the chat template; an endpoint gets them as `tools`). */
+  readonly tools?: readonly ToolDefinition[];
 }
 
 /** One log-likelihood request, as lm-evaluation-harness phrases it: score `continuation` after `context`. */
