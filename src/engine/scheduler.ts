@@ -423,6 +423,12 @@ export class Scheduler {
     this.stats.queued = this.queue.length;
   }
 
+  /** Counts a request that a client drove through evalTokens (speculative decoding) like one of its own. */
+  noteExternal(generated: number, how: FinishReason | 'error'): void {
+    this.stats.generatedTokens += generated;
+    this.stats.finished[how]++;
+  }
+
   /** Fails everything still waiting or running; later calls throw DISPOSED. */
   dispose(): void {
     this.disposed = true;

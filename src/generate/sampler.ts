@@ -8,6 +8,14 @@ export interface SampleResult {
   readonly logprob: number;
 }
 
+/** The distribution a sampler draws one token from. */
+export interface TokenDistribution {
+  /** [vocab] probabilities, summing to 1 (zero outside the truncated set). */
+  readonly probs: Float64Array;
+  /** The logprob `sample` would report for `id` (penalised, before temperature and truncation). */
+  logprob(id: number): number;
+}
+
 export interface SamplerCheckpoint {
   readonly history: number;
   readonly rng: readonly [number, number, number, number];
@@ -20,6 +28,10 @@ export interface SamplerCheckpoint {
  */
 export class Sampler {
   private readonly rng: Rng;
+  /** Greedy: the argmax, no randomness. */
+  get greedy(): boolean {
+    return this.opts.temperature === 0;
+  }
   private readonly opts: Required<Omit<SamplingOptions, 'logitBias' | 'seed'>> & { logitBias: ReadonlyMap<number, number> };
   /** Ids seen so far (prompt and generated), for penalties. */
   private readonly history: number[] = [];
@@ -64,6 +76,62 @@ export class Sampler {
   }
 
   sample(logits: Float32Array): SampleResult {
+    const { l, logZ, top, cand } = this.prepare(logits);
+    if (this.opts.temperature === 0) {
+      const id = argmax(l);
+      return { id, logprob: l[id]! - logZ };
+    }
+    const chosen = cand.length > 0 ? this.draw(l, cand, top) : this.drawAll(l, top);
+    return { id: chosen, logprob: l[chosen]! - logZ };
+  }
+
+  /**
+   * The exact probability vector `sample` would draw from for this row (after bias, penalties,
+   * truncation and temperature; a point mass at the argmax when greedy), and each token's logprob
+   * as `sample` reports it. Speculative decoding's acceptance rule needs both p and q in this form.
+   */
+  distribution(logits: Float32Array): TokenDistribution {
+    const { l, logZ, top, cand } = this.prepare(logits);
+    const probs = new Float64Array(l.length);
+    const t = this.opts.temperature;
+    if (t === 0) {
+      probs[argmax(l)] = 1;
+    } else {
+      let z = 0;
+      if (cand.length > 0) {
+        for (const i of cand) z += probs[i] = Math.exp((l[i]! - top) / t);
+      } else {
+        for (let i = 0; i < l.length; i++) z += probs[i] = Math.exp((l[i]! - top) / t);
+      }
+      for (let i = 0; i < probs.length; i++) probs[i] = probs[i]! / z;
+    }
+    const pen = Float32Array.from(l);
+    return { probs, logprob: (id) => pen[id]! - logZ };
+  }
+
+  /** A uniform draw from this sampler's RNG (acceptance tests share the seeded stream). */
+  uniform(): number {
+    return this.rng.next();
+  }
+
+  /** Draws an index from unnormalised non-negative weights with this sampler's RNG. */
+  drawWeights(w: Float64Array): number {
+    let z = 0;
+    for (let i = 0; i < w.length; i++) z += w[i]!;
+    let r = this.rng.next() * z;
+    let last = -1;
+    for (let i = 0; i < w.length; i++) {
+      const x = w[i]!;
+      if (x > 0) last = i;
+      r -= x;
+      if (r < 0 && x > 0) return i;
+    }
+    if (last < 0) throw new BadArgumentError('cannot draw from an all-zero distribution');
+    return last;
+  }
+
+  /** Bias, penalties, log-normaliser, and the truncated candidate set (empty: the whole vocabulary). */
+  private prepare(logits: Float32Array): { l: Float32Array; logZ: number; top: number; cand: number[] } {
     const o = this.opts;
     if (this.scratch.length !== logits.length) this.scratch = new Float32Array(logits.length);
     const l = this.scratch;
@@ -72,38 +140,28 @@ export class Sampler {
     this.applyPenalties(l);
 
     const logZ = logSumExp(l);
-    if (o.temperature === 0) {
-      const id = argmax(l);
-      return { id, logprob: l[id]! - logZ };
-    }
-
     const top = l[argmax(l)]!;
-    let cand: number[];
-    if (o.topK === 0 && o.topP === 1 && o.minP === 0) {
-      cand = []; // no truncation: draw from the whole vocabulary without sorting
-    } else {
-      // Tokens more than e^28 below the top cannot change a top-p / min-p cut measurably;
-      // dropping them first keeps the sort small on 128K vocabularies.
-      const floor = o.minP > 0 ? Math.max(top + Math.log(o.minP), top - 28) : top - 28;
-      cand = [];
-      for (let i = 0; i < l.length; i++) if (l[i]! >= floor) cand.push(i);
-      cand.sort((a, b) => l[b]! - l[a]! || a - b);
-      if (o.topK > 0 && o.topK < cand.length) cand = cand.slice(0, o.topK);
-      if (o.topP < 1) {
-        const probs = cand.map((i) => Math.exp(l[i]! - top));
-        const z = probs.reduce((a, b) => a + b, 0);
-        let cum = 0;
-        for (let j = 0; j < cand.length; j++) {
-          cum += probs[j]! / z;
-          if (cum >= o.topP) {
-            cand = cand.slice(0, j + 1);
-            break;
-          }
+    let cand: number[] = [];
+    if (o.temperature === 0 || (o.topK === 0 && o.topP === 1 && o.minP === 0)) return { l, logZ, top, cand };
+    // Tokens more than e^28 below the top cannot change a top-p / min-p cut measurably;
+    // dropping them first keeps the sort small on 128K vocabularies.
+    const floor = o.minP > 0 ? Math.max(top + Math.log(o.minP), top - 28) : top - 28;
+    for (let i = 0; i < l.length; i++) if (l[i]! >= floor) cand.push(i);
+    cand.sort((a, b) => l[b]! - l[a]! || a - b);
+    if (o.topK > 0 && o.topK < cand.length) cand = cand.slice(0, o.topK);
+    if (o.topP < 1) {
+      const probs = cand.map((i) => Math.exp(l[i]! - top));
+      const z = probs.reduce((a, b) => a + b, 0);
+      let cum = 0;
+      for (let j = 0; j < cand.length; j++) {
+        cum += probs[j]! / z;
+        if (cum >= o.topP) {
+          cand = cand.slice(0, j + 1);
+          break;
         }
       }
     }
-    const chosen = cand.length > 0 ? this.draw(l, cand, top) : this.drawAll(l, top);
-    return { id: chosen, logprob: l[chosen]! - logZ };
+    return { l, logZ, top, cand };
   }
 
   /** Draws from `cand` with weights exp((l − top) / T). */
