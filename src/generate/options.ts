@@ -63,7 +63,10 @@ export interface GenerateOptions extends SamplingOptions {
  * before sampling, e.g. -Infinity for tokens that may not come next.
  */
 export interface LogitsProcessor {
-  /** row: [vocab] logits of the next token; generated: the tokens generated so far. */
+  /**
+   * row: [vocab] logits of the next token; generated: the tokens generated so far. May be called
+   * for rows that are never taken (speculative decoding's draft rows), so state advances in accept.
+   */
   process(row: Float32Array, generated: readonly number[]): void;
   /** The token that was chosen (advance any state). */
   accept?(id: number): void;

@@ -146,9 +146,11 @@ export class Sampler {
     // Tokens more than e^28 below the top cannot change a top-p / min-p cut measurably;
     // dropping them first keeps the sort small on 128K vocabularies.
     const floor = o.minP > 0 ? Math.max(top + Math.log(o.minP), top - 28) : top - 28;
-    for (let i = 0; i < l.length; i++) if (l[i]! >= floor) cand.push(i);
-    cand.sort((a, b) => l[b]! - l[a]! || a - b);
-    if (o.topK > 0 && o.topK < cand.length) cand = cand.slice(0, o.topK);
+    if (o.topK > 0) cand = topKOf(l, o.topK, floor);
+    else {
+      for (let i = 0; i < l.length; i++) if (l[i]! >= floor) cand.push(i);
+      cand.sort((a, b) => l[b]! - l[a]! || a - b);
+    }
     if (o.topP < 1) {
       const probs = cand.map((i) => Math.exp(l[i]! - top));
       const z = probs.reduce((a, b) => a + b, 0);
@@ -229,4 +231,25 @@ function logSumExp(l: Float32Array): number {
   let s = 0;
   for (let i = 0; i < l.length; i++) s += Math.exp(l[i]! - m);
   return m + Math.log(s);
+}
+
+/**
+ * The k best ids at or above `floor`, best first, ties by lower id: what sorting them all and
+ * keeping k gives, without sorting a whole flat row (random or high-temperature logits).
+ */
+function topKOf(l: Float32Array, k: number, floor: number): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < l.length; i++) {
+    const v = l[i]!;
+    if (v < floor) continue;
+    if (out.length === k && v <= l[out[k - 1]!]!) continue; // equal value: the earlier id stays ahead
+    let j = out.length === k ? k - 1 : out.length;
+    if (out.length < k) out.push(i);
+    while (j > 0 && l[out[j - 1]!]! < v) {
+      out[j] = out[j - 1]!;
+      j--;
+    }
+    out[j] = i;
+  }
+  return out;
 }

@@ -19,6 +19,9 @@ export interface ServerOptions {
   readonly cors?: string;
   /** Largest request body in bytes (default 4 MiB). */
   readonly bodyLimit?: number;
+  /** Speculative decoding for every request: a draft model of the same vocabulary, or 'lookup'. */
+  readonly draft?: LlamaModel | 'lookup';
+  readonly draftMax?: number;
 }
 
 const PUBLIC = new URL('./public/', import.meta.url);
@@ -32,7 +35,8 @@ const TYPES: Record<string, string> = { html: 'text/html; charset=utf-8', js: 't
 export function createServer(model: LlamaModel, options: ServerOptions = {}): { app: FastifyInstance; metrics: Metrics } {
   const metrics = new Metrics();
   const name = options.modelName ?? model.source.path.split(/[\\/]/).pop()!.replace(/\.gguf$/i, '');
-  const ctx = new ServerContext(model, name, metrics, options.cors);
+  const speculative = options.draft === undefined ? {} : { draft: options.draft, ...(options.draftMax !== undefined ? { draftMax: options.draftMax } : {}) };
+  const ctx = new ServerContext(model, name, metrics, options.cors, speculative);
   const app = Fastify({ bodyLimit: options.bodyLimit ?? 4 * 2 ** 20, logger: false, ajv: { customOptions: { allErrors: false, coerceTypes: false, removeAdditional: false } } });
 
   app.addHook('onRequest', async (req, reply) => {

@@ -3,6 +3,7 @@ import type { LlamaModel } from '../model/model.js';
 import { HttpError, toHttpError } from './errors.js';
 import type { Metrics } from './metrics.js';
 import type { SSE } from './sse.js';
+import type { GenerateOptions } from '../generate/options.js';
 
 /** What every route needs: the model, its public name, metrics, CORS. */
 export class ServerContext {
@@ -11,6 +12,8 @@ export class ServerContext {
     readonly modelName: string,
     readonly metrics: Metrics,
     private readonly cors: string | undefined,
+    /** Speculative decoding for every request (serve --draft-model / --lookup). */
+    readonly speculative: Pick<GenerateOptions, 'draft' | 'draftMax'> = {},
   ) {}
 
   checkModel(name: string | undefined): void {
