@@ -1,3 +1,4 @@
+import { loadDraftForCli, type DraftFlags } from './draft.js';
 import type { BackendName } from '../model/load.js';
 import { loadModel } from '../model/load.js';
 import { createServer } from '../server/app.js';
@@ -5,7 +6,7 @@ import { loadProgress } from './progress.js';
 import { cliModelPath } from './model-ref.js';
 import { checkFits } from './plan.js';
 
-export interface ServeOptions {
+export interface ServeOptions extends DraftFlags {
   readonly model: string | undefined;
   readonly host: string;
   readonly port: number;
@@ -42,9 +43,10 @@ export async function serveCommand(o: ServeOptions, log: (s: string) => void): P
     onProgress: progress.onProgress,
   });
   progress.stop();
-  const { app } = createServer(model, { apiKey: o.apiKey, cors: o.cors });
+  const spec = await loadDraftForCli(o, model, { backend: o.backend, threads: o.threads, kvDType: o.kvDType, tokenizer: o.tokenizer });
+  const { app } = createServer(model, { apiKey: o.apiKey, cors: o.cors, ...(spec.draft !== undefined ? { draft: spec.draft } : {}), ...(spec.draftMax !== undefined ? { draftMax: spec.draftMax } : {}) });
   const address = await app.listen({ host: o.host, port: o.port });
-  log(`llama-ts serving ${path} at ${address} (chat page at /, OpenAI API at /v1; ${o.parallel} parallel sequences, context ${model.contextSize})\n`);
+  log(`llama-ts serving ${path} at ${address} (chat page at /, OpenAI API at /v1; ${o.parallel} parallel sequences, context ${model.contextSize}${spec.draft === undefined ? '' : `; speculative decoding with ${spec.draft === 'lookup' ? 'prompt lookup' : (o.draftModel ?? 'a draft model')}`})\n`);
   await new Promise<void>((resolve) => {
     let stopping = false;
     const stop = (sig: string): void => {
@@ -59,6 +61,7 @@ export async function serveCommand(o: ServeOptions, log: (s: string) => void): P
         .close()
         .catch(() => {})
         .then(() => model.dispose())
+        .then(() => spec.dispose())
         .then(() => {
           clearTimeout(timer);
           resolve();
