@@ -156,3 +156,39 @@ test('speculative generate on a session leaves its tokens and next logits as pla
     await draft.dispose();
   }
 });
+
+test('speculative requests run beside plain ones on one model, each as alone; abort ends one early', { skip: skipNoFixtures, timeout: 120_000 }, async () => {
+  const target = await loadModel(TINY('f32'), { threads: 1 });
+  const draft = await loadModel(TINY('q8_0'), { threads: 1 });
+  try {
+    const o: GenerateOptions = { maxTokens: 24, ignoreEos: true };
+    const prompts = [PROMPT, [1, 500, 501, 502], [1, 600, 601, 600, 601]];
+    const alone = [];
+    for (const p of prompts) alone.push((await generate(target, p, o)).result.ids);
+    const together = await Promise.all([
+      generate(target, prompts[0]!, { ...o, draft }),
+      generate(target, prompts[1]!, { ...o, draft: 'lookup' }),
+      generate(target, prompts[2]!, o),
+      generate(target, prompts[1]!, { ...o, draft, draftMax: 2 }),
+    ]);
+    assert.deepEqual(together.map((t) => t.result.ids), [alone[0], alone[1], alone[2], alone[1]]);
+
+    const ac = new AbortController();
+    const g = target.generate(PROMPT, { maxTokens: 200, ignoreEos: true, draft, signal: ac.signal });
+    let n = 0;
+    let result: GenerateResult | undefined;
+    for (;;) {
+      const x = await g.next();
+      if (x.done) {
+        result = x.value;
+        break;
+      }
+      if (++n === 3) ac.abort();
+    }
+    assert.equal(result.finishReason, 'abort');
+    assert.ok(result.ids.length < 200);
+  } finally {
+    await target.dispose();
+    await draft.dispose();
+  }
+});
