@@ -8,6 +8,8 @@ import { lookupDraft } from '../src/generate/speculative/lookup.js';
 import { AdaptiveK } from '../src/generate/speculative/adaptive.js';
 import { runCommand } from '../src/cli/run.js';
 import { createServer } from '../src/server/app.js';
+import { chatCommand } from '../src/cli/chat.js';
+import { PassThrough, Readable } from 'node:stream';
 
 const TINY = (t: string): string => fixture('models', 'tiny-llama3.1', `tiny-llama3.1.${t}.gguf`);
 const CHAT = (): string => fixture('models', 'tiny-llama3-chat', 'tiny-llama3-chat.q8_0.gguf');
@@ -133,6 +135,28 @@ test('server with a draft: completions equal the plain server and /metrics count
     assert.ok(value('llama_ts_draft_requests_total') >= 2);
   } finally {
     for (const { app } of servers) await app.close();
+    await model.dispose();
+    await draft.dispose();
+  }
+});
+
+test('chat with a draft or lookup prints the same replies as plain chat', { skip: skipNoFixtures, timeout: 120_000 }, async () => {
+  const model = await loadModel(CHAT(), { threads: 1 });
+  const draft = await loadModel(CHAT(), { threads: 1 });
+  try {
+    const script = async (extra: object): Promise<string> => {
+      const output = new PassThrough();
+      let out = '';
+      output.on('data', (d: Buffer) => (out += d.toString('utf8')));
+      await chatCommand(model, { temperature: 0, maxTokens: 12, dateString: '26 Jul 2024', input: Readable.from(['Hi there\nAgain please\n/exit\n']), output, ...extra });
+      return out;
+    };
+    const plain = await script({});
+    assert.ok(plain.length > 0);
+    assert.equal(await script({ draft, draftMax: 3 }), plain);
+    assert.equal(await script({ draft: 'lookup' }), plain);
+    assert.ok(model.stats().draft.requests >= 4);
+  } finally {
     await model.dispose();
     await draft.dispose();
   }

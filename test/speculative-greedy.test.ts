@@ -192,3 +192,19 @@ test('speculative requests run beside plain ones on one model, each as alone; ab
     await draft.dispose();
   }
 });
+
+test('each verification of K + 1 tokens is one forward step of the model, even past the prefill chunk size', { skip: skipNoFixtures, timeout: 60_000 }, async () => {
+  const target = await loadModel(TINY('f32'), { threads: 1, stepMs: 1 });
+  const draft = await loadModel(TINY('q8_0'), { threads: 1 });
+  try {
+    const prompt = PROMPT.slice(0, 9); // 8 prompt tokens to prefill: one step at the smallest budget
+    const before = target.stats().steps;
+    const s = await generate(target, prompt, { maxTokens: 40, ignoreEos: true, draft, draftMax: 12, draftFixed: true });
+    assert.equal(target.stats().steps - before, 1 + s.result.draft!.steps);
+    const plain = await generate(target, prompt, { maxTokens: 40, ignoreEos: true });
+    assert.deepEqual(s.result.ids, plain.result.ids);
+  } finally {
+    await target.dispose();
+    await draft.dispose();
+  }
+});

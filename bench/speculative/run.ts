@@ -2,7 +2,8 @@
  * Speculative decoding on synthetic Llama 3.2 1B-shaped GGUFs (../shared/tools/synth_gguf.py,
  * generated on demand into --cache, never committed):
  *
- *  1. the verify-cost curve: time of session.eval of K + 1 tokens with logits 'all' against one
+ *  1. the verify-cost curve: time of evaluating K + 1 tokens with logits 'all' in one step (what
+ *     the driver's verification runs; session.eval would chunk it at the scheduler's budget) against one
  *     decode step, K = 1..8 (min and median over --reps), the figure that decides every speedup;
  *  2. plain vs speculative tokens/s for a Q8_0 target with a Q4_0 draft of the same weights, and
  *     for prompt lookup on a copy-heavy prompt, with acceptance rates;
@@ -82,7 +83,8 @@ async function verifyCosts(model: LlamaModel, maxN: number): Promise<number[][]>
     for (let r = 0; r < reps; r++) {
       for (let n = 1; n <= maxN; n++) {
         const t0 = performance.now();
-        await s.eval(tokens(n), { logits: 'all' });
+        // What the speculative driver runs: one evalTokens of all rows in one forward step.
+        await model.scheduler.evalTokens(s.sequence, tokens(n), tokens(n).map((_, i) => contextLen + i), 'all', { whole: true });
         out[n]!.push(performance.now() - t0);
         s.truncate(contextLen);
       }

@@ -75,6 +75,8 @@ interface EvalJob {
   readonly tokens: readonly number[];
   readonly positions: readonly number[];
   readonly want: 'all' | 'last' | 'none';
+  /** Never split across steps (speculative verification: one forward for all its rows). */
+  readonly whole: boolean;
   readonly out: Float32Array;
   fed: number;
   done: boolean;
@@ -149,7 +151,7 @@ export class Scheduler {
    * Appends `tokens` at `positions` to a sequence and resolves with their logits (all rows, the last
    * one, or none). Runs in the same steps as everything else; chunked like any prefill.
    */
-  evalTokens(seq: Sequence, tokens: readonly number[], positions: readonly number[], want: 'all' | 'last' | 'none'): Promise<Float32Array> {
+  evalTokens(seq: Sequence, tokens: readonly number[], positions: readonly number[], want: 'all' | 'last' | 'none', options: { whole?: boolean } = {}): Promise<Float32Array> {
     if (this.disposed) return Promise.reject(new DisposedError('the model'));
     if (tokens.length === 0) return Promise.reject(new BadArgumentError('eval needs at least one token'));
     try {
@@ -162,7 +164,7 @@ export class Scheduler {
     }
     const rows = want === 'all' ? tokens.length : want === 'last' ? 1 : 0;
     return new Promise((resolve, reject) => {
-      this.evals.push({ kind: 'eval', seq, tokens, positions, want, out: new Float32Array(rows * this.o.vocabSize), fed: 0, done: false, starved: 0, resolve, reject });
+      this.evals.push({ kind: 'eval', seq, tokens, positions, want, whole: options.whole ?? false, out: new Float32Array(rows * this.o.vocabSize), fed: 0, done: false, starved: 0, resolve, reject });
       this.kick();
     });
   }
@@ -299,7 +301,7 @@ export class Scheduler {
       }
       busy.add(seq);
       job.starved = 0;
-      const k = Math.min(room, remaining(job));
+      const k = job.kind === 'eval' && job.whole ? remaining(job) : Math.min(room, remaining(job));
       room -= k;
       let toks: readonly number[];
       let pos: number[];

@@ -93,7 +93,8 @@ export function submitSpeculative(target: SpeculativeTarget, req: GenerateReques
       const proposal = want > 0 ? await drafter.propose(context, want, gen) : { ids: [], qs: [] };
       if (aborted) continue;
       const tokens = [context[context.length - 1]!, ...proposal.ids];
-      const rows = await sched.evalTokens(seq, tokens, tokens.map((_, i) => cached + i), 'all');
+      // One forward step for all K + 1 rows, however the scheduler chunks prefill.
+      const rows = await sched.evalTokens(seq, tokens, tokens.map((_, i) => cached + i), 'all', { whole: true });
       counts.steps++;
       tFirst ??= performance.now();
       const r = verifyDrafts(gen, proposal.ids, proposal.qs, rows, target.vocabSize);
