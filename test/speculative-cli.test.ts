@@ -32,10 +32,31 @@ test('adaptive K grows on full acceptance, shrinks on early rejection, stays in 
   k.update(5, 5);
   k.update(6, 6);
   assert.equal(k.value, 6);
-  for (let i = 0; i < 10; i++) k.update(k.value, 0);
+  for (let i = 0; i < 5; i++) k.update(k.value, 0);
   assert.equal(k.value, 1);
   k.update(1, 1);
   assert.equal(k.value, 2);
+  k.update(2, 0);
+  assert.equal(k.value, 1);
+  // K = 1 keeping nothing three times: drafting pauses 4 rounds, then probes; the next pause is 8.
+  k.update(1, 0);
+  k.update(1, 0);
+  k.update(1, 0);
+  assert.deepEqual([0, 0, 0, 0].map(() => {
+    const v = k.value;
+    k.update(0, 0);
+    return v;
+  }), [0, 0, 0, 0]);
+  assert.equal(k.value, 1);
+  for (let i = 0; i < 3; i++) k.update(1, 0);
+  let paused = 0;
+  while (k.value === 0) {
+    paused++;
+    k.update(0, 0);
+  }
+  assert.equal(paused, 8);
+  k.update(1, 1);
+  assert.equal(k.value, 2, 'an acceptance resumes growth');
   const f = new AdaptiveK(3, true);
   f.update(3, 0);
   assert.equal(f.value, 3);

@@ -150,11 +150,13 @@ try {
 const draftCost = 1.24 / 8.03;
 console.log(`\nverify-cost curve (${cpu}, ${threads} threads): t(eval K+1 tokens) / t(one decode step)`);
 for (const c of curve) console.log(`  K=${c.k}: ${c.ratioMin.toFixed(2)}× (min)  ${c.ratioMedian.toFixed(2)}× (median)`);
-const k4 = curve.find((c) => c.k === 4);
-if (k4) console.log(`goal: verify 4 tokens ≤ 1.5× one decode — measured ${k4.ratioMin.toFixed(2)}× (min): ${k4.ratioMin <= 1.5 ? 'met' : 'not met'}`);
+// "Verify 4 tokens": the last token plus K = 3 drafts in one step.
+const k3 = curve.find((c) => c.k === 3);
+if (k3) console.log(`goal: verify 4 tokens (K = 3) ≤ 1.5× one decode — measured ${k3.ratioMin.toFixed(2)}× (min), ${k3.ratioMedian.toFixed(2)}× (median): ${k3.ratioMin <= 1.5 ? 'met' : 'not met'}`);
 console.log(`\npredicted speedup, 1B drafting for 8B, draft step = ${draftCost.toFixed(3)}× a target step:`);
 console.log('  speedup(K) = E[tokens per round] / (K·c + V(K)),  E = (1 − α^(K+1)) / (1 − α),  c = draft/target step cost, V(K) = measured verify ratio');
 for (const alpha of [0.6, 0.7, 0.8]) {
   const best = predictSpeedup(alpha, draftCost, curve.map((c) => ({ k: c.k, verify: c.ratioMin })));
-  emit({ bench: 'predicted', pair: 'llama3.2-1b drafts llama3.1-8b', alpha, best_k: best.k, tokens_per_round: round(expectedTokens(alpha, best.k)), speedup: round(best.speedup) });
+  // best_k 0: no K beats plain decoding on this curve (speculation would only slow it down).
+  emit({ bench: 'predicted', pair: 'llama3.2-1b drafts llama3.1-8b', alpha, best_k: best.k, tokens_per_round: round(expectedTokens(alpha, best.k)), speedup: round(best.speedup), ...(best.k === 0 ? { note: 'no K beats plain decoding on this curve' } : {}) });
 }

@@ -180,7 +180,8 @@ export class LlamaModel implements Model {
       checkDraftCompatible(this, draft);
     }
     return (req) => {
-      const capacity = req.sequence ? req.sequence.capacity : this.contextSize;
+      // The draft holds what the target may: a session's context, else the prompt plus maxTokens.
+      const capacity = req.sequence ? req.sequence.capacity : Math.min(this.contextSize, req.prompt.length + (req.maxTokens ?? 256));
       // The draft's RNG is seeded from the request's, so a seeded request repeats exactly.
       const seed = ((req.seed ?? Math.floor(Math.random() * 2 ** 32)) ^ 0x5bd1e995) >>> 0;
       const drafter: Drafter = draft === 'lookup' ? new LookupDrafter() : new ModelDrafter(draft, capacity, seed);
