@@ -208,3 +208,29 @@ test('each verification of K + 1 tokens is one forward step of the model, even p
     await draft.dispose();
   }
 });
+
+test('a full context ends speculative decoding with length where plain decoding ends', { skip: skipNoFixtures, timeout: 60_000 }, async () => {
+  const target = await loadModel(TINY('f32'), { threads: 1, contextSize: 20 });
+  const draft = await loadModel(TINY('q8_0'), { threads: 1 });
+  try {
+    for (const session of [false, true]) {
+      const run = async (o: GenerateOptions): Promise<GenerateResult> => {
+        const s = session ? target.session({ contextSize: 18 }) : undefined;
+        const r = (await generate(target, PROMPT, { maxTokens: 30, ignoreEos: true, ...(s ? { session: s } : {}), ...o })).result;
+        s?.dispose();
+        return r;
+      };
+      const plain = await run({});
+      assert.equal(plain.finishReason, 'length');
+      assert.ok(plain.ids.length < 30);
+      for (const d of [draft, 'lookup'] as const) {
+        const s = await run({ draft: d, draftMax: 8, draftFixed: true });
+        assert.deepEqual(s.ids, plain.ids, `session ${session}`);
+        assert.equal(s.finishReason, 'length');
+      }
+    }
+  } finally {
+    await target.dispose();
+    await draft.dispose();
+  }
+});

@@ -40,9 +40,11 @@ export function submitSpeculative(target: SpeculativeTarget, req: GenerateReques
   const prompt = req.prompt;
   if (prompt.length === 0) throw new BadArgumentError('the prompt is empty: give at least one token (e.g. BOS)');
   for (const id of prompt) if (!Number.isInteger(id) || id < 0 || id >= target.vocabSize) throw new BadArgumentError(`token id ${id} is outside the vocabulary (0..${target.vocabSize - 1})`);
-  const limitFor = (maxTokens: number): number => (req.sequence ? req.sequence.capacity : Math.min(target.contextSize, prompt.length + maxTokens));
-  if (prompt.length > (req.sequence ? req.sequence.capacity : target.contextSize)) throw new ContextOverflowError(prompt.length, req.sequence ? req.sequence.capacity : target.contextSize);
+  const context = req.sequence ? req.sequence.capacity : target.contextSize;
+  if (prompt.length > context) throw new ContextOverflowError(prompt.length, context);
   const gen = new Generation(target.tokenizer, target.eosIds, prompt, req);
+  // Where plain decoding stops with 'length': the session's capacity, else its own sequence's.
+  const limit = req.sequence ? req.sequence.capacity : Math.min(target.contextSize, prompt.length + gen.maxTokens);
   let aborted = req.signal?.aborted ?? false;
   const channel = new Channel<GenerateChunk, GenerateResult>(() => (aborted = true));
   const onAbort = (): void => void (aborted = true);
@@ -60,7 +62,6 @@ export function submitSpeculative(target: SpeculativeTarget, req: GenerateReques
   };
 
   const run = async (): Promise<void> => {
-    const limit = limitFor(gen.maxTokens);
     if (req.sequence) {
       seq = req.sequence;
       await seq.ready;
@@ -78,7 +79,7 @@ export function submitSpeculative(target: SpeculativeTarget, req: GenerateReques
       const fresh = prompt.slice(reused, prompt.length - 1);
       await sched.evalTokens(seq, fresh, fresh.map((_, i) => reused + i), 'none');
     }
-    const context = [...prompt];
+    const taken = [...prompt];
     while (!gen.done) {
       if (aborted) {
         emit(gen.finish('abort'));
@@ -89,10 +90,10 @@ export function submitSpeculative(target: SpeculativeTarget, req: GenerateReques
         emit(gen.finish('length'));
         break;
       }
-      const want = Math.min(k.value, limit - cached - 1, gen.maxTokens - gen.ids.length - 1, drafter.room(context));
-      const proposal = want > 0 ? await drafter.propose(context, want, gen) : { ids: [], qs: [] };
+      const want = Math.min(k.value, limit - cached - 1, gen.maxTokens - gen.ids.length - 1, drafter.room(taken));
+      const proposal = want > 0 ? await drafter.propose(taken, want, gen) : { ids: [], qs: [] };
       if (aborted) continue;
-      const tokens = [context[context.length - 1]!, ...proposal.ids];
+      const tokens = [taken[taken.length - 1]!, ...proposal.ids];
       // One forward step for all K + 1 rows, however the scheduler chunks prefill.
       const rows = await sched.evalTokens(seq, tokens, tokens.map((_, i) => cached + i), 'all', { whole: true });
       counts.steps++;
@@ -102,11 +103,11 @@ export function submitSpeculative(target: SpeculativeTarget, req: GenerateReques
       counts.accepted += r.accepted;
       k.update(proposal.ids.length, r.accepted);
       kv.truncate(seq, cached + 1 + r.accepted);
-      context.push(...r.sampled);
+      taken.push(...r.sampled);
       emit(r.chunks);
     }
     // Plain decoding never evaluates the last sampled token.
-    if (seq.length > context.length - 1) kv.truncate(seq, context.length - 1);
+    if (seq.length > taken.length - 1) kv.truncate(seq, taken.length - 1);
   };
 
   const finish = (): void => {
@@ -115,7 +116,6 @@ export function submitSpeculative(target: SpeculativeTarget, req: GenerateReques
     if (seq && !req.sequence) kv.release(seq, true);
     const stats: DraftStats = { ...counts };
     settings.onFinish?.(stats);
-    return;
   };
 
   void run().then(
