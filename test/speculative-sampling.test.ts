@@ -104,7 +104,7 @@ test('acceptance rule on distributions: 50,000 draws match p for a sampled and a
  * penalty. Rows are computed once per context by the models and memoised; each draw runs the real
  * Generation (processed distributions, speculate/unspeculate) and the real verifyDrafts.
  */
-test('speculative sampling with real model rows: positions 1-3 distributed as plain sampling over 20,000 draws; always-accept fails', { skip: skipNoFixtures, timeout: 300_000 }, async () => {
+test('speculative sampling with real model rows: positions 1-3 distributed as plain sampling over 20,000 draws; always-accept fails', { skip: skipNoFixtures, timeout: 300_000 }, async (t) => {
   const target = await loadModel(fixture('models', 'tiny-llama3.1', 'tiny-llama3.1.f32.gguf'), { threads: 1 });
   const draft = await loadModel(fixture('models', 'tiny-llama3.2-tied', 'tiny-llama3.2-tied.f32.gguf'), { threads: 1 });
   try {
@@ -192,6 +192,9 @@ test('speculative sampling with real model rows: positions 1-3 distributed as pl
     assert.ok(spec.pass, `speculative: ${spec.detail}`);
     const wrong = judge(await simulate(alwaysAccept));
     assert.ok(!wrong.pass, `always-accept must fail: ${wrong.detail}`);
+    t.diagnostic(`plain: ${plain.detail}`);
+    t.diagnostic(`speculative: ${spec.detail}`);
+    t.diagnostic(`always-accept: ${wrong.detail}`);
   } finally {
     await target.dispose();
     await draft.dispose();
