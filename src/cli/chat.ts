@@ -30,6 +30,9 @@ export interface ChatCommandOptions {
   readonly minP?: number;
   readonly repetitionPenalty?: number;
   readonly seed?: number;
+  /** Speculative decoding for every reply (chat --draft-model / --lookup). */
+  readonly draft?: import('../model/model.js').LlamaModel | 'lookup';
+  readonly draftMax?: number;
   /** Context window in tokens (default: the session's default). */
   readonly contextSize?: number;
   /** Llama 3.1 "Today Date" (default: today). */
@@ -145,6 +148,8 @@ export async function chatCommand(model: Model, opts: ChatCommandOptions = {}): 
         minP: params.minP,
         repetitionPenalty: params.repetitionPenalty,
         ...(params.seed !== undefined ? { seed: params.seed } : {}),
+        ...(opts.draft !== undefined ? { draft: opts.draft } : {}),
+        ...(opts.draftMax !== undefined ? { draftMax: opts.draftMax } : {}),
         stopIds,
         signal: ac.signal,
       });

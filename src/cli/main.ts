@@ -99,6 +99,9 @@ export function buildProgram(): Command {
     .option('--json', 'print { prompt_ids, ids, text, finish_reason, stopped_by, context_size, timings } instead of streaming', false)
     .option('--max-memory <size>', 'memory the run may use, e.g. 12G (default: free memory)', memSize)
     .option('-v, --verbose', 'timing summary on stderr (load, prompt and generation tokens/s)', false)
+    .option('--draft-model <ref>', 'speculative decoding: a smaller model with the same vocabulary drafts tokens this model verifies')
+    .option('--draft-max <k>', 'most tokens drafted per step (K adapts below it)', int('--draft-max'))
+    .option('--lookup', 'speculative decoding with prompt lookup: draft by copying earlier n-grams of the prompt and output', false)
     .option('--check-tensors', 'scan the weights for NaN/Inf before loading', false)
     .action(async (o) => {
       const { runCommand } = await import('./run.js');
@@ -132,6 +135,9 @@ export function buildProgram(): Command {
           bos: o.bos === false ? false : undefined,
           specials: o.specials,
           ignoreEos: o.ignoreEos,
+          draftModel: o.draftModel,
+          draftMax: o.draftMax,
+          lookup: o.lookup,
         },
         out,
       );
@@ -189,6 +195,9 @@ export function buildProgram(): Command {
     .option('-t, --threads <n>', 'worker threads', int('--threads'))
     .option('--max-memory <size>', 'memory the chat may use, e.g. 12G (default: free memory)', memSize)
     .option('--tokenizer <path>', 'tokenizer file')
+    .option('--draft-model <ref>', 'speculative decoding: a smaller model with the same vocabulary drafts tokens this model verifies')
+    .option('--draft-max <k>', 'most tokens drafted per step (K adapts below it)', int('--draft-max'))
+    .option('--lookup', 'speculative decoding with prompt lookup: draft by copying earlier n-grams of the prompt and output', false)
     .option('--check-tensors', 'scan the weights for NaN/Inf before loading', false)
     .action(async (o) => {
       const { loadModelForCli } = await import('./progress.js');
@@ -199,8 +208,13 @@ export function buildProgram(): Command {
       const path = await cliModelPath(o.model, { allowDefault: true });
       const plan = await checkFits(path, { backend: o.backend, threads: o.threads, contextSize: o.ctxSize, maxMemory: o.maxMemory, tokenizer: o.tokenizer });
       const { model } = await loadModelForCli(path, { backend: o.backend, threads: o.threads, tokenizer: o.tokenizer, checkTensors: o.checkTensors });
+      const { loadDraftForCli } = await import('./draft.js');
+      let spec: Awaited<ReturnType<typeof loadDraftForCli>> | undefined;
       try {
+        spec = await loadDraftForCli({ draftModel: o.draftModel, draftMax: o.draftMax, lookup: o.lookup }, model, { backend: o.backend, threads: o.threads, tokenizer: o.tokenizer });
         await chatCommand(model, {
+          ...(spec.draft !== undefined ? { draft: spec.draft } : {}),
+          ...(spec.draftMax !== undefined ? { draftMax: spec.draftMax } : {}),
           system: o.system,
           maxTokens: o.nPredict,
           temperature: o.temp,
@@ -209,6 +223,7 @@ export function buildProgram(): Command {
           banner: { model: path, backend: o.backend, threads: o.backend === 'ref' ? 1 : (o.threads ?? availableParallelism()) },
         });
       } finally {
+        await spec?.dispose();
         await model.dispose();
       }
     });
@@ -280,11 +295,14 @@ export function buildProgram(): Command {
     .option('--escalate-policy <policy>', 'preset (balanced, strict, always-verify, always-escalate), inline JSON, or a JSON file')
     .option('--escalate-api-key <key>', 'bearer key for an --escalate-to URL (or LLAMA_TS_ESCALATE_API_KEY)')
     .option('--escalate-model <name>', 'model field sent to an --escalate-to URL (default: its first model)')
+    .option('--draft-model <ref>', 'speculative decoding: a smaller model with the same vocabulary drafts tokens this model verifies')
+    .option('--draft-max <k>', 'most tokens drafted per step (K adapts below it)', int('--draft-max'))
+    .option('--lookup', 'speculative decoding with prompt lookup: draft by copying earlier n-grams of the prompt and output', false)
     .action(async (o) => {
       const { serveCommand } = await import('./serve.js');
       await serveCommand(
         { model: o.model, host: o.host, port: o.port, parallel: o.parallel, queue: o.queue, contextSize: o.ctx, apiKey: o.apiKey ?? process.env.LLAMA_TS_API_KEY, cors: o.cors, backend: o.backend, threads: o.threads, kvDType: o.cacheType, tokenizer: o.tokenizer, grace: o.grace,
-          escalateTo: o.escalateTo, escalatePolicy: o.escalatePolicy, escalateApiKey: o.escalateApiKey ?? process.env.LLAMA_TS_ESCALATE_API_KEY, escalateModel: o.escalateModel },
+          escalateTo: o.escalateTo, escalatePolicy: o.escalatePolicy, escalateApiKey: o.escalateApiKey ?? process.env.LLAMA_TS_ESCALATE_API_KEY, escalateModel: o.escalateModel, draftModel: o.draftModel, draftMax: o.draftMax, lookup: o.lookup },
         (s) => process.stderr.write(s),
       );
     });

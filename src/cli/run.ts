@@ -8,8 +8,9 @@ import { loadModelForCli } from './progress.js';
 import { SpecialFilter } from './special-filter.js';
 import { cliModelPath } from './model-ref.js';
 import { checkFits } from './plan.js';
+import { loadDraftForCli, type DraftFlags } from './draft.js';
 
-export interface RunOptions {
+export interface RunOptions extends DraftFlags {
   /** Path or hf: reference; absent: the default model. */
   readonly model?: string;
   /** --max-memory in bytes (default: free memory). */
@@ -93,7 +94,9 @@ export async function runCommand(o: RunOptions, write: (s: string) => void): Pro
     progress: !o.json,
     checkTensors: o.checkTensors ?? false,
   });
+  let draft: Awaited<ReturnType<typeof loadDraftForCli>> | undefined;
   try {
+    draft = await loadDraftForCli(o, model, { backend: o.backend, threads: o.threads, kvDType: o.kvDType, tokenizer: o.tokenizer, quiet: o.json });
     const templated = text !== undefined && !o.raw && model.chatTemplate !== undefined;
     if (o.system !== undefined && !templated) {
       throw new BadArgumentError(o.raw ? '--system applies the chat template, which --raw turns off' : '--system needs a chat template and this model has none');
@@ -130,6 +133,8 @@ export async function runCommand(o: RunOptions, write: (s: string) => void): Pro
       stopIds,
       ignoreEos: o.ignoreEos,
       ...(responseFormat ? { responseFormat } : {}),
+      ...(draft.draft !== undefined ? { draft: draft.draft } : {}),
+      ...(draft.draftMax !== undefined ? { draftMax: draft.draftMax } : {}),
     });
     // Special tokens are never printed as text (llama.cpp prints them only when asked to).
     const shown = model.hasTokenizer ? new SpecialFilter(model.tokenizer, o.stop.length > 0) : undefined;
@@ -155,6 +160,7 @@ export async function runCommand(o: RunOptions, write: (s: string) => void): Pro
             prefill_tps: round(result.timings.prefillTps),
             decode_tps: round(result.timings.decodeTps),
           },
+          ...(result.draft ? { draft: { drafted: result.draft.drafted, accepted: result.draft.accepted, steps: result.draft.steps } } : {}),
         }) + '\n',
       );
     } else {
@@ -171,8 +177,14 @@ export async function runCommand(o: RunOptions, write: (s: string) => void): Pro
           `prompt:     ${promptIds.length} tokens in ${t.prefillMs.toFixed(1)} ms (${t.prefillTps.toFixed(2)} tok/s)\n` +
           `generation: ${result.ids.length} tokens in ${t.decodeMs.toFixed(1)} ms (${t.decodeTps.toFixed(2)} tok/s)\n`,
       );
+      const d = result.draft;
+      if (d) {
+        const rate = d.drafted > 0 ? ((100 * d.accepted) / d.drafted).toFixed(1) : '0.0';
+        err(`draft:      ${d.accepted} of ${d.drafted} drafted tokens accepted (${rate}%), ${(result.ids.length / Math.max(1, d.steps)).toFixed(2)} tokens per model step\n`);
+      }
     }
   } finally {
+    await draft?.dispose();
     await model.dispose();
   }
 }

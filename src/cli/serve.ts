@@ -1,3 +1,4 @@
+import { loadDraftForCli, type DraftFlags } from './draft.js';
 import type { BackendName } from '../model/load.js';
 import { loadModel } from '../model/load.js';
 import { createServer } from '../server/app.js';
@@ -10,7 +11,7 @@ import { Cascade } from '../cascade/cascade.js';
 import { DEFAULT_POLICY, parsePolicyArg } from '../cascade/policy.js';
 import type { LlamaModel } from '../model/model.js';
 
-export interface ServeOptions {
+export interface ServeOptions extends DraftFlags {
   readonly model: string | undefined;
   readonly host: string;
   readonly port: number;
@@ -72,9 +73,10 @@ export async function serveCommand(o: ServeOptions, log: (s: string) => void): P
     }
     log(`escalating to ${cascade.big.name} (policy ${JSON.stringify(cascade.policy)})\n`);
   }
-  const { app } = createServer(model, { apiKey: o.apiKey, cors: o.cors, cascade });
+  const spec = await loadDraftForCli(o, model, { backend: o.backend, threads: o.threads, kvDType: o.kvDType, tokenizer: o.tokenizer });
+  const { app } = createServer(model, { apiKey: o.apiKey, cors: o.cors, cascade, ...(spec.draft !== undefined ? { draft: spec.draft } : {}), ...(spec.draftMax !== undefined ? { draftMax: spec.draftMax } : {}) });
   const address = await app.listen({ host: o.host, port: o.port });
-  log(`llama-ts serving ${path} at ${address} (chat page at /, OpenAI API at /v1; ${o.parallel} parallel sequences, context ${model.contextSize})\n`);
+  log(`llama-ts serving ${path} at ${address} (chat page at /, OpenAI API at /v1; ${o.parallel} parallel sequences, context ${model.contextSize}${spec.draft === undefined ? '' : `; speculative decoding with ${spec.draft === 'lookup' ? 'prompt lookup' : (o.draftModel ?? 'a draft model')}`})\n`);
   await new Promise<void>((resolve) => {
     let stopping = false;
     const stop = (sig: string): void => {
@@ -91,6 +93,7 @@ export async function serveCommand(o: ServeOptions, log: (s: string) => void): P
         .catch(() => {})
         .then(() => model.dispose())
         .then(() => big?.dispose())
+        .then(() => spec.dispose())
         .then(() => {
           clearTimeout(timer);
           resolve();

@@ -75,6 +75,8 @@ interface EvalJob {
   readonly tokens: readonly number[];
   readonly positions: readonly number[];
   readonly want: 'all' | 'last' | 'none';
+  /** Never split across steps (speculative verification: one forward for all its rows). */
+  readonly whole: boolean;
   readonly out: Float32Array;
   fed: number;
   done: boolean;
@@ -152,7 +154,7 @@ export class Scheduler {
    * Appends `tokens` at `positions` to a sequence and resolves with their logits (all rows, the last
    * one, or none). Runs in the same steps as everything else; chunked like any prefill.
    */
-  evalTokens(seq: Sequence, tokens: readonly number[], positions: readonly number[], want: 'all' | 'last' | 'none'): Promise<Float32Array> {
+  evalTokens(seq: Sequence, tokens: readonly number[], positions: readonly number[], want: 'all' | 'last' | 'none', options: { whole?: boolean } = {}): Promise<Float32Array> {
     if (this.disposed) return Promise.reject(new DisposedError('the model'));
     if (tokens.length === 0) return Promise.reject(new BadArgumentError('eval needs at least one token'));
     try {
@@ -165,7 +167,7 @@ export class Scheduler {
     }
     const rows = want === 'all' ? tokens.length : want === 'last' ? 1 : 0;
     return new Promise((resolve, reject) => {
-      this.evals.push({ kind: 'eval', seq, tokens, positions, want, out: new Float32Array(rows * this.o.vocabSize), fed: 0, done: false, starved: 0, resolve, reject });
+      this.evals.push({ kind: 'eval', seq, tokens, positions, want, whole: options.whole ?? false, out: new Float32Array(rows * this.o.vocabSize), fed: 0, done: false, starved: 0, resolve, reject });
       this.kick();
     });
   }
@@ -318,7 +320,7 @@ export class Scheduler {
       }
       busy.add(seq);
       job.starved = 0;
-      const k = Math.min(room, remaining(job));
+      const k = job.kind === 'eval' && job.whole ? remaining(job) : Math.min(room, remaining(job));
       room -= k;
       let toks: readonly number[];
       let pos: number[];
@@ -440,6 +442,12 @@ export class Scheduler {
   private syncStats(): void {
     this.stats.running = this.gens.size;
     this.stats.queued = this.queue.length;
+  }
+
+  /** Counts a request that a client drove through evalTokens (speculative decoding) like one of its own. */
+  noteExternal(generated: number, how: FinishReason | 'error'): void {
+    this.stats.generatedTokens += generated;
+    this.stats.finished[how]++;
   }
 
   /** Fails everything still waiting or running; later calls throw DISPOSED. */

@@ -29,7 +29,9 @@ export type LlamaErrorCode =
   | 'CHECKSUM_MISMATCH'
   | 'NOT_CACHED'
   | 'OUT_OF_MEMORY'
-  | 'NON_FINITE_TENSOR';
+  | 'NON_FINITE_TENSOR'
+  // Speculative decoding: the draft model does not share the target's vocabulary.
+  | 'DRAFT_MISMATCH';
 
 export class LlamaError extends Error {
   readonly code: LlamaErrorCode;
@@ -124,5 +126,13 @@ export class NonFiniteTensorError extends LlamaError {
   constructor(readonly tensor: string, readonly index: number, readonly value: number) {
     super('NON_FINITE_TENSOR', `tensor ${tensor} holds a non-finite value (${value} at element ${index}): the file is corrupt`);
     this.name = 'NonFiniteTensorError';
+  }
+}
+
+/** A draft model whose vocabulary or special tokens differ from the target's (speculative decoding). */
+export class DraftMismatchError extends LlamaError {
+  constructor(readonly difference: string) {
+    super('DRAFT_MISMATCH', `the draft model cannot draft for this model: ${difference}`);
+    this.name = 'DraftMismatchError';
   }
 }

@@ -1,7 +1,7 @@
 import type { Tokenizer } from '../tokenizer/types.js';
 import type { FinishReason, GenerateChunk, GenerateOptions, LogitsProcessor } from './options.js';
 import { StreamDecoder } from '../tokenizer/stream.js';
-import { Sampler, type SampleResult } from './sampler.js';
+import { Sampler, type SampleResult, type TokenDistribution } from './sampler.js';
 import { StopMatcher } from './stop.js';
 import { BadArgumentError, LlamaError } from '../errors/errors.js';
 
@@ -27,6 +27,8 @@ export class Generation {
   private finished: FinishReason | undefined;
   private stopped: number | string | undefined;
   private row = new Float32Array(0);
+  /** Drafted tokens taken tentatively (speculate): they count for processors and penalties only. */
+  private tentative: number[] = [];
 
   constructor(
     private readonly tokenizer: Tokenizer | undefined,
@@ -64,22 +66,77 @@ export class Generation {
 
   /** Picks the next token from one row of logits ([vocab]; not modified). */
   sample(logits: Float32Array): SampleResult {
-    let row = logits;
-    if (this.processors.length > 0) {
-      if (this.row.length !== logits.length) this.row = new Float32Array(logits.length);
-      this.row.set(logits);
-      row = this.row;
-      for (const p of this.processors) p.process(row, this.ids);
-    }
+    const row = this.processed(logits);
     checkFinite(logits);
     const r = this.sampler.sample(row);
     if (!Number.isFinite(r.logprob)) throw new LlamaError('BAD_LOGITS', `every token was masked out at step ${this.ids.length} (logits processors left nothing to sample)`);
     return r;
   }
 
+  /** Whether sampling is greedy (argmax): speculative verification then needs no randomness. */
+  get greedy(): boolean {
+    return this.sampler.greedy;
+  }
+
+  /** Whether `id` ends the generation (EOS or a stop id). */
+  isStopId(id: number): boolean {
+    return this.stopIds.has(id);
+  }
+
+  /**
+   * The full distribution `sample` would draw from for this row, processors, bias, penalties,
+   * truncation and temperature applied, given the tokens taken so far (tentative ones included).
+   */
+  distribution(logits: Float32Array): TokenDistribution {
+    checkFinite(logits);
+    const d = this.sampler.distribution(this.processed(logits));
+    if (!(d.probs.reduce((a, b) => a + b, 0) > 0)) throw new LlamaError('BAD_LOGITS', `every token was masked out at step ${this.ids.length} (logits processors left nothing to sample)`);
+    return d;
+  }
+
+  /** A uniform draw from the request's own seeded RNG. */
+  uniform(): number {
+    return this.sampler.uniform();
+  }
+
+  /** Draws a token from unnormalised weights with the request's RNG (rejection sampling's residual). */
+  drawWeights(w: Float64Array): number {
+    return this.sampler.drawWeights(w);
+  }
+
+  /**
+   * Takes a drafted token tentatively so the next draft row sees the state plain decoding would
+   * (processors advanced, penalty history extended); `unspeculate` takes all of them back.
+   */
+  speculate(id: number): void {
+    if (this.stopIds.has(id)) throw new BadArgumentError('a stop id cannot be drafted past');
+    for (const p of this.processors) p.accept?.(id);
+    this.sampler.accept(id);
+    this.tentative.push(id);
+  }
+
+  unspeculate(): void {
+    const n = this.tentative.length;
+    if (n === 0) return;
+    this.tentative = [];
+    const cp = this.sampler.checkpoint();
+    this.sampler.restore({ history: cp.history - n, rng: cp.rng });
+    for (const p of this.processors) p.rollback?.(n);
+  }
+
+  private processed(logits: Float32Array): Float32Array {
+    if (this.processors.length === 0) return logits;
+    if (this.row.length !== logits.length) this.row = new Float32Array(logits.length);
+    this.row.set(logits);
+    const seen = this.tentative.length > 0 ? [...this.ids, ...this.tentative] : this.ids;
+    for (const p of this.processors) p.process(this.row, seen);
+    return this.row;
+  }
+
   /** Takes a sampled token; returns the chunks that became safe to show. Ends on stop/EOS/maxTokens. */
   push(id: number, logprob: number): GenerateChunk[] {
     if (this.finished) throw new BadArgumentError('the generation has finished');
+    if (this.tentative.length > 0) throw new BadArgumentError('unspeculate() before taking tokens');
     for (const p of this.processors) p.accept?.(id);
     if (this.stopIds.has(id)) {
       this.stopped = id;

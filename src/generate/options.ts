@@ -45,6 +45,17 @@ export interface GenerateOptions extends SamplingOptions {
   /** Continue in this session; cached tokens that match the prompt's prefix are reused. */
   readonly session?: import('../model/session.js').Session;
   readonly signal?: AbortSignal;
+  /**
+   * Speculative decoding (docs/speculative.md): a smaller model with the same vocabulary proposes
+   * tokens, or 'lookup' proposes the continuation of an earlier n-gram of the prompt and output;
+   * the model verifies them in one forward step. The output is the same as without it (greedy:
+   * token for token; sampling: the same distribution).
+   */
+  readonly draft?: import('../model/model.js').LlamaModel | 'lookup';
+  /** Most tokens drafted per step (default 8 with a draft model, 10 with lookup); K adapts below it. */
+  readonly draftMax?: number;
+  /** Keep K at draftMax instead of adapting it to the acceptance rate (tests, benchmarks). */
+  readonly draftFixed?: boolean;
 }
 
 /**
@@ -52,7 +63,10 @@ export interface GenerateOptions extends SamplingOptions {
  * before sampling, e.g. -Infinity for tokens that may not come next.
  */
 export interface LogitsProcessor {
-  /** row: [vocab] logits of the next token; generated: the tokens generated so far. */
+  /**
+   * row: [vocab] logits of the next token; generated: the tokens generated so far. May be called
+   * for rows that are never taken (speculative decoding's draft rows), so state advances in accept.
+   */
   process(row: Float32Array, generated: readonly number[]): void;
   /** The token that was chosen (advance any state). */
   accept?(id: number): void;
@@ -88,4 +102,16 @@ export interface GenerateResult {
   readonly promptTokens: number;
   readonly cache?: PromptCacheUse;
   readonly timings: { readonly prefillMs: number; readonly decodeMs: number; readonly prefillTps: number; readonly decodeTps: number };
+  /** Speculative decoding's counts (only with `draft`). */
+  readonly draft?: DraftStats;
+}
+
+/** What speculative decoding proposed and kept. */
+export interface DraftStats {
+  /** Tokens proposed by the draft model or lookup. */
+  readonly drafted: number;
+  /** Proposed tokens the model accepted. */
+  readonly accepted: number;
+  /** Forward steps of the model (verifications); tokens per step = ids / steps. */
+  readonly steps: number;
 }

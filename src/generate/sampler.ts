@@ -9,6 +9,14 @@ export interface SampleResult {
   readonly logprob: number;
 }
 
+/** The distribution a sampler draws one token from. */
+export interface TokenDistribution {
+  /** [vocab] probabilities, summing to 1 (zero outside the truncated set). */
+  readonly probs: Float64Array;
+  /** The logprob `sample` would report for `id` (penalised, before temperature and truncation). */
+  logprob(id: number): number;
+}
+
 export interface SamplerCheckpoint {
   readonly history: number;
   readonly rng: readonly [number, number, number, number];
@@ -21,6 +29,10 @@ export interface SamplerCheckpoint {
  */
 export class Sampler {
   private readonly rng: Rng;
+  /** Greedy: the argmax, no randomness. */
+  get greedy(): boolean {
+    return this.opts.temperature === 0;
+  }
   private readonly opts: Required<Omit<SamplingOptions, 'logitBias' | 'seed'>> & { logitBias: ReadonlyMap<number, number> };
   /** Ids seen so far (prompt and generated), for penalties. */
   private readonly history: number[] = [];
@@ -68,12 +80,7 @@ export class Sampler {
 
   sample(logits: Float32Array): SampleResult {
     const o = this.opts;
-    if (this.scratch.length !== logits.length) this.scratch = new Float32Array(logits.length);
-    const l = this.scratch;
-    l.set(logits);
-    for (const [id, b] of o.logitBias) if (id >= 0 && id < l.length) l[id] = l[id]! + b;
-    this.applyPenalties(l);
-
+    const l = this.penalised(logits);
     const best = argmax(l);
     const top = l[best]!;
     const whole = o.temperature > 0 && o.topK === 0 && o.topP === 1 && o.minP === 0;
@@ -84,6 +91,69 @@ export class Sampler {
     if (o.temperature === 0) return { id: best, logprob: l[best]! - logZ };
     const chosen = whole ? this.drawAll(l, top, keep ? z : undefined) : this.draw(l, this.candidates(l, top), top);
     return { id: chosen, logprob: l[chosen]! - logZ };
+  }
+
+  /**
+   * The exact probability vector `sample` would draw from for this row (after bias, penalties,
+   * truncation and temperature; a point mass at the argmax when greedy), and each token's logprob
+   * as `sample` reports it. Speculative decoding's acceptance rule needs both p and q in this form.
+   */
+  distribution(logits: Float32Array): TokenDistribution {
+    const o = this.opts;
+    const l = this.penalised(logits);
+    const best = argmax(l);
+    const top = l[best]!;
+    const logZ = top + Math.log(sumExp(l, top));
+    const probs = new Float64Array(l.length);
+    const t = o.temperature;
+    if (t === 0) {
+      probs[best] = 1;
+    } else {
+      let z = 0;
+      if (o.topK === 0 && o.topP === 1 && o.minP === 0) {
+        for (let i = 0; i < l.length; i++) z += probs[i] = Math.exp((l[i]! - top) / t);
+      } else {
+        const cand = this.candidates(l, top);
+        for (let j = 0; j < cand.length; j++) {
+          const i = keyId(cand[j]!);
+          z += probs[i] = Math.exp((l[i]! - top) / t);
+        }
+      }
+      for (let i = 0; i < probs.length; i++) probs[i] = probs[i]! / z;
+    }
+    const pen = Float32Array.from(l);
+    return { probs, logprob: (id) => pen[id]! - logZ };
+  }
+
+  /** A uniform draw from this sampler's RNG (acceptance tests share the seeded stream). */
+  uniform(): number {
+    return this.rng.next();
+  }
+
+  /** Draws an index from unnormalised non-negative weights with this sampler's RNG. */
+  drawWeights(w: Float64Array): number {
+    let z = 0;
+    for (let i = 0; i < w.length; i++) z += w[i]!;
+    let r = this.rng.next() * z;
+    let last = -1;
+    for (let i = 0; i < w.length; i++) {
+      const x = w[i]!;
+      if (x > 0) last = i;
+      r -= x;
+      if (r < 0 && x > 0) return i;
+    }
+    if (last < 0) throw new BadArgumentError('cannot draw from an all-zero distribution');
+    return last;
+  }
+
+  /** The row with logit bias and penalties applied (a scratch copy; the input is not modified). */
+  private penalised(logits: Float32Array): Float32Array {
+    if (this.scratch.length !== logits.length) this.scratch = new Float32Array(logits.length);
+    const l = this.scratch;
+    l.set(logits);
+    for (const [id, b] of this.opts.logitBias) if (id >= 0 && id < l.length) l[id] = l[id]! + b;
+    this.applyPenalties(l);
+    return l;
   }
 
   /**

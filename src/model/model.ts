@@ -10,6 +10,11 @@ import { Scheduler, type RequestHandle, type SchedulerStats } from '../engine/sc
 import { Session, type SessionOptions } from './session.js';
 import { compileResponseFormat, constraintProcessor } from '../generate/constrain-processor.js';
 import { BadArgumentError, DisposedError, LlamaError } from '../errors/errors.js';
+import type { DraftStats } from '../generate/options.js';
+import { submitSpeculative } from '../generate/speculative/driver.js';
+import { LookupDrafter, ModelDrafter, type Drafter } from '../generate/speculative/drafter.js';
+import { checkDraftCompatible } from '../generate/speculative/compat.js';
+import type { Sequence } from '../engine/kv-manager.js';
 
 /** Where a model came from, for `info`, `bench` and error messages. */
 export interface ModelSource {
@@ -24,7 +29,12 @@ export interface ModelSource {
 
 export interface ModelStats extends SchedulerStats {
   readonly prefixCache: PrefixCacheStats;
+  /** Speculative decoding totals over finished requests that used a draft (requests: how many). */
+  readonly draft: DraftStats & { readonly requests: number };
 }
+
+/** Default most tokens drafted per round: a draft model's steps cost time, lookup's do not. */
+const DEFAULT_DRAFT_MAX = { model: 8, lookup: 10 } as const;
 
 const DEFAULT_PREFIX_CACHE = 512 * 2 ** 20;
 
@@ -35,6 +45,7 @@ export class LlamaModel implements Model {
   readonly defaultKVDType: KVDType;
   private readonly tok: Tokenizer | undefined;
   private disposed = false;
+  private readonly draftTotals = { drafted: 0, accepted: 0, steps: 0, requests: 0 };
 
   constructor(
     readonly config: LlamaConfig,
@@ -103,7 +114,8 @@ export class LlamaModel implements Model {
     const ids = this.promptIds(prompt, opts);
     const options = this.withResponseFormat(opts);
     const session = options.session;
-    if (!session) return this.scheduler.submit({ ...options, prompt: ids });
+    const start = this.starter(options);
+    if (!session) return start({ ...options, prompt: ids });
     // A session runs one thing at a time: the request waits for earlier calls on it, then holds
     // the session until it ends; its chunks stream as they come.
     let handle: RequestHandle | undefined;
@@ -118,7 +130,7 @@ export class LlamaModel implements Model {
       .exclusive(async () => {
         if (cancelled) return ready(undefined);
         try {
-          handle = this.scheduler.submit({ ...options, prompt: ids, sequence: session.sequence });
+          handle = start({ ...options, prompt: ids, sequence: session.sequence });
         } catch (e) {
           return failed(e);
         }
@@ -152,6 +164,41 @@ export class LlamaModel implements Model {
     }
   }
 
+  /**
+   * How a request starts: the scheduler's own decoding, or speculative decoding driven through it
+   * (options.draft), with the draft checked against this model's vocabulary first.
+   */
+  private starter(options: GenerateOptions): (req: GenerateOptions & { prompt: readonly number[]; sequence?: Sequence }) => RequestHandle {
+    const draft = options.draft;
+    if (draft === undefined) return (req) => this.scheduler.submit(req);
+    if (draft !== 'lookup' && !(draft instanceof LlamaModel)) throw new BadArgumentError(`draft is a loaded LlamaModel or 'lookup', got ${String(draft)}`);
+    const draftMax = options.draftMax ?? DEFAULT_DRAFT_MAX[draft === 'lookup' ? 'lookup' : 'model'];
+    if (!Number.isInteger(draftMax) || draftMax < 1 || draftMax > 64) throw new BadArgumentError(`draftMax must be an integer in 1..64, got ${draftMax}`);
+    if (draft !== 'lookup') {
+      if (draft === this) throw new BadArgumentError('a model cannot be its own draft');
+      draft.check();
+      checkDraftCompatible(this, draft);
+    }
+    return (req) => {
+      // The draft holds what the target may: a session's context, else the prompt plus maxTokens.
+      const capacity = req.sequence ? req.sequence.capacity : Math.min(this.contextSize, req.prompt.length + (req.maxTokens ?? 256));
+      // The draft's RNG is seeded from the request's, so a seeded request repeats exactly.
+      const seed = ((req.seed ?? Math.floor(Math.random() * 2 ** 32)) ^ 0x5bd1e995) >>> 0;
+      const drafter: Drafter = draft === 'lookup' ? new LookupDrafter() : new ModelDrafter(draft, capacity, seed);
+      const target = { scheduler: this.scheduler, vocabSize: this.config.vocabSize, eosIds: this.config.eosTokenIds, tokenizer: this.tok, contextSize: this.contextSize, kvDType: req.sequence?.dtype ?? this.defaultKVDType };
+      return submitSpeculative(target, req, drafter, {
+        draftMax,
+        fixed: req.draftFixed ?? false,
+        onFinish: (s) => {
+          this.draftTotals.drafted += s.drafted;
+          this.draftTotals.accepted += s.accepted;
+          this.draftTotals.steps += s.steps;
+          this.draftTotals.requests++;
+        },
+      });
+    };
+  }
+
   /** responseFormat becomes a constraint processor ahead of any others. */
   private withResponseFormat(o: GenerateOptions): GenerateOptions {
     if (!o.responseFormat) return o;
@@ -168,7 +215,7 @@ export class LlamaModel implements Model {
 
   /** Scheduler and prefix-cache counters (tokens evaluated, requests, cache hits). */
   stats(): ModelStats {
-    return { ...this.scheduler.stats, finished: { ...this.scheduler.stats.finished }, prefixCache: { ...this.scheduler.kv.stats } };
+    return { ...this.scheduler.stats, finished: { ...this.scheduler.stats.finished }, prefixCache: { ...this.scheduler.kv.stats }, draft: { ...this.draftTotals } };
   }
 
   measureReadBandwidth(): Promise<number | undefined> {
@@ -182,7 +229,8 @@ export class LlamaModel implements Model {
     return this.exec.profile(clear);
   }
 
-  private check(): void {
+  /** Throws DISPOSED after dispose() (also asked of a draft model before it drafts). */
+  check(): void {
     if (this.disposed) throw new DisposedError('the model');
   }
 

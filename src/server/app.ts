@@ -26,6 +26,9 @@ export interface ServerOptions {
    * be `model`); the body field `escalate` overrides it per request.
    */
   readonly cascade?: Cascade;
+  /** Speculative decoding for every request: a draft model of the same vocabulary, or 'lookup'. */
+  readonly draft?: LlamaModel | 'lookup';
+  readonly draftMax?: number;
 }
 
 const PUBLIC = new URL('./public/', import.meta.url);
@@ -40,7 +43,8 @@ export function createServer(model: LlamaModel, options: ServerOptions = {}): { 
   if (options.cascade && options.cascade.small !== model) throw new BadArgumentError("the cascade's small model must be the model the server serves");
   const metrics = new Metrics(options.cascade?.stats);
   const name = options.modelName ?? model.source.path.split(/[\\/]/).pop()!.replace(/\.gguf$/i, '');
-  const ctx = new ServerContext(model, name, metrics, options.cors, options.cascade);
+  const speculative = options.draft === undefined ? {} : { draft: options.draft, ...(options.draftMax !== undefined ? { draftMax: options.draftMax } : {}) };
+  const ctx = new ServerContext(model, name, metrics, options.cors, options.cascade, speculative);
   const app = Fastify({ bodyLimit: options.bodyLimit ?? 4 * 2 ** 20, logger: false, ajv: { customOptions: { allErrors: false, coerceTypes: false, removeAdditional: false } } });
 
   app.addHook('onRequest', async (req, reply) => {

@@ -87,7 +87,7 @@ export async function chatCompletions(ctx: ServerContext, req: FastifyRequest, r
       }
       if (!sent && l) emit({}, l);
     };
-    const opts = { ...generateOptions(body, defaultMax, choice), stopIds, logitsProcessors: constraint ? [constraint()] : [] };
+    const opts = { ...ctx.speculative, ...generateOptions(body, defaultMax, choice), stopIds, logitsProcessors: constraint ? [constraint()] : [] };
     const result = await runChoice(model, ids, opts, wantTop, ac.signal, (e) => {
       ctx.metrics.generated(1);
       const l = wantTop !== undefined ? [lp(e)] : undefined;

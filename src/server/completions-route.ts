@@ -56,7 +56,7 @@ export async function completions(ctx: ServerContext, req: FastifyRequest, reply
     let text = '';
     const lp: Logprobs | undefined = k !== undefined ? { tokens: [], token_logprobs: [], top_logprobs: [], text_offset: [] } : undefined;
     let offset = echoText.length;
-    const result = await runChoice(model, ids, generateOptions(body, 16, choice), k, ac.signal, (e: TokenEvent) => {
+    const result = await runChoice(model, ids, { ...ctx.speculative, ...generateOptions(body, 16, choice) }, k, ac.signal, (e: TokenEvent) => {
       ctx.metrics.generated(1);
       text += e.chunk.text;
       let piece: Logprobs | undefined;

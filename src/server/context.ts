@@ -4,6 +4,7 @@ import { HttpError, toHttpError } from './errors.js';
 import type { Metrics } from './metrics.js';
 import type { SSE } from './sse.js';
 import type { Cascade } from '../cascade/cascade.js';
+import type { GenerateOptions } from '../generate/options.js';
 
 /** What every route needs: the model, its public name, metrics, CORS. */
 export class ServerContext {
@@ -14,6 +15,8 @@ export class ServerContext {
     private readonly cors: string | undefined,
     /** The big model to escalate to (serve --escalate-to), if any. */
     readonly cascade?: Cascade,
+    /** Speculative decoding for every request (serve --draft-model / --lookup). */
+    readonly speculative: Pick<GenerateOptions, 'draft' | 'draftMax'> = {},
   ) {}
 
   checkModel(name: string | undefined): void {

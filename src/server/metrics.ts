@@ -58,6 +58,11 @@ export class Metrics {
     metric('llama_ts_steps_total', 'counter', 'Forward steps', [['', s.steps]]);
     metric('llama_ts_tokens_per_second', 'gauge', 'Generated tokens per second (last 10 s)', [['', this.tokensPerSecond()]]);
     metric('llama_ts_finished_total', 'counter', 'Requests by finish reason', Object.entries(s.finished).map(([k, v]) => [`{reason="${k}"}`, v]));
+    metric('llama_ts_draft_tokens_total', 'counter', 'Tokens proposed by speculative decoding (draft model or lookup)', [['', s.draft.drafted]]);
+    metric('llama_ts_draft_accepted_total', 'counter', 'Proposed tokens the model accepted', [['', s.draft.accepted]]);
+    metric('llama_ts_draft_steps_total', 'counter', 'Verification steps of speculative requests', [['', s.draft.steps]]);
+    metric('llama_ts_draft_requests_total', 'counter', 'Finished requests that used speculative decoding', [['', s.draft.requests]]);
+    metric('llama_ts_draft_acceptance_rate', 'gauge', 'Accepted / drafted tokens since start', [['', s.draft.drafted > 0 ? s.draft.accepted / s.draft.drafted : 0]]);
     metric('llama_ts_uptime_seconds', 'gauge', 'Seconds since start', [['', (Date.now() - this.started) / 1000]]);
     if (this.cascade) lines.push(...renderCascadeMetrics(this.cascade));
     return lines.join('\n') + '\n';

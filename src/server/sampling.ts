@@ -50,10 +50,16 @@ export interface TopLogprob {
  */
 export class TopLogprobs implements LogitsProcessor {
   readonly steps: TopLogprob[][] = [];
+  private last: TopLogprob[] = [];
   constructor(private readonly k: number) {}
 
+  // Recorded when the token is taken: speculative decoding also shows draft rows to process().
   process(row: Float32Array): void {
-    this.steps.push(topLogprobs(row, this.k));
+    this.last = topLogprobs(row, this.k);
+  }
+
+  accept(): void {
+    this.steps.push(this.last);
   }
 
   rollback(count: number): void {
