@@ -10,7 +10,8 @@ import { BUILTIN_TASKS } from '../src/eval/builtin.js';
 import { itemPrompt, loadTaskData, runTask } from '../src/eval/run-task.js';
 import { promptText } from '../src/eval/local.js';
 import type { GenPrompt } from '../src/eval/prompt.js';
-import type { ChatPrompt, EvalBackend, EvalRecord, GenerateRequest } from '../src/eval/types.js';
+import type { ChatPrompt, EvalRecord } from '../src/eval/types.js';
+import { Scripted } from './helpers/scripted-backend.js';
 import { matchSimpleCall, standardizeString, type BfclAnswer } from '../src/eval/bfcl/ast-match.js';
 import { checkBfclFunction, toolFromFunction, type BfclFunction } from '../src/eval/bfcl/functions.js';
 import { floatLiteralArgs } from '../src/eval/bfcl/literals.js';
@@ -111,24 +112,6 @@ test('BFCL function → tool as BFCL\'s handlers send it: JSON Schema types, the
   assert.throws(() => checkBfclFunction({ name: 'f' }, 'line 2'), { code: 'BAD_ARGUMENT', message: /line 2/ });
   assert.throws(() => checkBfclFunction({ name: 'f', parameters: { type: 'dict', properties: { a: {} } } }, 'line 3'), { code: 'BAD_ARGUMENT', message: /parameter a of f needs a "type"/ });
 });
-
-class Scripted implements EvalBackend {
-  readonly name = 'scripted';
-  readonly contextSize = 128;
-  seen: GenerateRequest[] = [];
-  constructor(private readonly outputs: string[]) {}
-  loglikelihood(): never {
-    throw new Error('not used');
-  }
-  rolling(): never {
-    throw new Error('not used');
-  }
-  async generate(reqs: readonly GenerateRequest[], onDone?: (i: number) => void): Promise<string[]> {
-    this.seen.push(...reqs);
-    reqs.forEach((_, i) => onDone?.(i));
-    return reqs.map((_, i) => this.outputs[i]!);
-  }
-}
 
 const FN_DOC = {
   name: 'geometry.triangle_area',

@@ -80,25 +80,8 @@ import { join } from 'node:path';
 import { runTask } from '../src/eval/run-task.js';
 import { BUILTIN_TASKS } from '../src/eval/builtin.js';
 import { checkTaskDefinition } from '../src/eval/taskdef.js';
-import type { EvalBackend, EvalRecord, GenerateRequest } from '../src/eval/types.js';
-
-class Scripted implements EvalBackend {
-  readonly name = 'scripted';
-  readonly contextSize = 128;
-  seen: GenerateRequest[] = [];
-  constructor(private readonly outputs: string[]) {}
-  loglikelihood(): never {
-    throw new Error('not used');
-  }
-  rolling(): never {
-    throw new Error('not used');
-  }
-  async generate(reqs: readonly GenerateRequest[], onDone?: (i: number) => void): Promise<string[]> {
-    this.seen.push(...reqs);
-    reqs.forEach((_, i) => onDone?.(i));
-    return reqs.map((_, i) => this.outputs[i]!);
-  }
-}
+import type { EvalRecord } from '../src/eval/types.js';
+import { Scripted } from './helpers/scripted-backend.js';
 
 const HE = [
   { task_id: 'T/0', prompt: 'def add(a, b):\n    """Add two numbers."""\n', canonical_solution: '    return a + b\n', test: 'def check(f):\n    assert f(2, 3) == 5\n    assert f(-1, 1) == 0\n', entry_point: 'add' },

@@ -10,7 +10,8 @@ import { BUILTIN_TASKS } from '../src/eval/builtin.js';
 import { itemPrompt, loadTaskData, runTask } from '../src/eval/run-task.js';
 import { promptText } from '../src/eval/local.js';
 import type { GenPrompt } from '../src/eval/prompt.js';
-import type { EvalBackend, EvalRecord, GenerateRequest } from '../src/eval/types.js';
+import type { EvalRecord } from '../src/eval/types.js';
+import { Scripted } from './helpers/scripted-backend.js';
 import { checkInstruction, instructionKwargs, IFEVAL_CHECKS } from '../src/eval/ifeval/checks.js';
 import { aggregateIfeval, looseVariants, parseIfevalRow, scoreIfevalItem } from '../src/eval/ifeval/score.js';
 import { countSentences, countWords, pyIsLower, pyIsUpper } from '../src/eval/ifeval/text.js';
@@ -143,24 +144,6 @@ test('strict vs loose: a preamble line and markdown asterisks fail strict, pass 
   ]);
   assert.deepEqual(m, { prompt_level_strict_acc: 0.5, inst_level_strict_acc: 0.75, prompt_level_loose_acc: 1, inst_level_loose_acc: 1, ifeval_average: 0.8125 });
 });
-
-class Scripted implements EvalBackend {
-  readonly name = 'scripted';
-  readonly contextSize = 128;
-  seen: GenerateRequest[] = [];
-  constructor(private readonly outputs: string[]) {}
-  loglikelihood(): never {
-    throw new Error('not used');
-  }
-  rolling(): never {
-    throw new Error('not used');
-  }
-  async generate(reqs: readonly GenerateRequest[], onDone?: (i: number) => void): Promise<string[]> {
-    this.seen.push(...reqs);
-    reqs.forEach((_, i) => onDone?.(i));
-    return reqs.map((_, i) => this.outputs[i]!);
-  }
-}
 
 /** Rows in google/IFEval's format: every kwargs dict carries all keys, unused ones null. */
 const NULLS = { num_highlights: null, relation: null, num_words: null, num_placeholders: null, prompt_to_repeat: null, num_paragraphs: null, keywords: null, end_phrase: null, language: null };

@@ -12,8 +12,8 @@ import { promptText } from '../src/eval/local.js';
 import { evaluate } from '../src/eval/evaluate.js';
 import { loadTaskDefinition, type TaskDefinition } from '../src/eval/taskdef.js';
 import type { McPrompt, GenPrompt } from '../src/eval/prompt.js';
-import type { EvalBackend, EvalRecord, GenerateRequest } from '../src/eval/types.js';
-import type { Tokenizer } from '../src/tokenizer/types.js';
+import type { EvalRecord } from '../src/eval/types.js';
+import { Scripted } from './helpers/scripted-backend.js';
 
 let dir: string;
 const jsonl = (rows: object[]): string => rows.map((r) => JSON.stringify(r)).join('\n') + '\n';
@@ -199,25 +199,6 @@ test('gsm8k (harness): 5 seeded examples "Question: …\\nAnswer: … #### n"; g
     'Given the following problem, reason and give a final answer to the problem.\nProblem: Tom has 3 apples and buys 2 more. How many apples does he have?\nYour response should end with "The final answer is [answer]" where [answer] is the response to the problem.<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n',
   );
 });
-
-/** A scripted backend: fixed outputs per prompt, to test extraction and aggregation without a model. */
-class Scripted implements EvalBackend {
-  readonly name = 'scripted';
-  readonly contextSize = 128;
-  seen: GenerateRequest[] = [];
-  constructor(private readonly outputs: string[]) {}
-  loglikelihood(): never {
-    throw new Error('not used');
-  }
-  rolling(): never {
-    throw new Error('not used');
-  }
-  async generate(reqs: readonly GenerateRequest[], onDone?: (i: number) => void): Promise<string[]> {
-    this.seen.push(...reqs);
-    reqs.forEach((_, i) => onDone?.(i));
-    return reqs.map((_, i) => this.outputs[i]!);
-  }
-}
 
 test('generative scoring: extraction + exact match per item, records, stop strings and token budget passed on', async () => {
   const f = folder('gsm2', { test: [...GSM_TEST, { question: 'q2', answer: 'x\n#### 1,000' }, { question: 'q3', answer: '#### 7' }], train: GSM_TRAIN });

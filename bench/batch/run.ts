@@ -9,13 +9,13 @@
  * Prints one JSON line per measurement and a table; every figure names the CPU it ran on.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadModel, type LlamaModel } from '../../src/index.js';
 import { ensureLlamaCpp } from '../peers/llamacpp.js';
+import { ensureSyntheticGguf, repoRoot } from '../synthetic-gguf.js';
 
 const { values } = parseArgs({
   options: {
@@ -37,19 +37,10 @@ const cache = resolve(values.cache!);
 const cpu = cpus()[0]?.model ?? 'unknown CPU';
 mkdirSync(cache, { recursive: true });
 
-const root = ((): string => {
-  let d = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(d, 'package.json'))) d = dirname(d);
-  return d;
-})();
+const root = repoRoot();
 
 function ensureModel(type: string): string {
-  const out = join(cache, `${values.shape}-${type}.gguf`);
-  if (!existsSync(out)) {
-    console.error(`generating ${out} …`);
-    execFileSync('python3', [join(root, '..', 'shared', 'tools', 'synth_gguf.py'), '--shape', values.shape!, '--type', type, '--out', out], { stdio: ['ignore', 'ignore', 'inherit'] });
-  }
-  return out;
+  return ensureSyntheticGguf(cache, values.shape!, type);
 }
 
 interface PeerRow {

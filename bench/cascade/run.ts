@@ -9,14 +9,12 @@
  *
  *   node --import tsx bench/cascade/run.ts [--type q8_0] [-t 2] [--prompt 64] [--answer 32] [--reps 3]
  */
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadModel, EndpointBigModel, LocalBigModel } from '../../src/index.js';
 import { createServer } from '../../src/server/app.js';
+import { ensureSyntheticGguf } from '../synthetic-gguf.js';
 
 const { values } = parseArgs({
   options: {
@@ -32,16 +30,7 @@ const { values } = parseArgs({
 });
 
 function ensureModel(): string {
-  if (values.model) return values.model;
-  const cache = resolve(values.cache!);
-  mkdirSync(cache, { recursive: true });
-  const out = join(cache, `${values.shape}-${values.type}.gguf`);
-  if (!existsSync(out)) {
-    let d = dirname(fileURLToPath(import.meta.url));
-    while (!existsSync(join(d, 'package.json'))) d = dirname(d);
-    execFileSync('python3', [join(d, '..', 'shared', 'tools', 'synth_gguf.py'), '--shape', values.shape!, '--type', values.type!, '--out', out], { stdio: ['ignore', 'ignore', 'inherit'] });
-  }
-  return out;
+  return values.model ?? ensureSyntheticGguf(resolve(values.cache!), values.shape!, values.type!);
 }
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;

@@ -6,14 +6,12 @@
  *
  *   node --import tsx bench/server/run.ts [--type q4_0] [-t 2] [--clients 1,4,16] [--prompt 128] [--gen 64]
  */
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadModel } from '../../src/index.js';
 import { createServer } from '../../src/server/app.js';
+import { ensureSyntheticGguf } from '../synthetic-gguf.js';
 
 const { values } = parseArgs({
   options: {
@@ -34,16 +32,7 @@ const promptWords = Number(values.prompt);
 const gen = Number(values.gen);
 
 function ensureModel(): string {
-  if (values.model) return values.model;
-  const cache = resolve(values.cache!);
-  mkdirSync(cache, { recursive: true });
-  const out = join(cache, `${values.shape}-${values.type}.gguf`);
-  if (!existsSync(out)) {
-    let d = dirname(fileURLToPath(import.meta.url));
-    while (!existsSync(join(d, 'package.json'))) d = dirname(d);
-    execFileSync('python3', [join(d, '..', 'shared', 'tools', 'synth_gguf.py'), '--shape', values.shape!, '--type', values.type!, '--out', out], { stdio: ['ignore', 'ignore', 'inherit'] });
-  }
-  return out;
+  return values.model ?? ensureSyntheticGguf(resolve(values.cache!), values.shape!, values.type!);
 }
 
 const pct = (xs: number[], p: number): number => {

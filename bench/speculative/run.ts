@@ -15,14 +15,13 @@
  * Random weights do not behave like trained ones: the verify-cost curve carries over to real
  * pairs, the acceptance rates measured here do not.
  */
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadModel, type GenerateOptions, type GenerateResult, type LlamaModel } from '../../src/index.js';
 import { expectedTokens, predictSpeedup } from './predict.js';
+import { ensureSyntheticGguf } from '../synthetic-gguf.js';
 
 const { values } = parseArgs({
   options: {
@@ -45,19 +44,8 @@ const cache = resolve(values.cache!);
 const cpu = cpus()[0]?.model ?? 'unknown CPU';
 mkdirSync(cache, { recursive: true });
 
-const root = ((): string => {
-  let d = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(d, 'package.json'))) d = dirname(d);
-  return d;
-})();
-
 function ensureModel(type: string): string {
-  const out = join(cache, `${values.shape}-${type}.gguf`);
-  if (!existsSync(out)) {
-    console.error(`generating ${out} …`);
-    execFileSync('python3', [join(root, '..', 'shared', 'tools', 'synth_gguf.py'), '--shape', values.shape!, '--type', type, '--out', out], { stdio: ['ignore', 'ignore', 'inherit'] });
-  }
-  return out;
+  return ensureSyntheticGguf(cache, values.shape!, type);
 }
 
 const emit = (o: object): void => console.log(JSON.stringify({ cpu, threads, ...o }));
