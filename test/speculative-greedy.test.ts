@@ -193,6 +193,36 @@ test('speculative requests run beside plain ones on one model, each as alone; ab
   }
 });
 
+test('speculative requests take maxSequences slots and wait in the bounded queue like plain ones', { skip: skipNoFixtures, timeout: 120_000 }, async () => {
+  const target = await loadModel(TINY('f32'), { threads: 1, maxSequences: 1, maxQueue: 1 });
+  try {
+    const o: GenerateOptions = { maxTokens: 16, ignoreEos: true };
+    const alone = (await generate(target, PROMPT, o)).result.ids;
+    const first = target.submit(PROMPT, { ...o, draft: 'lookup' });
+    const second = target.submit(PROMPT, { ...o, draft: 'lookup' });
+    assert.deepEqual(target.stats().running, 1);
+    assert.deepEqual(target.stats().queued, 1);
+    // One running, one waiting: the queue is full for plain and speculative requests alike.
+    assert.throws(() => target.submit(PROMPT, o), (e: Error & { code?: string }) => e.code === 'QUEUE_FULL');
+    assert.throws(() => target.submit(PROMPT, { ...o, draft: 'lookup' }), (e: Error & { code?: string }) => e.code === 'QUEUE_FULL');
+    const [a, b] = await Promise.all([first.result, second.result]);
+    assert.deepEqual(a.ids, alone);
+    assert.deepEqual(b.ids, alone);
+    // A waiting request that is cancelled ends at once, without ever taking the slot.
+    const holder = target.submit(PROMPT, { ...o, draft: 'lookup' });
+    const waiter = target.submit(PROMPT, { ...o, draft: 'lookup' });
+    waiter.cancel();
+    const w = await waiter.result;
+    assert.equal(w.finishReason, 'abort');
+    assert.equal(w.ids.length, 0);
+    await holder.result;
+    assert.equal(target.stats().running, 0);
+    assert.equal(target.stats().queued, 0);
+  } finally {
+    await target.dispose();
+  }
+});
+
 test('each verification of K + 1 tokens is one forward step of the model, even past the prefill chunk size', { skip: skipNoFixtures, timeout: 60_000 }, async () => {
   const target = await loadModel(TINY('f32'), { threads: 1, stepMs: 1 });
   const draft = await loadModel(TINY('q8_0'), { threads: 1 });

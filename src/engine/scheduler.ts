@@ -87,6 +87,12 @@ interface EvalJob {
 
 type Job = GenJob | EvalJob;
 
+interface SlotWaiter {
+  resolve(release: (() => void) | undefined): void;
+  reject(e: unknown): void;
+  detach?: () => void;
+}
+
 /** Prompt tokens shared with a request still prefilling them that make a new request wait to copy them. */
 const WAIT_FOR_SHARED = 16;
 
@@ -111,6 +117,9 @@ export class Scheduler {
   private readonly queue: GenJob[] = [];
   private readonly gens = new Set<GenJob>();
   private readonly evals: EvalJob[] = [];
+  /** Self-driven requests holding a slot (reserveSlot), and those waiting for one. */
+  private external = 0;
+  private readonly slotWaiters: SlotWaiter[] = [];
   private runningLoop = false;
   private disposed = false;
   /** Measured cost of one row, EMA (ms); sizes the step to stepMs. */
@@ -133,7 +142,7 @@ export class Scheduler {
     if (prompt.length > limit) throw new ContextOverflowError(prompt.length, limit);
     const gen = new Generation(this.o.tokenizer, this.o.eosIds, prompt, req);
     if (req.signal?.aborted) gen.finish('abort');
-    if (!req.sequence && this.queue.length >= this.o.maxQueue && this.gens.size >= this.o.maxSequences) throw new QueueFullError(this.o.maxQueue);
+    if (!req.sequence && this.waiting >= this.o.maxQueue && this.busySlots >= this.o.maxSequences) throw new QueueFullError(this.o.maxQueue);
     let job!: GenJob;
     const channel = new Channel<GenerateChunk, GenerateResult>(() => this.abort(job));
     job = { kind: 'gen', req, gen, channel, ownsSeq: !req.sequence, fed: 0, reused: 0, done: false, starved: 0, t0: performance.now() };
@@ -148,6 +157,71 @@ export class Scheduler {
       this.kick();
     }
     return { chunks: channel, result: channel.result, cancel: () => this.abort(job) };
+  }
+
+  /**
+   * One of the `maxSequences` slots for a request that a client drives itself through `evalTokens`
+   * (speculative decoding), so such requests are bounded like submitted ones: granted at once when
+   * a slot is free, else queued in the same bounded queue (QUEUE_FULL, thrown here, when it is
+   * full). Resolves with the function that gives the slot back, or undefined when `signal` aborts
+   * the wait.
+   */
+  reserveSlot(signal?: AbortSignal): Promise<(() => void) | undefined> {
+    if (this.disposed) throw new DisposedError('the model');
+    if (signal?.aborted) return Promise.resolve(undefined);
+    if (this.busySlots < this.o.maxSequences && this.waiting === 0) {
+      this.external++;
+      this.syncStats();
+      return Promise.resolve(this.slotReleaser());
+    }
+    if (this.waiting >= this.o.maxQueue) throw new QueueFullError(this.o.maxQueue);
+    return new Promise((resolve, reject) => {
+      const w: SlotWaiter = { resolve, reject };
+      if (signal) {
+        const onAbort = (): void => {
+          const i = this.slotWaiters.indexOf(w);
+          if (i >= 0) this.slotWaiters.splice(i, 1);
+          this.syncStats();
+          resolve(undefined);
+        };
+        signal.addEventListener('abort', onAbort, { once: true });
+        w.detach = () => signal.removeEventListener('abort', onAbort);
+      }
+      this.slotWaiters.push(w);
+      this.syncStats();
+    });
+  }
+
+  private slotReleaser(): () => void {
+    let given = false;
+    return () => {
+      if (given) return;
+      given = true;
+      this.external--;
+      this.grantSlots();
+      this.kick();
+    };
+  }
+
+  /** Slots freed: waiting self-driven requests first (they queued before any later submission ran). */
+  private grantSlots(): void {
+    while (this.slotWaiters.length > 0 && this.busySlots < this.o.maxSequences) {
+      const w = this.slotWaiters.shift()!;
+      w.detach?.();
+      this.external++;
+      w.resolve(this.slotReleaser());
+    }
+    this.syncStats();
+  }
+
+  /** Sequences counted against maxSequences: running submissions and self-driven requests. */
+  private get busySlots(): number {
+    return this.gens.size + this.external;
+  }
+
+  /** Requests waiting for a slot. */
+  private get waiting(): number {
+    return this.queue.length + this.slotWaiters.length;
   }
 
   /**
@@ -184,7 +258,9 @@ export class Scheduler {
     void this.loop().finally(() => {
       this.runningLoop = false;
       // Work may have arrived after the last plan: start again.
-      if (!this.disposed && (this.queue.length > 0 || this.evals.some((e) => !e.done) || [...this.gens].some((g) => !g.done))) this.kick();
+      // (A queued request with no slot free waits for a release, which kicks again: no spinning.)
+      const admissible = this.queue.some((j) => j.req.sequence !== undefined || this.busySlots < this.o.maxSequences);
+      if (!this.disposed && (admissible || this.evals.some((e) => !e.done) || [...this.gens].some((g) => !g.done))) this.kick();
     });
   }
 
@@ -221,7 +297,7 @@ export class Scheduler {
   private async admit(): Promise<void> {
     for (let i = 0; i < this.queue.length; i++) {
       const job = this.queue[i]!;
-      if (!job.req.sequence && this.gens.size >= this.o.maxSequences) continue;
+      if (!job.req.sequence && this.busySlots >= this.o.maxSequences) continue;
       if (!job.req.sequence && this.prefixInFlight(job.req.prompt)) continue;
       this.queue.splice(i--, 1);
       if (job.done) continue;
@@ -436,12 +512,12 @@ export class Scheduler {
     if (i >= 0) this.queue.splice(i, 1);
     this.gens.delete(job);
     if (job.seq && job.ownsSeq) this.kv.release(job.seq, true);
-    this.syncStats();
+    this.grantSlots();
   }
 
   private syncStats(): void {
-    this.stats.running = this.gens.size;
-    this.stats.queued = this.queue.length;
+    this.stats.running = this.busySlots;
+    this.stats.queued = this.waiting;
   }
 
   /** Counts a request that a client drove through evalTokens (speculative decoding) like one of its own. */
@@ -456,6 +532,10 @@ export class Scheduler {
     const err = new DisposedError('the model');
     for (const job of [...this.queue, ...this.gens]) this.fail(job, err);
     for (const job of [...this.evals]) this.fail(job, err);
+    for (const w of this.slotWaiters.splice(0)) {
+      w.detach?.();
+      w.reject(err);
+    }
     this.kv.clearPrefixCache();
   }
 }

@@ -45,11 +45,21 @@ export function submitSpeculative(target: SpeculativeTarget, req: GenerateReques
   const gen = new Generation(target.tokenizer, target.eosIds, prompt, req);
   // Where plain decoding stops with 'length': the session's capacity, else its own sequence's.
   const limit = req.sequence ? req.sequence.capacity : Math.min(target.contextSize, prompt.length + gen.maxTokens);
-  let aborted = req.signal?.aborted ?? false;
-  const channel = new Channel<GenerateChunk, GenerateResult>(() => (aborted = true));
-  const onAbort = (): void => void (aborted = true);
-  req.signal?.addEventListener('abort', onAbort, { once: true });
   const sched = target.scheduler;
+  // Aborting (the caller's signal, cancel(), a consumer that stops) also ends a wait for a slot.
+  const stop = new AbortController();
+  let aborted = req.signal?.aborted ?? false;
+  const abort = (): void => {
+    aborted = true;
+    stop.abort();
+  };
+  if (aborted) stop.abort();
+  // Taken now, so a full queue is QUEUE_FULL at submission, as for plain requests.
+  const slot = req.sequence || gen.done ? undefined : sched.reserveSlot(stop.signal);
+  let release: (() => void) | undefined;
+  const channel = new Channel<GenerateChunk, GenerateResult>(abort);
+  const onAbort = (): void => abort();
+  req.signal?.addEventListener('abort', onAbort, { once: true });
   const kv = sched.kv;
   const k = new AdaptiveK(settings.draftMax, settings.fixed);
   const counts = { drafted: 0, accepted: 0, steps: 0 };
@@ -69,6 +79,12 @@ export function submitSpeculative(target: SpeculativeTarget, req: GenerateReques
       reused = Math.min(commonPrefix(seq.tokens, prompt), prompt.length - 1);
       kv.truncate(seq, reused);
     } else if (!gen.done) {
+      // A slot like any submitted request's, so speculative requests are bounded by maxSequences too.
+      release = await slot;
+      if (!release) {
+        emit(gen.finish('abort'));
+        return;
+      }
       const got = await kv.acquire(prompt, limit, target.kvDType, []);
       seq = got.seq;
       reused = got.reused;
@@ -114,6 +130,7 @@ export function submitSpeculative(target: SpeculativeTarget, req: GenerateReques
     req.signal?.removeEventListener('abort', onAbort);
     drafter.dispose();
     if (seq && !req.sequence) kv.release(seq, true);
+    release?.();
     const stats: DraftStats = { ...counts };
     settings.onFinish?.(stats);
   };
@@ -153,5 +170,5 @@ export function submitSpeculative(target: SpeculativeTarget, req: GenerateReques
       channel.fail(e);
     },
   );
-  return { chunks: channel, result: channel.result, cancel: () => void (aborted = true) };
+  return { chunks: channel, result: channel.result, cancel: abort };
 }
