@@ -17,7 +17,8 @@
 //   value = D·sc·(q − 32).
 import { dot8, fma } from './simd';
 import { REC, REC_D, REC_S, REC_S16 } from './quant';
-import { groupTile, nibbleDot, pin, SINK, storeRows } from './kernel-util';
+import { groupTile, nibbleDot, nibbleDot2, nibbleDotA, PAIR, pin, SINK, storeRows } from './kernel-util';
+import { V_DOTADD, V_G2, vQ4K } from './variants';
 
 export const Q4KX4_SB: usize = 608;
 export const Q6KX4_SB: usize = 1104;
@@ -52,6 +53,44 @@ function q4k_t1(w: usize, nsb: i32, x: usize, xstep: usize): v128 {
     }
   }
   return acc;
+}
+
+/** q4k_t1 with V_DOTADD. */
+function q4k_t1a(w: usize, nsb: i32, x: usize, xstep: usize): v128 {
+  const m = v128.load(NIBBLES);
+  const ones = i16x8.splat(1);
+  let acc = f32x4.splat(0);
+  const end = w + <usize>nsb * Q4KX4_SB;
+  for (let s = w; s < end; s += Q4KX4_SB) {
+    const D = v128.load(s);
+    const DM = v128.load(s, 16);
+    for (let p = s + 32; p < s + Q4KX4_SB; p += 72, x += xstep) {
+      const i = nibbleDotA(p + 8, x, m, ones);
+      const A = f32x4.mul(D, u8x4(p));
+      const Bn = f32x4.mul(DM, u8x4(p + 4));
+      const v = fma(f32x4.convert_i32x4_s(i), A, f32x4.mul(f32x4.convert_i32x4_s(v128.load(x, REC_S)), Bn));
+      acc = fma(v, v128.load(x, REC_D), acc);
+    }
+  }
+  return acc;
+}
+
+/** V_G2: one token against Q4Kx4 groups g and g + 1 (at w and w + gBytes); rows g·4 .. g·4 + 7 at out. */
+function q4k_t1g2(w: usize, gBytes: usize, nsb: i32, x: usize, xstep: usize, out: usize, rem: i32): void {
+  const m = v128.load(NIBBLES);
+  let a0 = f32x4.splat(0), a1 = f32x4.splat(0);
+  const end = w + <usize>nsb * Q4KX4_SB;
+  for (let s = w; s < end; s += Q4KX4_SB) {
+    const r = s + gBytes;
+    for (let o: usize = 32; o < Q4KX4_SB; o += 72, x += xstep) {
+      const p = s + o, q = r + o;
+      const t0 = nibbleDot2(p + 8, q + 8, x, m);
+      a0 = q4kfin(t0, f32x4.mul(v128.load(s), u8x4(p)), f32x4.mul(v128.load(s, 16), u8x4(p + 4)), x, a0);
+      a1 = q4kfin(v128.load(PAIR), f32x4.mul(v128.load(r), u8x4(q)), f32x4.mul(v128.load(r, 16), u8x4(q + 4)), x, a1);
+    }
+  }
+  storeRows(out, a0, rem);
+  storeRows(out + 16, a1, rem - 4);
 }
 
 /** One token against one Q6Kx4 group: two 16-column sub-blocks per block, q − 32 via the record's 32·Σx per 16. */
@@ -328,11 +367,17 @@ export function mm_kx4(kind: i32, w: usize, groups: i32, rowsValid: i32, cols: i
         continue;
       }
       for (let j = 0; j < ts; j++) {
-        for (let g = g0; g < g1; g++) {
-          const xj = xt + <usize>j * REC;
+        let g = g0;
+        const xj = xt + <usize>j * REC;
+        const step = <usize>ts * REC;
+        if (kind == 12 && vQ4K == V_G2) {
+          for (; g + 1 < g1; g += 2) {
+            q4k_t1g2(w + <usize>g * gBytes, gBytes, nsb, xj, step, out + ((<usize>(t + j) * ldo + (g << 2)) << 2), rowsValid - (g << 2));
+          }
+        }
+        for (; g < g1; g++) {
           const wg = w + <usize>g * gBytes;
-          const step = <usize>ts * REC;
-          const v = kind == 12 ? q4k_t1(wg, nsb, xj, step) : kind == 13 ? q5k_t1(wg, nsb, xj, step) : q6k_t1(wg, nsb, xj, step);
+          const v = kind == 12 ? (vQ4K == V_DOTADD ? q4k_t1a(wg, nsb, xj, step) : q4k_t1(wg, nsb, xj, step)) : kind == 13 ? q5k_t1(wg, nsb, xj, step) : q6k_t1(wg, nsb, xj, step);
           storeRows(out + ((<usize>(t + j) * ldo + (g << 2)) << 2), v, rowsValid - (g << 2));
         }
       }

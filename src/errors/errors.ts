@@ -29,7 +29,8 @@ export type LlamaErrorCode =
   | 'CHECKSUM_MISMATCH'
   | 'NOT_CACHED'
   | 'OUT_OF_MEMORY'
-  | 'NON_FINITE_TENSOR';
+  | 'NON_FINITE_TENSOR'
+  | 'BAD_KERNEL_CHOICE';
 
 export class LlamaError extends Error {
   readonly code: LlamaErrorCode;
@@ -124,5 +125,16 @@ export class NonFiniteTensorError extends LlamaError {
   constructor(readonly tensor: string, readonly index: number, readonly value: number) {
     super('NON_FINITE_TENSOR', `tensor ${tensor} holds a non-finite value (${value} at element ${index}): the file is corrupt`);
     this.name = 'NonFiniteTensorError';
+  }
+}
+
+/**
+ * LLAMA_TS_KERNELS names an unknown kernel op or variant, or forces a variant that computes wrong
+ * results on this runtime (Node 20's baseline wasm tier miscompiles the relaxed dot-add).
+ */
+export class KernelChoiceError extends LlamaError {
+  constructor(detail: string) {
+    super('BAD_KERNEL_CHOICE', `LLAMA_TS_KERNELS: ${detail}`);
+    this.name = 'KernelChoiceError';
   }
 }
