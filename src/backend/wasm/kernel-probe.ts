@@ -1,12 +1,12 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { KernelChoiceError } from '../../errors/errors.js';
 import { writeAtomic } from '../../hub/cache.js';
 import { hubSettings } from '../../hub/settings.js';
 import { DType } from '../../quant/dtype.js';
 import { Arena } from './arena.js';
+import { cpuInfo } from './cpu-info.js';
 import { DEFAULT_CHOICE, KERNEL_OPS, KERNEL_VARIANTS, applyChoice, formatChoice, opIndex, parseKernelSpec, type KernelChoice, type KernelOp, type KernelVariant } from './kernel-choice.js';
 import { MAX_PAGES, instantiateRaw, type Kernels } from './module.js';
 import { Layout } from './protocol.js';
@@ -180,10 +180,6 @@ function pick(t: Partial<Record<KernelVariant, number>>): KernelVariant {
   return best;
 }
 
-function cpuModel(): string {
-  return cpus()[0]?.model.trim() ?? 'unknown CPU';
-}
-
 interface CacheFile {
   entries: Record<string, { choice: KernelChoice; timings: Record<string, Record<string, number>>; at: string }>;
 }
@@ -223,7 +219,7 @@ export function selectKernels(module: WebAssembly.Module, wasmBytes: Uint8Array,
   const env = o.env ?? process.env;
   const forced = parseKernelSpec(env['LLAMA_TS_KERNELS']);
   const build = createHash('sha256').update(wasmBytes).digest('hex').slice(0, 12);
-  const key = `${cpuModel()} | node ${process.version} | kernels ${build}${relaxed ? ' relaxed' : ' standard'}`;
+  const key = `${cpuInfo().model} | node ${process.version} | kernels ${build}${relaxed ? ' relaxed' : ' standard'}`;
   let state = memo.get(module);
   const mem = new WebAssembly.Memory({ initial: 2, maximum: MAX_PAGES, shared: true });
   const arena = new Arena(mem, 'kernel probe memory');
