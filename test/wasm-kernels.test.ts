@@ -13,7 +13,7 @@ import { loadKernelModule } from '../src/backend/wasm/module.js';
 import { KernelChoiceError } from '../src/errors/errors.js';
 import { loadModel } from '../src/model/load.js';
 import { DType, dtypeName } from '../src/quant/dtype.js';
-import { fixture, skipNoFixtures } from './fixtures.js';
+import { fixture, skipNoFixtures, REPO_ROOT } from './fixtures.js';
 import { checkMatmul, randn, randomWeight, rng } from './wasm-util.js';
 
 /**
@@ -287,4 +287,31 @@ describe('fixture models under every usable kernel choice', { skip: skipNoFixtur
       }
     });
   }
+});
+
+describe('llama-ts bench and info show the choice', { skip: skipNoFixtures }, () => {
+  const bin = join(REPO_ROOT, 'bin', 'llama-ts.js');
+  const model = fixture('models', 'tiny-llama3.1', 'tiny-llama3.1.q8_0.gguf');
+  const run = (args: string[]): string =>
+    execFileSync(process.execPath, [bin, ...args], { encoding: 'utf8', env: { ...process.env, LLAMA_TS_CACHE: cacheDir, LLAMA_TS_KERNELS: 'q8_0=g2,q4_0=i16,q4_k=i16' } });
+
+  test('bench --json records CPU, Node, kernels and decode\'s share of measured bandwidth; the text names them', () => {
+    const j = JSON.parse(run(['bench', '-m', model, '-p', '8', '-n', '4', '-r', '1', '-t', '2', '--json'])) as Record<string, unknown>;
+    assert.equal(j['kernels'], 'q8_0=g2,q4_0=i16,q4_k=i16');
+    assert.equal(j['kernels_source'], 'override');
+    assert.equal(j['node_version'], process.version);
+    assert.equal(typeof j['cpu_model'], 'string');
+    assert.ok(Array.isArray(j['cpu_flags']));
+    const share = j['tg_bandwidth_share'] as number;
+    assert.ok(share > 0 && Math.abs(share - (j['tg_gbps'] as number) / (j['mem_read_gbps'] as number)) < 1e-9);
+    const text = run(['bench', '-m', model, '-p', '8', '-n', '4', '-r', '1', '-t', '2']);
+    assert.match(text, /^cpu: .+, node v\d+/m);
+    assert.match(text, /^kernels: q8_0=g2,q4_0=i16,q4_k=i16 \(override\)/m);
+  });
+
+  test('info prints the kernels a wasm backend would run (text and --json)', () => {
+    assert.match(run(['info', '-m', model]), /^kernels\s+q8_0=g2,q4_0=i16,q4_k=i16 \(override; .+, node v\d+/m);
+    const j = JSON.parse(run(['info', '-m', model, '--json'])) as { kernels: { choice: string; source: string } };
+    assert.deepEqual([j.kernels.choice, j.kernels.source], ['q8_0=g2,q4_0=i16,q4_k=i16', 'override']);
+  });
 });

@@ -8,7 +8,7 @@ import { DType } from '../../quant/dtype.js';
 import { Arena } from './arena.js';
 import { cpuInfo } from './cpu-info.js';
 import { DEFAULT_CHOICE, KERNEL_OPS, KERNEL_VARIANTS, applyChoice, formatChoice, opIndex, parseKernelSpec, type KernelChoice, type KernelOp, type KernelVariant } from './kernel-choice.js';
-import { MAX_PAGES, instantiateRaw, type Kernels } from './module.js';
+import { MAX_PAGES, instantiateRaw, loadKernelModule, type Kernels } from './module.js';
 import { Layout } from './protocol.js';
 
 /** How the decode kernels were chosen, for `llama-ts bench` and `info`. */
@@ -252,6 +252,12 @@ export function selectKernels(module: WebAssembly.Module, wasmBytes: Uint8Array,
     // A read-only cache folder only costs a probe per process.
   }
   return { choice: { ...probed, ...forced }, source: 'probe', rejected, timings: timings as Record<string, Record<string, number>>, key };
+}
+
+/** The choice a wasm backend created now would run (for `llama-ts info`, which loads no weights). */
+export async function currentKernelSelection(o: SelectOptions = {}): Promise<KernelSelection> {
+  const km = await loadKernelModule();
+  return selectKernels(km.module, km.bytes, km.relaxed, o);
 }
 
 export { applyChoice, formatChoice };
