@@ -5,7 +5,8 @@
 export const OP_Q8_0: i32 = 0;
 export const OP_Q4_0: i32 = 1;
 export const OP_Q4_K: i32 = 2;
-export const OPS: i32 = 3;
+export const OP_Q6_K: i32 = 3;
+export const OPS: i32 = 4;
 
 /** Pairwise i8 dots widened to i32 with pmaddwd against ones (the pmaddubsw form). */
 export const V_I16: i32 = 0;
@@ -18,6 +19,7 @@ export const VARIANTS: i32 = 3;
 export let vQ8: i32 = V_I16;
 export let vQ4: i32 = V_I16;
 export let vQ4K: i32 = V_I16;
+export let vQ6K: i32 = V_I16;
 
 /** Sets op's variant; false for an unknown op or variant (nothing changes). */
 export function set_variant(op: i32, v: i32): bool {
@@ -25,10 +27,11 @@ export function set_variant(op: i32, v: i32): bool {
   if (op == OP_Q8_0) vQ8 = v;
   else if (op == OP_Q4_0) vQ4 = v;
   else if (op == OP_Q4_K) vQ4K = v;
+  else if (op == OP_Q6_K) vQ6K = v;
   else return false;
   return true;
 }
 
 export function get_variant(op: i32): i32 {
-  return op == OP_Q8_0 ? vQ8 : op == OP_Q4_0 ? vQ4 : op == OP_Q4_K ? vQ4K : -1;
+  return op == OP_Q8_0 ? vQ8 : op == OP_Q4_0 ? vQ4 : op == OP_Q4_K ? vQ4K : op == OP_Q6_K ? vQ6K : -1;
 }

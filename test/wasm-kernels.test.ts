@@ -58,10 +58,10 @@ describe('LLAMA_TS_KERNELS', () => {
   test('auto, one variant for every op, or op=variant pairs; a printed choice parses back', () => {
     assert.deepEqual(parseKernelSpec(undefined), {});
     assert.deepEqual(parseKernelSpec(' auto '), {});
-    assert.deepEqual(parseKernelSpec('g2'), { q8_0: 'g2', q4_0: 'g2', q4_k: 'g2' });
+    assert.deepEqual(parseKernelSpec('g2'), { q8_0: 'g2', q4_0: 'g2', q4_k: 'g2', q6_k: 'g2' });
     assert.deepEqual(parseKernelSpec('q8_0=dotadd, q4_k=i16'), { q8_0: 'dotadd', q4_k: 'i16' });
-    const c = { q8_0: 'g2', q4_0: 'i16', q4_k: 'dotadd' } as const;
-    assert.equal(formatChoice(c), 'q8_0=g2,q4_0=i16,q4_k=dotadd');
+    const c = { q8_0: 'g2', q4_0: 'i16', q4_k: 'dotadd', q6_k: 'g2' } as const;
+    assert.equal(formatChoice(c), 'q8_0=g2,q4_0=i16,q4_k=dotadd,q6_k=g2');
     assert.deepEqual(parseKernelSpec(formatChoice(c)), c);
   });
 
@@ -99,16 +99,16 @@ describe('kernel probe', () => {
       assert.equal(b.source, 'cache');
       assert.deepEqual(b.choice, a.choice);
 
-      const c = selectKernels(km.module, km.bytes, km.relaxed, { cacheDir: dir, env: { LLAMA_TS_KERNELS: 'q8_0=g2,q4_0=g2,q4_k=i16' } });
+      const c = selectKernels(km.module, km.bytes, km.relaxed, { cacheDir: dir, env: { LLAMA_TS_KERNELS: 'q8_0=g2,q4_0=g2,q4_k=i16,q6_k=g2' } });
       assert.equal(c.source, 'override');
-      assert.deepEqual(c.choice, { q8_0: 'g2', q4_0: 'g2', q4_k: 'i16' });
+      assert.deepEqual(c.choice, { q8_0: 'g2', q4_0: 'g2', q4_k: 'i16', q6_k: 'g2' });
 
       const d = selectKernels(km.module, km.bytes, km.relaxed, { cacheDir: dir, env: { LLAMA_TS_KERNELS: 'q4_0=g2' } });
       assert.equal(d.source, 'cache');
       assert.deepEqual(d.choice, { ...a.choice, q4_0: 'g2' });
 
       // A cache entry naming a variant the module does not have is ignored, not trusted.
-      writeFileSync(file, JSON.stringify({ entries: { [a.key]: { choice: { q8_0: 'avx9', q4_0: 'i16', q4_k: 'i16' }, timings: {} } } }));
+      writeFileSync(file, JSON.stringify({ entries: { [a.key]: { choice: { q8_0: 'avx9', q4_0: 'i16', q4_k: 'i16', q6_k: 'i16' }, timings: {} } } }));
       assert.equal(selectKernels(km.module, km.bytes, km.relaxed, { cacheDir: dir, env: {} }).source, 'probe');
       writeFileSync(file, '{not json');
       assert.equal(selectKernels(km.module, km.bytes, km.relaxed, { cacheDir: dir, env: {} }).source, 'probe');
@@ -118,10 +118,10 @@ describe('kernel probe', () => {
   });
 
   test('the backend reports its choice', async () => {
-    await withKernels('q8_0=g2,q4_0=i16,q4_k=g2', async () => {
+    await withKernels('q8_0=g2,q4_0=i16,q4_k=g2,q6_k=i16', async () => {
       const be = await createWasmBackend({ threads: 1 });
       try {
-        assert.equal(be.info.kernels, 'q8_0=g2,q4_0=i16,q4_k=g2');
+        assert.equal(be.info.kernels, 'q8_0=g2,q4_0=i16,q4_k=g2,q6_k=i16');
         assert.equal(be.info.kernelsSource, 'override');
       } finally {
         await be.dispose();
@@ -208,7 +208,7 @@ for (const threads of [1, 2, 3, 4]) {
             // Same weights and inputs for every variant: decode outputs must agree with the default's.
             const rr = rng(77);
             const res: Float32Array[] = [];
-            for (const dtype of [DType.Q8_0, DType.Q4_0, DType.Q4_K]) {
+            for (const dtype of [DType.Q8_0, DType.Q4_0, DType.Q4_K, DType.Q6_K]) {
               const rows = 53;
               const cols = 768;
               const w = be.loadWeight({ name: `x.${dtypeName(dtype)}`, dtype, shape: [rows, cols], data: randomWeight(rr, dtype, rows, cols) });
@@ -243,6 +243,7 @@ const MODELS: { file: string[]; tol: number }[] = [
   { file: ['tiny-llama3.1', 'tiny-llama3.1.q8_0.gguf'], tol: 0.45 },
   { file: ['small-llama3.1-kq', 'small-llama3.1-kq.q4_0.gguf'], tol: 0.3 },
   { file: ['small-llama3.1-kq', 'small-llama3.1-kq.q4_k_m.gguf'], tol: 0.3 },
+  { file: ['small-llama3.1-kq', 'small-llama3.1-kq.q6_k.gguf'], tol: 0.3 },
 ];
 
 describe('fixture models under every usable kernel choice', { skip: skipNoFixtures }, () => {
@@ -293,11 +294,11 @@ describe('llama-ts bench and info show the choice', { skip: skipNoFixtures }, ()
   const bin = join(REPO_ROOT, 'bin', 'llama-ts.js');
   const model = fixture('models', 'tiny-llama3.1', 'tiny-llama3.1.q8_0.gguf');
   const run = (args: string[]): string =>
-    execFileSync(process.execPath, [bin, ...args], { encoding: 'utf8', env: { ...process.env, LLAMA_TS_CACHE: cacheDir, LLAMA_TS_KERNELS: 'q8_0=g2,q4_0=i16,q4_k=i16' } });
+    execFileSync(process.execPath, [bin, ...args], { encoding: 'utf8', env: { ...process.env, LLAMA_TS_CACHE: cacheDir, LLAMA_TS_KERNELS: 'q8_0=g2,q4_0=i16,q4_k=i16,q6_k=g2' } });
 
   test('bench --json records CPU, Node, kernels and decode\'s share of measured bandwidth; the text names them', () => {
     const j = JSON.parse(run(['bench', '-m', model, '-p', '8', '-n', '4', '-r', '1', '-t', '2', '--json'])) as Record<string, unknown>;
-    assert.equal(j['kernels'], 'q8_0=g2,q4_0=i16,q4_k=i16');
+    assert.equal(j['kernels'], 'q8_0=g2,q4_0=i16,q4_k=i16,q6_k=g2');
     assert.equal(j['kernels_source'], 'override');
     assert.equal(j['node_version'], process.version);
     assert.equal(typeof j['cpu_model'], 'string');
@@ -306,12 +307,12 @@ describe('llama-ts bench and info show the choice', { skip: skipNoFixtures }, ()
     assert.ok(share > 0 && Math.abs(share - (j['tg_gbps'] as number) / (j['mem_read_gbps'] as number)) < 1e-9);
     const text = run(['bench', '-m', model, '-p', '8', '-n', '4', '-r', '1', '-t', '2']);
     assert.match(text, /^cpu: .+, node v\d+/m);
-    assert.match(text, /^kernels: q8_0=g2,q4_0=i16,q4_k=i16 \(override\)/m);
+    assert.match(text, /^kernels: q8_0=g2,q4_0=i16,q4_k=i16,q6_k=g2 \(override\)/m);
   });
 
   test('info prints the kernels a wasm backend would run (text and --json)', () => {
-    assert.match(run(['info', '-m', model]), /^kernels\s+q8_0=g2,q4_0=i16,q4_k=i16 \(override; .+, node v\d+/m);
+    assert.match(run(['info', '-m', model]), /^kernels\s+q8_0=g2,q4_0=i16,q4_k=i16,q6_k=g2 \(override; .+, node v\d+/m);
     const j = JSON.parse(run(['info', '-m', model, '--json'])) as { kernels: { choice: string; source: string } };
-    assert.deepEqual([j.kernels.choice, j.kernels.source], ['q8_0=g2,q4_0=i16,q4_k=i16', 'override']);
+    assert.deepEqual([j.kernels.choice, j.kernels.source], ['q8_0=g2,q4_0=i16,q4_k=i16,q6_k=g2', 'override']);
   });
 });

@@ -1,12 +1,12 @@
 import { KernelChoiceError } from '../../errors/errors.js';
 
 /**
- * Decode matvec kernels that come in several variants (asm/variants.ts), and the variants. Every
+ * Decode matvec kernels (Q6_K: the output matrix of most K-quant files) that come in several variants (asm/variants.ts), and the variants. Every
  * variant computes the same integer sums and rounds the same way; which is fastest depends on the
  * CPU (and on whether V8 lowers the relaxed dot-add to vpdpbusd there), so the loader times them
  * (kernel-probe.ts) unless LLAMA_TS_KERNELS names them.
  */
-export const KERNEL_OPS = ['q8_0', 'q4_0', 'q4_k'] as const;
+export const KERNEL_OPS = ['q8_0', 'q4_0', 'q4_k', 'q6_k'] as const;
 export type KernelOp = (typeof KERNEL_OPS)[number];
 
 /**
@@ -20,7 +20,7 @@ export type KernelVariant = (typeof KERNEL_VARIANTS)[number];
 
 export type KernelChoice = Readonly<Record<KernelOp, KernelVariant>>;
 
-export const DEFAULT_CHOICE: KernelChoice = { q8_0: 'i16', q4_0: 'i16', q4_k: 'i16' };
+export const DEFAULT_CHOICE: KernelChoice = { q8_0: 'i16', q4_0: 'i16', q4_k: 'i16', q6_k: 'i16' };
 
 /** The part of the kernel exports this file drives. */
 export interface VariantKernels {

@@ -24,10 +24,10 @@ export interface KernelSelection {
   readonly key: string;
 }
 
-/** Matrix the probe times each variant on: big enough to leave L2, small enough for ~100 ms in all. */
-const PROBE_ROWS = 1024;
+/** Matrix the probe times each variant on (~1 MB per type): the kernels' compute rate, ~0.1–0.2 s in all. */
+const PROBE_ROWS = 512;
 const PROBE_COLS = 2048;
-/** Rows and columns of the correctness check: an odd group count (g2's tail) and two Q4_K superblocks. */
+/** Rows and columns of the correctness check: an odd group count (g2's tail) and two K-quant superblocks. */
 const CHECK_ROWS = 22;
 const CHECK_COLS = 512;
 /** A variant must beat the default by this fraction to be chosen (the probe's timings are noisy). */
@@ -37,6 +37,7 @@ const SPEC: Record<KernelOp, { layout: Layout; kind: DType; blockElems: number; 
   q8_0: { layout: Layout.Q8x4, kind: DType.Q8_0, blockElems: 32, blockBytes: 34, q7: true },
   q4_0: { layout: Layout.Q4x4, kind: DType.Q4_0, blockElems: 32, blockBytes: 18, q7: false },
   q4_k: { layout: Layout.KX4, kind: DType.Q4_K, blockElems: 256, blockBytes: 144, q7: false },
+  q6_k: { layout: Layout.KX4, kind: DType.Q6_K, blockElems: 256, blockBytes: 210, q7: false },
 };
 
 /** A deterministic generator (the probe's data must not vary between runs). */
@@ -64,9 +65,11 @@ function synthBlocks(op: KernelOp, rows: number, cols: number, r: () => number):
       for (let i = 2; i < 34; i++) out[o + i] = (Math.floor(r() * 255) - 127) & 0xff;
     } else if (op === 'q4_0') {
       dv.setUint16(o, 0x2000 + Math.floor(r() * 0x400), true);
-    } else {
+    } else if (op === 'q4_k') {
       dv.setUint16(o, 0x2000 + Math.floor(r() * 0x400), true);
       dv.setUint16(o + 2, 0x1c00 + Math.floor(r() * 0x400), true);
+    } else {
+      dv.setUint16(o + 208, 0x2000 + Math.floor(r() * 0x400), true);
     }
   }
   return out;
@@ -93,7 +96,8 @@ function makeCase(k: Kernels, arena: Arena, mem: WebAssembly.Memory, op: KernelO
   if (op === 'q8_0') {
     if (k.repack_q8_0(raw, rows, cols, w) !== 0) throw new Error('probe: repack_q8_0 refused its synthetic blocks');
   } else if (op === 'q4_0') k.repack_q4_0(raw, rows, cols, w);
-  else k.repack_q4_k(raw, rows, cols, w, raw + src.length);
+  else if (op === 'q4_k') k.repack_q4_k(raw, rows, cols, w, raw + src.length);
+  else k.repack_q6_k(raw, rows, cols, w, raw + src.length);
   arena.release(raw);
   const xf = arena.alloc(cols * 4);
   const xv = new Float32Array(mem.buffer, xf, cols);
@@ -153,7 +157,7 @@ function time(k: Kernels, arena: Arena, mem: WebAssembly.Memory, usable: (op: Ke
     // Enough warm-up calls for V8 to tier each variant up to its optimizing compiler.
     for (const v of vs) {
       setVariant(k, op, v);
-      for (let i = 0; i < 12; i++) run(k, c);
+      for (let i = 0; i < 10; i++) run(k, c);
     }
     for (let round = 0; round < 5; round++) {
       for (const v of vs) {
