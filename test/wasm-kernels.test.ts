@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import type { Backend } from '../src/backend/backend.js';
 import { createWasmBackend } from '../src/backend/wasm/index.js';
 import { KERNEL_OPS, KERNEL_VARIANTS, formatChoice, parseKernelSpec, type KernelVariant } from '../src/backend/wasm/kernel-choice.js';
-import { selectKernels } from '../src/backend/wasm/kernel-probe.js';
+import { pick, selectKernels } from '../src/backend/wasm/kernel-probe.js';
 import { loadKernelModule } from '../src/backend/wasm/module.js';
 import { KernelChoiceError } from '../src/errors/errors.js';
 import { loadModel } from '../src/model/load.js';
@@ -79,6 +79,15 @@ describe('LLAMA_TS_KERNELS', () => {
 });
 
 describe('kernel probe', () => {
+  test('a variant replaces the default only when faster by 3 % at best and in 4 of 5 paired rounds', () => {
+    const i16 = [100, 100, 100, 100, 100];
+    assert.equal(pick({ i16, g2: [90, 91, 92, 93, 94] }), 'g2');
+    assert.equal(pick({ i16, g2: [80, 120, 120, 120, 99] }), 'i16', 'one lucky round');
+    assert.equal(pick({ i16, g2: [98, 98, 98, 98, 98] }), 'i16', 'within the margin');
+    assert.equal(pick({ i16, g2: [90, 90, 90, 90, 90], dotadd: [85, 85, 85, 85, 101] }), 'dotadd', 'the fastest qualifying variant');
+    assert.equal(pick({ g2: [1, 1, 1, 1, 1] }), 'i16', 'no default timed');
+  });
+
   test('probes once per CPU, Node version and kernel build, caches the choice, and yields to the override', async () => {
     const km = await loadKernelModule();
     const dir = mkdtempSync(join(tmpdir(), 'llama-ts-probe-'));
