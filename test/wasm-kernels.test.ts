@@ -79,12 +79,12 @@ describe('LLAMA_TS_KERNELS', () => {
 });
 
 describe('kernel probe', () => {
-  test('a variant replaces the default only when faster by 3 % at best and in 4 of 5 paired rounds', () => {
+  test('a variant replaces the default only when faster by 10 % at best and in 4 of 5 paired rounds', () => {
     const i16 = [100, 100, 100, 100, 100];
-    assert.equal(pick({ i16, g2: [90, 91, 92, 93, 94] }), 'g2');
+    assert.equal(pick({ i16, g2: [85, 86, 87, 88, 89] }), 'g2');
     assert.equal(pick({ i16, g2: [80, 120, 120, 120, 99] }), 'i16', 'one lucky round');
-    assert.equal(pick({ i16, g2: [98, 98, 98, 98, 98] }), 'i16', 'within the margin');
-    assert.equal(pick({ i16, g2: [90, 90, 90, 90, 90], dotadd: [85, 85, 85, 85, 101] }), 'dotadd', 'the fastest qualifying variant');
+    assert.equal(pick({ i16, g2: [92, 92, 92, 92, 92] }), 'i16', 'within the margin');
+    assert.equal(pick({ i16, g2: [88, 88, 88, 88, 88], dotadd: [80, 80, 80, 80, 101] }), 'dotadd', 'the fastest qualifying variant');
     assert.equal(pick({ g2: [1, 1, 1, 1, 1] }), 'i16', 'no default timed');
   });
 
