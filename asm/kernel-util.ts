@@ -1,5 +1,5 @@
 // Pieces every 4-row matmul kernel shares.
-import { dot8 } from './simd';
+import { dot8, dotAdd } from './simd';
 
 /**
  * A store the next loads must stay behind: V8 schedules a loop body's loads first and the
@@ -51,5 +51,44 @@ export const SINK = memory.data(64, 16);
   s = i16x8.add(s, dot8(v128.load(x, 96), v128.and(i16x8.shr_u(v2, 4), m)));
   s = i16x8.add(s, dot8(v128.load(x, 48), v128.and(v3, m)));
   s = i16x8.add(s, dot8(v128.load(x, 112), v128.and(i16x8.shr_u(v3, 4), m)));
+  return s;
+}
+
+/** nibbleDot with relaxed dot-adds (V_DOTADD): i32 sums, in two chains so the dot's latency overlaps. */
+@inline export function nibbleDotA(q: usize, x: usize, m: v128, ones: v128): v128 {
+  const v0 = v128.load(q), v1 = v128.load(q, 16), v2 = v128.load(q, 32), v3 = v128.load(q, 48);
+  let a = dotAdd(v128.load(x), v128.and(v0, m), i32x4.splat(0), ones);
+  let b = dotAdd(v128.load(x, 64), v128.and(i16x8.shr_u(v0, 4), m), i32x4.splat(0), ones);
+  a = dotAdd(v128.load(x, 16), v128.and(v1, m), a, ones);
+  b = dotAdd(v128.load(x, 80), v128.and(i16x8.shr_u(v1, 4), m), b, ones);
+  v128.store(SINK, a);
+  a = dotAdd(v128.load(x, 32), v128.and(v2, m), a, ones);
+  b = dotAdd(v128.load(x, 96), v128.and(i16x8.shr_u(v2, 4), m), b, ones);
+  a = dotAdd(v128.load(x, 48), v128.and(v3, m), a, ones);
+  b = dotAdd(v128.load(x, 112), v128.and(i16x8.shr_u(v3, 4), m), b, ones);
+  return i32x4.add(a, b);
+}
+
+/** The second group's sums from nibbleDot2 (per-thread memory). */
+export const PAIR = memory.data(16, 16);
+
+/**
+ * nibbleDot for two groups' blocks at q and r against the same record (V_G2): each activation
+ * vector is loaded once for both. Returns q's i16 sums; r's are left at PAIR.
+ */
+@inline export function nibbleDot2(q: usize, r: usize, x: usize, m: v128): v128 {
+  let s = i16x8.splat(0), t = i16x8.splat(0);
+  for (let k: usize = 0; k < 64; k += 16) {
+    const vq = v128.load(q + k), vr = v128.load(r + k);
+    let xv = v128.load(x + k);
+    s = i16x8.add(s, dot8(xv, v128.and(vq, m)));
+    t = i16x8.add(t, dot8(xv, v128.and(vr, m)));
+    xv = v128.load(x + k, 64);
+    s = i16x8.add(s, dot8(xv, v128.and(i16x8.shr_u(vq, 4), m)));
+    t = i16x8.add(t, dot8(xv, v128.and(i16x8.shr_u(vr, 4), m)));
+    v128.store(SINK, s);
+    v128.store(SINK, t, 16);
+  }
+  v128.store(PAIR, t);
   return s;
 }

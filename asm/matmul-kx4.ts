@@ -15,9 +15,10 @@
 //   D f32×4 | 8 blocks of 136 bytes: sc i8×8 (rows 0..3 for columns 0..15, then 16..31) |
 //   128 bytes of q ∈ [0, 63] arranged as Q8x4 (vector k = each row's columns 4k..4k+3).
 //   value = D·sc·(q − 32).
-import { dot8, fma } from './simd';
+import { dot8, dotAdd, fma } from './simd';
 import { REC, REC_D, REC_S, REC_S16 } from './quant';
-import { groupTile, nibbleDot, pin, SINK, storeRows } from './kernel-util';
+import { groupTile, nibbleDot, nibbleDot2, nibbleDotA, PAIR, pin, SINK, storeRows } from './kernel-util';
+import { V_DOTADD, V_G2, vQ4K, vQ6K } from './variants';
 
 export const Q4KX4_SB: usize = 608;
 export const Q6KX4_SB: usize = 1104;
@@ -54,6 +55,44 @@ function q4k_t1(w: usize, nsb: i32, x: usize, xstep: usize): v128 {
   return acc;
 }
 
+/** q4k_t1 with V_DOTADD. */
+function q4k_t1a(w: usize, nsb: i32, x: usize, xstep: usize): v128 {
+  const m = v128.load(NIBBLES);
+  const ones = i16x8.splat(1);
+  let acc = f32x4.splat(0);
+  const end = w + <usize>nsb * Q4KX4_SB;
+  for (let s = w; s < end; s += Q4KX4_SB) {
+    const D = v128.load(s);
+    const DM = v128.load(s, 16);
+    for (let p = s + 32; p < s + Q4KX4_SB; p += 72, x += xstep) {
+      const i = nibbleDotA(p + 8, x, m, ones);
+      const A = f32x4.mul(D, u8x4(p));
+      const Bn = f32x4.mul(DM, u8x4(p + 4));
+      const v = fma(f32x4.convert_i32x4_s(i), A, f32x4.mul(f32x4.convert_i32x4_s(v128.load(x, REC_S)), Bn));
+      acc = fma(v, v128.load(x, REC_D), acc);
+    }
+  }
+  return acc;
+}
+
+/** V_G2: one token against Q4Kx4 groups g and g + 1 (at w and w + gBytes); rows g·4 .. g·4 + 7 at out. */
+function q4k_t1g2(w: usize, gBytes: usize, nsb: i32, x: usize, xstep: usize, out: usize, rem: i32): void {
+  const m = v128.load(NIBBLES);
+  let a0 = f32x4.splat(0), a1 = f32x4.splat(0);
+  const end = w + <usize>nsb * Q4KX4_SB;
+  for (let s = w; s < end; s += Q4KX4_SB) {
+    const r = s + gBytes;
+    for (let o: usize = 32; o < Q4KX4_SB; o += 72, x += xstep) {
+      const p = s + o, q = r + o;
+      const t0 = nibbleDot2(p + 8, q + 8, x, m);
+      a0 = q4kfin(t0, f32x4.mul(v128.load(s), u8x4(p)), f32x4.mul(v128.load(s, 16), u8x4(p + 4)), x, a0);
+      a1 = q4kfin(v128.load(PAIR), f32x4.mul(v128.load(r), u8x4(q)), f32x4.mul(v128.load(r, 16), u8x4(q + 4)), x, a1);
+    }
+  }
+  storeRows(out, a0, rem);
+  storeRows(out + 16, a1, rem - 4);
+}
+
 /** One token against one Q6Kx4 group: two 16-column sub-blocks per block, q − 32 via the record's 32·Σx per 16. */
 function q6k_t1(w: usize, nsb: i32, x: usize, xstep: usize): v128 {
   let acc = f32x4.splat(0);
@@ -78,6 +117,72 @@ function q6k_t1(w: usize, nsb: i32, x: usize, xstep: usize): v128 {
     }
   }
   return acc;
+}
+
+/** Σ over one 16-column half (chunks at x .. x + 48, weights at p + 8 ..) of 4 rows with relaxed dot-adds (V_DOTADD). */
+@inline function q6halfA(x: usize, p: usize, ones: v128): v128 {
+  const a = dotAdd(v128.load(x, 16), v128.load(p, 24), dotAdd(v128.load(x), v128.load(p, 8), i32x4.splat(0), ones), ones);
+  const b = dotAdd(v128.load(x, 48), v128.load(p, 56), dotAdd(v128.load(x, 32), v128.load(p, 40), i32x4.splat(0), ones), ones);
+  return i32x4.add(a, b);
+}
+
+/** q6k_t1 with V_DOTADD. */
+function q6k_t1a(w: usize, nsb: i32, x: usize, xstep: usize): v128 {
+  const ones = i16x8.splat(1);
+  let acc = f32x4.splat(0);
+  const end = w + <usize>nsb * Q6KX4_SB;
+  for (let s = w; s < end; s += Q6KX4_SB) {
+    const D = v128.load(s);
+    for (let p = s + 16; p < s + Q6KX4_SB; p += 136, x += xstep) {
+      const lo = q6halfA(x, p, ones);
+      v128.store(SINK, lo);
+      const hi = q6halfA(x + 64, p + 64, ones);
+      const flo = f32x4.convert_i32x4_s(i32x4.sub(lo, v128.load32_splat(x + REC_S16)));
+      const fhi = f32x4.convert_i32x4_s(i32x4.sub(hi, v128.load32_splat(x + REC_S16 + 4)));
+      const v = fma(flo, f32x4.mul(D, i8x4(p)), f32x4.mul(fhi, f32x4.mul(D, i8x4(p + 4))));
+      acc = fma(v, v128.load(x, REC_D), acc);
+    }
+  }
+  return acc;
+}
+
+/** Σ of one 16-column half for two groups' blocks at p and q against the same chunks (V_G2); q's sum left at PAIR. */
+@inline function q6half2(x: usize, p: usize, q: usize): v128 {
+  let x0 = v128.load(x), x1 = v128.load(x, 16);
+  let s = i32x4.extadd_pairwise_i16x8_s(i16x8.add(dot8(x0, v128.load(p, 8)), dot8(x1, v128.load(p, 24))));
+  let t = i32x4.extadd_pairwise_i16x8_s(i16x8.add(dot8(x0, v128.load(q, 8)), dot8(x1, v128.load(q, 24))));
+  v128.store(SINK, s);
+  v128.store(SINK, t, 16);
+  x0 = v128.load(x, 32);
+  x1 = v128.load(x, 48);
+  s = i32x4.add(s, i32x4.extadd_pairwise_i16x8_s(i16x8.add(dot8(x0, v128.load(p, 40)), dot8(x1, v128.load(p, 56)))));
+  t = i32x4.add(t, i32x4.extadd_pairwise_i16x8_s(i16x8.add(dot8(x0, v128.load(q, 40)), dot8(x1, v128.load(q, 56)))));
+  v128.store(PAIR, t);
+  return s;
+}
+
+/** V_G2: one token against Q6Kx4 groups g and g + 1 (at w and w + gBytes); rows g·4 .. g·4 + 7 at out. */
+function q6k_t1g2(w: usize, gBytes: usize, nsb: i32, x: usize, xstep: usize, out: usize, rem: i32): void {
+  let a0 = f32x4.splat(0), a1 = f32x4.splat(0);
+  const end = w + <usize>nsb * Q6KX4_SB;
+  for (let s = w; s < end; s += Q6KX4_SB) {
+    const r = s + gBytes;
+    for (let o: usize = 16; o < Q6KX4_SB; o += 136, x += xstep) {
+      const p = s + o, q = r + o;
+      const lo0 = q6half2(x, p, q);
+      const lo1 = v128.load(PAIR);
+      const hi0 = q6half2(x + 64, p + 64, q + 64);
+      const hi1 = v128.load(PAIR);
+      const slo = v128.load32_splat(x + REC_S16);
+      const shi = v128.load32_splat(x + REC_S16 + 4);
+      const d = v128.load(x, REC_D);
+      const D0 = v128.load(s), D1 = v128.load(r);
+      a0 = fma(fma(f32x4.convert_i32x4_s(i32x4.sub(lo0, slo)), f32x4.mul(D0, i8x4(p)), f32x4.mul(f32x4.convert_i32x4_s(i32x4.sub(hi0, shi)), f32x4.mul(D0, i8x4(p + 4)))), d, a0);
+      a1 = fma(fma(f32x4.convert_i32x4_s(i32x4.sub(lo1, slo)), f32x4.mul(D1, i8x4(q)), f32x4.mul(f32x4.convert_i32x4_s(i32x4.sub(hi1, shi)), f32x4.mul(D1, i8x4(q + 4)))), d, a1);
+    }
+  }
+  storeRows(out, a0, rem);
+  storeRows(out + 16, a1, rem - 4);
 }
 
 /** One 4-token tile against one Q4Kx4 group (weights unpacked once for four tokens). */
@@ -328,11 +433,21 @@ export function mm_kx4(kind: i32, w: usize, groups: i32, rowsValid: i32, cols: i
         continue;
       }
       for (let j = 0; j < ts; j++) {
-        for (let g = g0; g < g1; g++) {
-          const xj = xt + <usize>j * REC;
+        let g = g0;
+        const xj = xt + <usize>j * REC;
+        const step = <usize>ts * REC;
+        if (kind == 12 && vQ4K == V_G2) {
+          for (; g + 1 < g1; g += 2) {
+            q4k_t1g2(w + <usize>g * gBytes, gBytes, nsb, xj, step, out + ((<usize>(t + j) * ldo + (g << 2)) << 2), rowsValid - (g << 2));
+          }
+        } else if (kind == 14 && vQ6K == V_G2) {
+          for (; g + 1 < g1; g += 2) {
+            q6k_t1g2(w + <usize>g * gBytes, gBytes, nsb, xj, step, out + ((<usize>(t + j) * ldo + (g << 2)) << 2), rowsValid - (g << 2));
+          }
+        }
+        for (; g < g1; g++) {
           const wg = w + <usize>g * gBytes;
-          const step = <usize>ts * REC;
-          const v = kind == 12 ? q4k_t1(wg, nsb, xj, step) : kind == 13 ? q5k_t1(wg, nsb, xj, step) : q6k_t1(wg, nsb, xj, step);
+          const v = kind == 12 ? (vQ4K == V_DOTADD ? q4k_t1a(wg, nsb, xj, step) : q4k_t1(wg, nsb, xj, step)) : kind == 13 ? q5k_t1(wg, nsb, xj, step) : vQ6K == V_DOTADD ? q6k_t1a(wg, nsb, xj, step) : q6k_t1(wg, nsb, xj, step);
           storeRows(out + ((<usize>(t + j) * ldo + (g << 2)) << 2), v, rowsValid - (g << 2));
         }
       }

@@ -10,9 +10,10 @@
 // Why this shape: V8 keeps a wasm loop's loaded values live from the top of the iteration, so
 // the kernels keep few values in flight (one group per pass in decode) and take every operand
 // from a plain vector load at a constant offset (no broadcasts, no per-iteration constants).
-import { dot8, fma } from './simd';
+import { dot8, dotAdd, fma } from './simd';
+import { V_DOTADD, V_G2, vQ4, vQ8 } from './variants';
 import { REC, REC_D, REC_S } from './quant';
-import { groupTile, nibbleDot, pin, SINK, storeRows } from './kernel-util';
+import { groupTile, nibbleDot, nibbleDot2, nibbleDotA, PAIR, pin, SINK, storeRows } from './kernel-util';
 
 /** Loop-invariant vectors, loaded once per kernel call (V8 rematerializes v128 constants per use). */
 const CONSTS = memory.data<u32>([
@@ -73,6 +74,62 @@ function q8x4_t1(w: usize, nb: i32, x: usize, xstep: usize): v128 {
     acc = fma(f32x4.convert_i32x4_s(i), f32x4.mul(scales16(p), v128.load(x, REC_D)), acc);
   }
   return q8out(acc);
+}
+
+/** As q8blk with relaxed dot-adds, in two chains so the dot's latency overlaps. */
+@inline function q8blkA(p: usize, x: usize, ones: v128): v128 {
+  let a = dotAdd(v128.load(x), v128.load(p, 8), i32x4.splat(0), ones);
+  let b = dotAdd(v128.load(x, 16), v128.load(p, 24), i32x4.splat(0), ones);
+  a = dotAdd(v128.load(x, 32), v128.load(p, 40), a, ones);
+  b = dotAdd(v128.load(x, 48), v128.load(p, 56), b, ones);
+  v128.store(SINK, a);
+  a = dotAdd(v128.load(x, 64), v128.load(p, 72), a, ones);
+  b = dotAdd(v128.load(x, 80), v128.load(p, 88), b, ones);
+  a = dotAdd(v128.load(x, 96), v128.load(p, 104), a, ones);
+  b = dotAdd(v128.load(x, 112), v128.load(p, 120), b, ones);
+  return i32x4.add(a, b);
+}
+
+/** q8x4_t1 with V_DOTADD. */
+function q8x4_t1a(w: usize, nb: i32, x: usize, xstep: usize): v128 {
+  const ones = v128.load(CONSTS, 16);
+  let acc = f32x4.splat(0);
+  const end = w + <usize>nb * 136;
+  for (let p = w; p < end; p += 136, x += xstep) {
+    const i = i32x4.sub(q8blkA(p, x, ones), v128.load(x, REC_S));
+    acc = fma(f32x4.convert_i32x4_s(i), f32x4.mul(scales16(p), v128.load(x, REC_D)), acc);
+  }
+  return q8out(acc);
+}
+
+/**
+ * V_G2: one token against groups g and g + 1 (weights at w and w + gBytes), each activation
+ * vector loaded once for both; rows g·4 .. g·4 + 7 of the token's output at out.
+ */
+function q8x4_t1g2(w: usize, gBytes: usize, nb: i32, x: usize, xstep: usize, out: usize, rem: i32): void {
+  const ones = v128.load(CONSTS, 16);
+  let a0 = f32x4.splat(0), a1 = f32x4.splat(0);
+  const end = w + <usize>nb * 136;
+  for (let p = w; p < end; p += 136, x += xstep) {
+    const q = p + gBytes;
+    let i0 = i32x4.splat(0), i1 = i32x4.splat(0);
+    for (let k: usize = 0; k < 128; k += 32) {
+      let xv = v128.load(x + k);
+      i0 = i32x4.add(i0, i32x4.dot_i16x8_s(dot8(xv, v128.load(p + k, 8)), ones));
+      i1 = i32x4.add(i1, i32x4.dot_i16x8_s(dot8(xv, v128.load(q + k, 8)), ones));
+      xv = v128.load(x + k, 16);
+      i0 = i32x4.add(i0, i32x4.dot_i16x8_s(dot8(xv, v128.load(p + k, 24)), ones));
+      i1 = i32x4.add(i1, i32x4.dot_i16x8_s(dot8(xv, v128.load(q + k, 24)), ones));
+      v128.store(SINK, i0);
+      v128.store(SINK, i1, 16);
+    }
+    const d = v128.load(x, REC_D);
+    const s = v128.load(x, REC_S);
+    a0 = fma(f32x4.convert_i32x4_s(i32x4.sub(i0, s)), f32x4.mul(scales16(p), d), a0);
+    a1 = fma(f32x4.convert_i32x4_s(i32x4.sub(i1, s)), f32x4.mul(scales16(q), d), a1);
+  }
+  storeRows(out, q8out(a0), rem);
+  storeRows(out + 16, q8out(a1), rem - 4);
 }
 
 @inline function q8fin(i: v128, sc: v128, x: usize, acc: v128): v128 {
@@ -141,8 +198,16 @@ export function mm_q8x4(w: usize, groups: i32, rowsValid: i32, cols: i32, n: i32
         }
       } else {
         for (let j = 0; j < ts; j++) {
-          for (let g = g0; g < g1; g++) {
-            const v = q8x4_t1(w + <usize>g * gBytes, nb, xt + <usize>j * REC, <usize>ts * REC);
+          let g = g0;
+          if (vQ8 == V_G2) {
+            for (; g + 1 < g1; g += 2) {
+              q8x4_t1g2(w + <usize>g * gBytes, gBytes, nb, xt + <usize>j * REC, <usize>ts * REC, out + ((<usize>(t + j) * ldo + (g << 2)) << 2), rowsValid - (g << 2));
+            }
+          }
+          for (; g < g1; g++) {
+            const wg = w + <usize>g * gBytes;
+            const xj = xt + <usize>j * REC;
+            const v = vQ8 == V_DOTADD ? q8x4_t1a(wg, nb, xj, <usize>ts * REC) : q8x4_t1(wg, nb, xj, <usize>ts * REC);
             storeRows(out + ((<usize>(t + j) * ldo + (g << 2)) << 2), v, rowsValid - (g << 2));
           }
         }
@@ -165,6 +230,35 @@ function q4x4_t1(w: usize, nb: i32, x: usize, xstep: usize): v128 {
   const end = w + <usize>nb * 80;
   for (let p = w; p < end; p += 80, x += xstep) acc = q4fin(nibbleDot(p + 16, x, m), v128.load(p), x, acc);
   return acc;
+}
+
+/** As q4fin for i32 sums (V_DOTADD). */
+@inline function q4finI(i: v128, sc: v128, x: usize, acc: v128): v128 {
+  return fma(f32x4.convert_i32x4_s(i32x4.sub(i, v128.load(x, REC_S))), f32x4.mul(sc, v128.load(x, REC_D)), acc);
+}
+
+/** q4x4_t1 with V_DOTADD. */
+function q4x4_t1a(w: usize, nb: i32, x: usize, xstep: usize): v128 {
+  const m = v128.load(CONSTS);
+  const ones = v128.load(CONSTS, 16);
+  let acc = f32x4.splat(0);
+  const end = w + <usize>nb * 80;
+  for (let p = w; p < end; p += 80, x += xstep) acc = q4finI(nibbleDotA(p + 16, x, m, ones), v128.load(p), x, acc);
+  return acc;
+}
+
+/** V_G2: one token against groups g and g + 1 (at w and w + gBytes); rows g·4 .. g·4 + 7 at out. */
+function q4x4_t1g2(w: usize, gBytes: usize, nb: i32, x: usize, xstep: usize, out: usize, rem: i32): void {
+  const m = v128.load(CONSTS);
+  let a0 = f32x4.splat(0), a1 = f32x4.splat(0);
+  const end = w + <usize>nb * 80;
+  for (let p = w; p < end; p += 80, x += xstep) {
+    const q = p + gBytes;
+    a0 = q4fin(nibbleDot2(p + 16, q + 16, x, m), v128.load(p), x, a0);
+    a1 = q4fin(v128.load(PAIR), v128.load(q), x, a1);
+  }
+  storeRows(out, a0, rem);
+  storeRows(out + 16, a1, rem - 4);
 }
 
 function q4x4_t4(w: usize, nb: i32, x: usize, out: usize, ldo: i32, rem: i32): void {
@@ -251,8 +345,16 @@ export function mm_q4x4(w: usize, groups: i32, rowsValid: i32, cols: i32, n: i32
         }
       } else {
         for (let j = 0; j < ts; j++) {
-          for (let g = g0; g < g1; g++) {
-            const v = q4x4_t1(w + <usize>g * gBytes, nb, xt + <usize>j * REC, <usize>ts * REC);
+          let g = g0;
+          if (vQ4 == V_G2) {
+            for (; g + 1 < g1; g += 2) {
+              q4x4_t1g2(w + <usize>g * gBytes, gBytes, nb, xt + <usize>j * REC, <usize>ts * REC, out + ((<usize>(t + j) * ldo + (g << 2)) << 2), rowsValid - (g << 2));
+            }
+          }
+          for (; g < g1; g++) {
+            const wg = w + <usize>g * gBytes;
+            const xj = xt + <usize>j * REC;
+            const v = vQ4 == V_DOTADD ? q4x4_t1a(wg, nb, xj, <usize>ts * REC) : q4x4_t1(wg, nb, xj, <usize>ts * REC);
             storeRows(out + ((<usize>(t + j) * ldo + (g << 2)) << 2), v, rowsValid - (g << 2));
           }
         }

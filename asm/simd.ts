@@ -40,6 +40,20 @@ export function dot8_probe(a: i32, b: i32): i32 {
   return i32x4.dot_i16x8_s(dot8(a, b), ones);
 }
 
+/**
+ * acc + dot32(a, b) in one relaxed op (V8 lowers it to vpdpbusd where the CPU has AVX-VNNI).
+ * Node 20's Liftoff tier miscompiles it (doubles the result, drops the accumulator), so only the
+ * V_DOTADD kernel variants use it, and the loader checks that variant's output against the
+ * pmaddubsw form before choosing it (src/backend/wasm/kernel-choice.ts).
+ */
+@inline export function dotAdd(a: v128, b: v128, acc: v128, ones: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) {
+    return i32x4.relaxed_dot_i8x16_i7x16_add_s(a, b, acc);
+  } else {
+    return i32x4.add(acc, i32x4.dot_i16x8_s(dot8(a, b), ones));
+  }
+}
+
 /** a·b + c (fused where relaxed SIMD allows it). */
 @inline export function fma(a: v128, b: v128, c: v128): v128 {
   if (ASC_FEATURE_RELAXED_SIMD) {

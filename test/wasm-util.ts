@@ -1,4 +1,7 @@
-import { DType, rowBytes } from '../src/quant/dtype.js';
+import assert from 'node:assert/strict';
+import type { Backend } from '../src/backend/backend.js';
+import { dequantizeRow } from '../src/quant/dequant.js';
+import { DType, dtypeName, rowBytes } from '../src/quant/dtype.js';
 import { f32ToBF16, f32ToF16 } from '../src/quant/half.js';
 
 /** Deterministic PRNG (mulberry32) so failures reproduce. */
@@ -64,3 +67,67 @@ export function randomWeight(r: () => number, dtype: DType, rows: number, cols: 
   }
   return bytes;
 }
+
+/** A type without a kernel: widened to F32 at load. */
+export const CONVERTED = [DType.Q4_1];
+
+/**
+ * Matmul thresholds come from the arithmetic: activations are rounded to a grid of step
+ * Δ_b = amax_b/127 per 32-block (signed 8-bit, Q4_0 and K-quants) or amax_b/64 (7-bit, Q8_0),
+ * so each product's error is at most |w|·Δ_b/2 and
+ *   |out − ref| ≤ Σ_b Δ_b/2 · Σ_{c∈b} |w_c|  +  f32 accumulation slack (1e-5 · Σ|w·x|).
+ * Float weights (F32/F16/BF16) keep f32 activations: only the slack applies.
+ */
+function actStep(dtype: DType): number {
+  if (dtype === DType.Q8_0) return 64;
+  if (dtype === DType.F32 || dtype === DType.F16 || dtype === DType.BF16 || CONVERTED.includes(dtype)) return 0;
+  return 127;
+}
+
+function dequant(dtype: DType, data: Uint8Array, rows: number, cols: number): Float32Array {
+  const out = new Float32Array(rows * cols);
+  const rb = data.length / rows;
+  for (let r = 0; r < rows; r++) dequantizeRow(dtype, data, r * rb, out, r * cols, cols);
+  return out;
+}
+
+export function checkMatmul(be: Backend, r: () => number, dtype: DType, rows: number, cols: number, n: number, weight?: Uint8Array): void {
+  const data = weight ?? randomWeight(r, dtype, rows, cols);
+  const w = be.loadWeight({ name: `w.${dtypeName(dtype)}`, dtype, shape: [rows, cols], data });
+  const wf = dequant(dtype, data, rows, cols);
+  const x = randn(r, n * cols);
+  const xt = be.alloc(n * cols);
+  const ot = be.alloc(n * rows);
+  be.write(xt, x);
+  be.matmul(ot, xt, w, n);
+  const got = be.read(ot);
+  be.free(xt);
+  be.free(ot);
+  const q = actStep(dtype);
+  for (let i = 0; i < n; i++) {
+    for (let row = 0; row < rows; row++) {
+      let exact = 0;
+      let absSum = 0;
+      let bound = 0;
+      for (let b = 0; b < cols; b += 32) {
+        let amax = 0;
+        let wsum = 0;
+        for (let c = b; c < Math.min(cols, b + 32); c++) {
+          const xv = x[i * cols + c]!;
+          const wv = wf[row * cols + c]!;
+          exact += xv * wv;
+          absSum += Math.abs(xv * wv);
+          amax = Math.max(amax, Math.abs(xv));
+          wsum += Math.abs(wv);
+        }
+        if (q) bound += (amax / q / 2) * wsum;
+      }
+      bound += 1e-5 * absSum + 1e-6;
+      const err = Math.abs(got[i * rows + row]! - exact);
+      if (!(err <= bound)) {
+        assert.fail(`${dtypeName(dtype)} rows=${rows} cols=${cols} n=${n}: out[${i},${row}] = ${got[i * rows + row]} vs ${exact} (err ${err} > bound ${bound})`);
+      }
+    }
+  }
+}
+

@@ -20,6 +20,8 @@ import v8 from 'node:v8';
 import { synthKQuant } from './synth-kquant.js';
 import { ensureLlamaCpp as ensureLlamaCpp_ } from '../peers/llamacpp.js';
 import { DType } from '../../src/quant/dtype.js';
+import type { BenchResult } from '../../src/cli/bench.js';
+import { cpuInfo } from '../../src/backend/wasm/cpu-info.js';
 
 v8.setFlagsFromString('--experimental-wasm-relaxed-simd');
 
@@ -73,7 +75,7 @@ interface EngineResult {
   tg_tps_min: number | null;
 }
 
-async function runLlamaTs(model: string): Promise<EngineResult & { model_bytes: number; bytes_per_token: number; mem_read_gbps: number | null; tg_gbps: number | null }> {
+async function runLlamaTs(model: string): Promise<BenchResult> {
   const { benchCommand } = await import('../../src/cli/bench.js');
   return benchCommand({ model, p: P, n: N, threads, reps, json: true, backend: 'wasm' }, () => {});
 }
@@ -93,15 +95,30 @@ function runLlamaCpp(dir: string, model: string): EngineResult {
 const nlc = ensureLlamaCpp();
 const rows: Record<string, unknown>[] = [];
 const f = (x: number | null | undefined, d = 2): string => (x === null || x === undefined ? '-' : x.toFixed(d));
-const table = ['| type | test | llama-ts t/s (min) | llama.cpp t/s (min) | ratio | llama-ts GB/s |', '| --- | --- | ---: | ---: | ---: | ---: |'];
+const cpu = cpuInfo();
+const pct = (x: number | null): string => (x === null ? '-' : `${(100 * x).toFixed(0)} %`);
+const table = [
+  '| type | test | llama-ts t/s (min) | llama.cpp t/s (min) | ratio | llama-ts GB/s (of bandwidth) | llama.cpp GB/s (of bandwidth) |',
+  '| --- | --- | ---: | ---: | ---: | ---: | ---: |',
+];
+const kernelsSeen = new Set<string>();
 for (const type of values.types!.split(',')) {
   const model = ensureModel(type);
   const ts = await runLlamaTs(model);
   const cpp = runLlamaCpp(nlc, model);
   const ratio = (a: number | null, b: number | null): number | null => (a !== null && b ? a / b : null);
-  rows.push({ type, model, threads, llama_ts: ts, llama_cpp: cpp, ratio_pp: ratio(ts.pp_tps, cpp.pp_tps), ratio_tg: ratio(ts.tg_tps, cpp.tg_tps) });
-  table.push(`| ${type} | pp${P} | ${f(ts.pp_tps)} (${f(ts.pp_tps_min)}) | ${f(cpp.pp_tps)} (${f(cpp.pp_tps_min)}) | ${f(ratio(ts.pp_tps, cpp.pp_tps))} | |`);
-  table.push(`| ${type} | tg${N} | ${f(ts.tg_tps)} (${f(ts.tg_tps_min)}) | ${f(cpp.tg_tps)} (${f(cpp.tg_tps_min)}) | ${f(ratio(ts.tg_tps, cpp.tg_tps))} | ${f(ts.tg_gbps)} of ${f(ts.mem_read_gbps)} |`);
+  // Both engines read the same weights per decoded token: the same bytes × their own speeds.
+  const cppGbps = cpp.tg_tps !== null ? (cpp.tg_tps * ts.bytes_per_token) / 1e9 : null;
+  const share = (g: number | null): number | null => (g !== null && ts.mem_read_gbps ? g / ts.mem_read_gbps : null);
+  if (ts.kernels) kernelsSeen.add(`${ts.kernels} (${ts.kernels_source})`);
+  rows.push({
+    type, model, threads, llama_ts: ts, llama_cpp: { ...cpp, tg_gbps: cppGbps, tg_bandwidth_share: share(cppGbps) },
+    ratio_pp: ratio(ts.pp_tps, cpp.pp_tps), ratio_tg: ratio(ts.tg_tps, cpp.tg_tps),
+  });
+  table.push(`| ${type} | pp${P} | ${f(ts.pp_tps)} (${f(ts.pp_tps_min)}) | ${f(cpp.pp_tps)} (${f(cpp.pp_tps_min)}) | ${f(ratio(ts.pp_tps, cpp.pp_tps))} | | |`);
+  table.push(`| ${type} | tg${N} | ${f(ts.tg_tps)} (${f(ts.tg_tps_min)}) | ${f(cpp.tg_tps)} (${f(cpp.tg_tps_min)}) | ${f(ratio(ts.tg_tps, cpp.tg_tps))} | ${f(ts.tg_gbps)} of ${f(ts.mem_read_gbps)} (${pct(share(ts.tg_gbps))}) | ${f(cppGbps)} (${pct(share(cppGbps))}) |`);
 }
+console.log(`CPU: ${cpu.model} (${cpu.flags.filter((x) => /avx512|vnni|amx|avx2/.test(x)).join(' ') || 'no AVX2/AVX-512 flags'}); node ${process.version}; ${threads} threads`);
+console.log(`llama-ts kernels: ${[...kernelsSeen].join('; ') || '-'}`);
 console.log(table.join('\n'));
-console.log(JSON.stringify({ threads, n_prompt: P, n_gen: N, reps, results: rows }));
+console.log(JSON.stringify({ cpu_model: cpu.model, cpu_flags: cpu.flags, node_version: process.version, threads, n_prompt: P, n_gen: N, reps, results: rows }));

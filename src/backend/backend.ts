@@ -79,6 +79,10 @@ export interface BackendInfo {
   readonly threads: number;
   /** wasm: whether the relaxed-SIMD kernels are in use. */
   readonly relaxedSimd?: boolean;
+  /** wasm: each decode kernel's variant, in LLAMA_TS_KERNELS form (`q8_0=i16,q4_0=g2,q4_k=i16`). */
+  readonly kernels?: string;
+  /** wasm: how they were chosen: `probe`, `cache` (an earlier probe on this CPU) or `override` (LLAMA_TS_KERNELS). */
+  readonly kernelsSource?: string;
 }
 
 export type OpName =

@@ -2,6 +2,7 @@ import { loadModelForCli } from './progress.js';
 import type { LlamaModel } from '../model/model.js';
 import { BadArgumentError } from '../errors/errors.js';
 import type { OpProfile } from '../engine/executor.js';
+import { cpuInfo } from '../backend/wasm/cpu-info.js';
 
 export interface BenchOptions {
   readonly model: string;
@@ -20,6 +21,14 @@ export interface BenchResult {
   backend: string;
   threads: number | null;
   relaxed_simd: boolean | null;
+  /** The CPU the run landed on (numbers from different CPUs are not comparable). */
+  cpu_model: string;
+  /** Its SIMD-related flags (avx2, avx512*, *vnni*, amx*, …). */
+  cpu_flags: string[];
+  node_version: string;
+  /** wasm: each decode kernel's variant (LLAMA_TS_KERNELS form) and how it was chosen (probe, cache, override). */
+  kernels: string | null;
+  kernels_source: string | null;
   model_bytes: number;
   /** Weight bytes one decode step reads (all matrices; the embedding only when tied to the output). */
   bytes_per_token: number;
@@ -36,6 +45,8 @@ export interface BenchResult {
   tg_gbps: number | null;
   /** Measured memory read bandwidth of this machine with the same thread count (wasm backend). */
   mem_read_gbps: number | null;
+  /** tg_gbps / mem_read_gbps: how close decode comes to the memory bound. */
+  tg_bandwidth_share: number | null;
   load_s: number;
   /** With LLAMA_TS_WASM_PROFILE=1 (wasm backend): wall ms per token spent in each op kind. */
   pp_profile_ms_per_token?: Record<string, number>;
@@ -124,12 +135,18 @@ export async function benchCommand(opts: BenchOptions, out: (s: string) => void)
     const tgProfile = tprof ? profileOf(tprof, opts.reps * opts.n) : undefined;
     const bw = await m.measureReadBandwidth();
     const bpt = perTokenBytes(m);
+    const cpu = cpuInfo();
     const tgMed = tgRuns.length ? median(tgRuns) : null;
     const res: BenchResult = {
       model: opts.model,
       backend: info.name,
       threads: info.name === 'wasm' ? info.threads : null,
       relaxed_simd: info.relaxedSimd ?? null,
+      cpu_model: cpu.model,
+      cpu_flags: [...cpu.flags],
+      node_version: process.version,
+      kernels: info.kernels ?? null,
+      kernels_source: info.kernelsSource ?? null,
       model_bytes: m.source.weightBytes,
       bytes_per_token: bpt,
       n_prompt: opts.p,
@@ -143,6 +160,7 @@ export async function benchCommand(opts: BenchOptions, out: (s: string) => void)
       tg_runs: tgRuns,
       tg_gbps: tgMed === null ? null : (tgMed * bpt) / 1e9,
       mem_read_gbps: bw !== undefined ? bw / 1e9 : null,
+      tg_bandwidth_share: bw && tgMed !== null ? (tgMed * bpt) / bw : null,
       load_s: loadS,
       ...(ppProfile ? { pp_profile_ms_per_token: ppProfile, tg_profile_ms_per_token: tgProfile } : {}),
     };
@@ -159,6 +177,8 @@ function table(r: BenchResult): string {
   const lines = [
     `model: ${r.model} (${gb} GiB, ${(r.bytes_per_token / 1e9).toFixed(3)} GB read per token)`,
     `backend: ${r.backend}${r.threads !== null ? `, ${r.threads} threads` : ''}${r.relaxed_simd !== null ? `, ${r.relaxed_simd ? 'relaxed' : 'standard'} SIMD` : ''}, load ${r.load_s.toFixed(1)} s`,
+    `cpu: ${r.cpu_model}${r.cpu_flags.length ? ` (${r.cpu_flags.filter((x) => /avx512|vnni|amx|avx2/.test(x)).join(' ') || r.cpu_flags.join(' ')})` : ''}, node ${r.node_version}`,
+    ...(r.kernels ? [`kernels: ${r.kernels} (${r.kernels_source})`] : []),
     '| test | t/s (median) | t/s (min) | runs |',
     '| --- | ---: | ---: | ---: |',
   ];

@@ -3,6 +3,8 @@ import { dtypeName } from '../quant/dtype.js';
 import type { LlamaConfig } from '../config/config.js';
 import { formatPlan } from '../model/memory-plan.js';
 import { planFor, type CliPlanOptions } from './plan.js';
+import { cpuInfo } from '../backend/wasm/cpu-info.js';
+import { currentKernelSelection, formatChoice } from '../backend/wasm/kernel-probe.js';
 
 export interface InfoOptions {
   readonly model: string;
@@ -32,6 +34,10 @@ export async function infoCommand(o: InfoOptions, write: (s: string) => void): P
     const weightBytes = tensors.reduce((a, t) => a + t.byteLength, 0);
     const kvF32 = kvCacheBytes(c, ctx, 4);
     const kvF16 = kvCacheBytes(c, ctx, 2);
+    // The wasm backend's decode kernels for this machine (cached after the first probe).
+    const sel = (o.plan?.backend ?? 'wasm') === 'wasm' ? await currentKernelSelection() : undefined;
+    const cpu = cpuInfo();
+    const kernels = sel ? { choice: formatChoice(sel.choice), source: sel.source, cpu: cpu.model, node: process.version } : null;
     const tokenizer = m.tokenizer ? { kind: m.tokenizer.kind, vocabSize: m.tokenizer.vocabSize, bos: m.tokenizer.bosId ?? null, eos: m.tokenizer.eosIds } : null;
     if (o.json) {
       write(
@@ -45,6 +51,7 @@ export async function infoCommand(o: InfoOptions, write: (s: string) => void): P
             tensors: tensors.map((t) => ({ name: t.name, dtype: dtypeName(t.dtype), shape: t.shape, bytes: t.byteLength })),
             memory: { weightBytes, contextSize: ctx, kvCacheBytesF32: kvF32, kvCacheBytesF16: kvF16 },
             plan,
+            kernels,
           },
           null,
           2,
@@ -74,6 +81,7 @@ export async function infoCommand(o: InfoOptions, write: (s: string) => void): P
     lines.push('');
     lines.push(`memory     weights ${mib(weightBytes)}; KV cache for ${ctx} tokens: ${mib(kvF32)} (f32) / ${mib(kvF16)} (f16)`);
     lines.push(formatPlan(plan));
+    if (kernels) lines.push(`kernels    ${kernels.choice} (${kernels.source}; ${kernels.cpu}, node ${kernels.node})`);
     write(lines.join('\n') + '\n');
   } finally {
     m.close();

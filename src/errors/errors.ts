@@ -31,7 +31,8 @@ export type LlamaErrorCode =
   | 'OUT_OF_MEMORY'
   | 'NON_FINITE_TENSOR'
   // Speculative decoding: the draft model does not share the target's vocabulary.
-  | 'DRAFT_MISMATCH';
+  | 'DRAFT_MISMATCH'
+  | 'BAD_KERNEL_CHOICE';
 
 export class LlamaError extends Error {
   readonly code: LlamaErrorCode;
@@ -134,5 +135,16 @@ export class DraftMismatchError extends LlamaError {
   constructor(readonly difference: string) {
     super('DRAFT_MISMATCH', `the draft model cannot draft for this model: ${difference}`);
     this.name = 'DraftMismatchError';
+  }
+}
+
+/**
+ * LLAMA_TS_KERNELS names an unknown kernel op or variant, or forces a variant that computes wrong
+ * results on this runtime (Node 20's baseline wasm tier miscompiles the relaxed dot-add).
+ */
+export class KernelChoiceError extends LlamaError {
+  constructor(detail: string) {
+    super('BAD_KERNEL_CHOICE', `LLAMA_TS_KERNELS: ${detail}`);
+    this.name = 'KernelChoiceError';
   }
 }

@@ -8,6 +8,8 @@ import { KVCaches, type WKVCache } from './kv-cache.js';
 import { layoutOf } from './layout.js';
 import { align64, ThreadMemories } from './memory.js';
 import type { Kernels } from './module.js';
+import { formatChoice } from './kernel-choice.js';
+import type { KernelSelection } from './kernel-probe.js';
 import type { Pool } from './pool.js';
 import { createProfile, note, type OpTimes } from './profiler.js';
 import { Layout, MM, MM_MAX, MM_W, Op } from './protocol.js';
@@ -36,7 +38,7 @@ export class WasmBackend implements Backend {
 
   /** A small form for JSON.stringify / util.inspect: the memories behind it are hundreds of MB. */
   toJSON(): object {
-    return { kind: 'WasmBackend', threads: this.threads, relaxedSimd: this.relaxedSimd, memoryBytes: this.memoryUse() };
+    return { kind: 'WasmBackend', threads: this.threads, relaxedSimd: this.relaxedSimd, kernels: formatChoice(this.kernels.choice), memoryBytes: this.memoryUse() };
   }
   [Symbol.for('nodejs.util.inspect.custom')](): string {
     return `WasmBackend ${JSON.stringify(this.toJSON())}`;
@@ -55,8 +57,10 @@ export class WasmBackend implements Backend {
     private readonly arenas: Arena[],
     module: WebAssembly.Module,
     readonly relaxedSimd: boolean,
+    /** Which variant of each decode kernel runs, and how it was chosen. */
+    readonly kernels: KernelSelection,
   ) {
-    this.mem = new ThreadMemories(memories, arenas, module);
+    this.mem = new ThreadMemories(memories, arenas, module, kernels.choice);
     this.k0 = this.mem.k0;
     this.kv = new KVCaches(pool, this.mem);
     this.ropeTable = new RopeTable(this.mem);
@@ -81,7 +85,7 @@ export class WasmBackend implements Backend {
   }
 
   get info(): BackendInfo {
-    return { name: this.name, threads: this.threads, relaxedSimd: this.relaxedSimd };
+    return { name: this.name, threads: this.threads, relaxedSimd: this.relaxedSimd, kernels: formatChoice(this.kernels.choice), kernelsSource: this.kernels.source };
   }
 
   view(t: Tensor, offset: number, length: number): Tensor {

@@ -4,6 +4,7 @@ import { BadArgumentError } from '../../errors/errors.js';
 import { Arena } from './arena.js';
 import { WasmBackend } from './backend.js';
 import { MAX_PAGES, loadKernelModule } from './module.js';
+import { selectKernels } from './kernel-probe.js';
 import { Pool } from './pool.js';
 
 export { WasmBackend } from './backend.js';
@@ -21,8 +22,9 @@ export async function createWasmBackend(options: WasmBackendOptions = {}): Promi
   const threads = options.threads ?? availableParallelism();
   if (!Number.isInteger(threads) || threads < 1 || threads > 256) throw new BadArgumentError(`threads must be an integer in 1..256, got ${threads}`);
   const km = await loadKernelModule();
+  const kernels = selectKernels(km.module, km.bytes, km.relaxed);
   const memories = Array.from({ length: threads }, () => new WebAssembly.Memory({ initial: 2, maximum: MAX_PAGES, shared: true }));
   const arenas = memories.map((m, t) => new Arena(m, `wasm thread ${t} memory`));
-  const pool = await Pool.start(threads, km.module, memories[0]!, memories);
-  return new WasmBackend(pool, memories, arenas, km.module, km.relaxed);
+  const pool = await Pool.start(threads, km.module, memories[0]!, memories, kernels.choice);
+  return new WasmBackend(pool, memories, arenas, km.module, km.relaxed, kernels);
 }

@@ -1,5 +1,6 @@
 import type { Arena } from './arena.js';
 import { instantiate, type Kernels } from './module.js';
+import type { KernelChoice } from './kernel-choice.js';
 
 /** A per-thread scratch region, reallocated larger on demand (`ThreadMemories.ensure`). */
 export interface Scratch {
@@ -31,8 +32,9 @@ export class ThreadMemories {
     readonly memories: WebAssembly.Memory[],
     readonly arenas: Arena[],
     module: WebAssembly.Module,
+    choice: KernelChoice,
   ) {
-    this.kAll = memories.map((m) => instantiate(module, m));
+    this.kAll = memories.map((m) => instantiate(module, m, choice));
     this.k0 = this.kAll[0]!;
     this.scratch = memories.map(() => ({ ptr: 0, size: 0 }));
     this.refresh();

@@ -5,6 +5,7 @@ import v8 from 'node:v8';
 import { Layout } from './protocol.js';
 import { groupBytes } from './layout.js';
 import { DType } from '../../quant/dtype.js';
+import { applyChoice, type KernelChoice } from './kernel-choice.js';
 
 /** The kernel exports (asm/index.ts). Pointers are byte offsets into the instance's memory. */
 export interface Kernels {
@@ -36,12 +37,17 @@ export interface Kernels {
   /** 0, or 1 when a block cannot be held exactly (the weight is then widened to F32). */
   repack_q8_0(src: number, rows: number, cols: number, dst: number): number;
   repack_q4_0(src: number, rows: number, cols: number, dst: number): void;
+  /** Sets the variant of decode kernel `op` (asm/variants.ts); 0 for an unknown op or variant. */
+  set_variant(op: number, variant: number): number;
+  get_variant(op: number): number;
 }
 
 export interface KernelModule {
   readonly module: WebAssembly.Module;
   /** Whether the relaxed-SIMD build is in use (else the standard-SIMD fallback). */
   readonly relaxed: boolean;
+  /** The module's bytes (the kernel-choice cache is keyed by their hash). */
+  readonly bytes: Uint8Array;
 }
 
 /** Largest wasm32 memory: 65536 pages of 64 KiB. */
@@ -100,16 +106,25 @@ export function loadKernelModule(): Promise<KernelModule> {
         const module = new WebAssembly.Module(bytes);
         // The Q8_0 kernels need the relaxed dot to read its second operand as unsigned (x64
         // does); elsewhere the standard-SIMD module computes the same integers.
-        const probe = instantiate(module, new WebAssembly.Memory({ initial: 2, maximum: MAX_PAGES, shared: true }));
-        if (probe.dot8_probe(1, 0xff) === 510) return { module, relaxed: true };
+        const probe = instantiateRaw(module, new WebAssembly.Memory({ initial: 2, maximum: MAX_PAGES, shared: true }));
+        if (probe.dot8_probe(1, 0xff) === 510) return { module, relaxed: true, bytes };
       }
     }
-    return { module: new WebAssembly.Module(readFileSync(join(dir, 'kernels-simd.wasm'))), relaxed: false };
+    const bytes = readFileSync(join(dir, 'kernels-simd.wasm'));
+    return { module: new WebAssembly.Module(bytes), relaxed: false, bytes };
   })();
   return cached;
 }
 
-export function instantiate(module: WebAssembly.Module, memory: WebAssembly.Memory): Kernels {
+/** An instance running `choice`'s variant of each decode kernel (kernel-probe.ts chooses). */
+export function instantiate(module: WebAssembly.Module, memory: WebAssembly.Memory, choice: KernelChoice): Kernels {
+  const k = instantiateRaw(module, memory);
+  applyChoice(k, choice);
+  return k;
+}
+
+/** An instance with the default variants (the probe sets its own). */
+export function instantiateRaw(module: WebAssembly.Module, memory: WebAssembly.Memory): Kernels {
   const inst = new WebAssembly.Instance(module, { env: { memory, abort: () => { throw new Error('wasm abort'); } } });
   checkLayoutIds(inst.exports as Record<string, unknown>);
   return inst.exports as unknown as Kernels;

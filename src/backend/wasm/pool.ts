@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { LlamaError } from '../../errors/errors.js';
 import { instantiate } from './module.js';
+import type { KernelChoice } from './kernel-choice.js';
 import { SpinBudget } from './spin.js';
 import { ThreadOps, claim } from './thread-ops.js';
 import { CLAIM, DONE, ERROR, MAIN_WAITING, Op, PARAMS, PARAM_SLOTS, QUIT, SEQ, SLEEPERS } from './protocol.js';
@@ -49,16 +50,16 @@ export class Pool {
     this.ctrlF = new Float32Array(sab);
   }
 
-  static async start(threads: number, module: WebAssembly.Module, main: WebAssembly.Memory, memories: WebAssembly.Memory[]): Promise<Pool> {
+  static async start(threads: number, module: WebAssembly.Module, main: WebAssembly.Memory, memories: WebAssembly.Memory[], choice: KernelChoice): Promise<Pool> {
     const sab = new SharedArrayBuffer(4 * (PARAMS + PARAM_SLOTS * threads));
     const pool = new Pool(threads, sab);
-    for (let t = 1; t < threads; t++) pool.ops[t] = new ThreadOps(instantiate(module, memories[t]!), memories[t]!, main, sab, t);
+    for (let t = 1; t < threads; t++) pool.ops[t] = new ThreadOps(instantiate(module, memories[t]!, choice), memories[t]!, main, sab, t);
     const entry = workerEntry();
     const ready: Promise<void>[] = [];
     for (let t = 1; t < threads; t++) {
       const w = new Worker(entry.code, {
         eval: entry.eval,
-        workerData: { module, memory: memories[t], main, ctrl: sab, index: t, spin: WORKER_SPIN },
+        workerData: { module, memory: memories[t], main, ctrl: sab, index: t, spin: WORKER_SPIN, choice },
       });
       w.unref();
       ready.push(

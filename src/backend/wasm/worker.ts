@@ -1,5 +1,6 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { instantiate } from './module.js';
+import type { KernelChoice } from './kernel-choice.js';
 import { SpinBudget } from './spin.js';
 import { ThreadOps, claim } from './thread-ops.js';
 import { CLAIM, DONE, ERROR, MAIN_WAITING, PARAMS, PARAM_SLOTS, QUIT, SEQ, SLEEPERS } from './protocol.js';
@@ -16,11 +17,12 @@ interface Init {
   ctrl: SharedArrayBuffer;
   index: number;
   spin: number;
+  choice: KernelChoice;
 }
 
 const init = workerData as Init;
 const ctrl = new Int32Array(init.ctrl);
-const ops = new ThreadOps(instantiate(init.module, init.memory), init.memory, init.main, init.ctrl, init.index);
+const ops = new ThreadOps(instantiate(init.module, init.memory, init.choice), init.memory, init.main, init.ctrl, init.index);
 const claimSlot = PARAMS + init.index * PARAM_SLOTS + CLAIM;
 
 let last = Atomics.load(ctrl, SEQ);
