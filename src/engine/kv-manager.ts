@@ -156,6 +156,18 @@ export class KVManager {
     return { seq: best, reused: bestLen };
   }
 
+  /** How many leading prompt tokens `acquire` would reuse now (retained and `live` sequences). */
+  reusable(prompt: readonly number[], dtype: KVDType, live: Iterable<Sequence>): number {
+    let best = 0;
+    const consider = (s: Sequence): void => {
+      if (s.freed || s.dtype !== dtype || !s.contiguous) return;
+      best = Math.max(best, Math.min(commonPrefix(s.tokens, prompt), prompt.length - 1));
+    };
+    for (const s of this.idle) consider(s);
+    for (const s of live) consider(s);
+    return best < MIN_REUSE ? 0 : best;
+  }
+
   /** Done with a sequence: kept for prefix reuse when it can serve one and fits, else freed. */
   release(seq: Sequence, retain: boolean): void {
     if (seq.freed) return;

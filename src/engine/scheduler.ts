@@ -316,13 +316,22 @@ export class Scheduler {
    * costs one step of latency instead of evaluating the same tokens once per request.
    */
   private prefixInFlight(prompt: readonly number[]): boolean {
+    let have: number | undefined;
     for (const g of this.gens) {
       const seq = g.seq;
       if (g.done || !seq || seq.freed || !seq.contiguous) continue;
       const shared = Math.min(commonPrefix(g.req.prompt, prompt), prompt.length - 1);
-      if (shared >= WAIT_FOR_SHARED && seq.length < shared && commonPrefix(seq.tokens, prompt) === seq.length) return true;
+      if (shared < WAIT_FOR_SHARED || seq.length >= shared || commonPrefix(seq.tokens, prompt) !== seq.length) continue;
+      // Only for a real gain over what is cached already: waiting on a neighbour for a token or
+      // two more would chain requests one step apart.
+      have ??= this.kv.reusable(prompt, this.o.kvDType, this.liveSequences());
+      if (shared - have >= WAIT_FOR_SHARED) return true;
     }
     return false;
+  }
+
+  private liveSequences(): Sequence[] {
+    return [...this.gens].flatMap((g) => (g.seq ? [g.seq] : []));
   }
 
   private async attach(job: GenJob): Promise<void> {
@@ -339,7 +348,7 @@ export class Scheduler {
       return;
     }
     const capacity = Math.min(this.o.contextSize, prompt.length + job.gen.maxTokens);
-    const live = [...this.gens].flatMap((g) => (g.seq && g !== job ? [g.seq] : []));
+    const live = this.liveSequences().filter((s) => s !== job.seq);
     const { seq, reused } = await this.kv.acquire(prompt, capacity, this.o.kvDType, live);
     if (job.done) {
       this.kv.release(seq, true);
