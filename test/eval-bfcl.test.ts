@@ -1,10 +1,8 @@
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fixture, skipNoFixtures, HAVE_FIXTURES } from './fixtures.js';
-import { loadModel } from '../src/model/load.js';
+import { skipNoFixtures } from './fixtures.js';
 import type { Model } from '../src/model/types.js';
 import { BUILTIN_TASKS } from '../src/eval/builtin.js';
 import { itemPrompt, loadTaskData, runTask } from '../src/eval/run-task.js';
@@ -16,21 +14,12 @@ import { matchSimpleCall, standardizeString, type BfclAnswer } from '../src/eval
 import { checkBfclFunction, toolFromFunction, type BfclFunction } from '../src/eval/bfcl/functions.js';
 import { floatLiteralArgs } from '../src/eval/bfcl/literals.js';
 import { parseAssistantMessage } from '../src/chat/tools.js';
+import { useChatFixture } from './helpers/chat-fixture.js';
 
 let dir: string;
 let model: Model | undefined;
 let template: string;
-before(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'eval-bfcl-'));
-  if (HAVE_FIXTURES) {
-    model = await loadModel(fixture('models', 'tiny-llama3-chat', 'tiny-llama3-chat.q8_0.gguf'));
-    template = readFileSync(fixture('chat', 'llama3.1-instruct.chat_template.jinja'), 'utf8');
-  }
-});
-after(async () => {
-  rmSync(dir, { recursive: true, force: true });
-  await model?.dispose();
-});
+useChatFixture('eval-bfcl-', (f) => ({ dir, model, template } = f));
 
 /** A function document in BFCL's own vocabulary (dict, float, tuple…). */
 const FN: BfclFunction = checkBfclFunction(

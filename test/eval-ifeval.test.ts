@@ -1,10 +1,8 @@
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fixture, skipNoFixtures, HAVE_FIXTURES } from './fixtures.js';
-import { loadModel } from '../src/model/load.js';
+import { skipNoFixtures } from './fixtures.js';
 import type { Model } from '../src/model/types.js';
 import { BUILTIN_TASKS } from '../src/eval/builtin.js';
 import { itemPrompt, loadTaskData, runTask } from '../src/eval/run-task.js';
@@ -15,21 +13,12 @@ import { Scripted } from './helpers/scripted-backend.js';
 import { checkInstruction, instructionKwargs, IFEVAL_CHECKS } from '../src/eval/ifeval/checks.js';
 import { aggregateIfeval, looseVariants, parseIfevalRow, scoreIfevalItem } from '../src/eval/ifeval/score.js';
 import { countSentences, countWords, pyIsLower, pyIsUpper } from '../src/eval/ifeval/text.js';
+import { useChatFixture } from './helpers/chat-fixture.js';
 
 let dir: string;
 let model: Model | undefined;
 let template: string;
-before(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'eval-ifeval-'));
-  if (HAVE_FIXTURES) {
-    model = await loadModel(fixture('models', 'tiny-llama3-chat', 'tiny-llama3-chat.q8_0.gguf'));
-    template = readFileSync(fixture('chat', 'llama3.1-instruct.chat_template.jinja'), 'utf8');
-  }
-});
-after(async () => {
-  rmSync(dir, { recursive: true, force: true });
-  await model?.dispose();
-});
+useChatFixture('eval-ifeval-', (f) => ({ dir, model, template } = f));
 
 /** Checks `response` against one instruction, kwargs given as the dataset gives them (nulls included). */
 const follows = (id: string, response: string, kw: Record<string, unknown> = {}): boolean => checkInstruction(id, response, instructionKwargs(id, kw, 'test'));

@@ -1,10 +1,8 @@
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fixture, skipNoFixtures, HAVE_FIXTURES } from './fixtures.js';
-import { loadModel } from '../src/model/load.js';
+import { skipNoFixtures } from './fixtures.js';
 import type { Model } from '../src/model/types.js';
 import { BUILTIN_TASKS } from '../src/eval/builtin.js';
 import { itemPrompt, loadTaskData, runTask } from '../src/eval/run-task.js';
@@ -14,6 +12,7 @@ import { loadTaskDefinition, type TaskDefinition } from '../src/eval/taskdef.js'
 import type { McPrompt, GenPrompt } from '../src/eval/prompt.js';
 import type { EvalRecord } from '../src/eval/types.js';
 import { Scripted } from './helpers/scripted-backend.js';
+import { useChatFixture } from './helpers/chat-fixture.js';
 
 let dir: string;
 const jsonl = (rows: object[]): string => rows.map((r) => JSON.stringify(r)).join('\n') + '\n';
@@ -32,17 +31,7 @@ function folder(name: string, splits: Record<string, object[]>): string {
 
 let model: Model | undefined;
 let template: string;
-before(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'eval-tasks-'));
-  if (HAVE_FIXTURES) {
-    model = await loadModel(fixture('models', 'tiny-llama3-chat', 'tiny-llama3-chat.q8_0.gguf'));
-    template = readFileSync(fixture('chat', 'llama3.1-instruct.chat_template.jinja'), 'utf8');
-  }
-});
-after(async () => {
-  rmSync(dir, { recursive: true, force: true });
-  await model?.dispose();
-});
+useChatFixture('eval-tasks-', (f) => ({ dir, model, template } = f));
 
 const MMLU_TEST = [{ question: ' What is 2 + 2? ', subject: 'elementary_mathematics', choices: ['3', '4', '5', '22'], answer: 1 }];
 const MMLU_DEV = [
