@@ -13,6 +13,7 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { existsSync } from 'node:fs';
 import { REPO_ROOT, skipNoFixtures } from './fixtures.js';
+import type { Summary } from './helpers/fuzz-formats-run.js';
 
 const RUNNER = join(REPO_ROOT, 'dist', 'test', 'helpers', 'fuzz-formats-run.js');
 const SEED = Number(process.env['LLAMA_TS_FUZZ_SEED'] ?? 1);
@@ -20,15 +21,6 @@ const CASES = Number(process.env['LLAMA_TS_FUZZ_CASES'] ?? 300);
 /** ~5 s on an idle 2-core machine; the limit only has to catch a hang, on a machine shared with other work. */
 const LIMIT_MS = 120_000;
 
-interface Summary {
-  format: string;
-  cases: number;
-  opened: number;
-  codes: Record<string, number>;
-  bad: { what: string; error: string }[];
-  loads: number;
-  ms: number;
-}
 
 test(`mutated model and tokenizer files open or fail with a typed error (seed ${SEED}, ${CASES} per format)`, { skip: skipNoFixtures || (existsSync(RUNNER) ? false : 'not built'), timeout: LIMIT_MS + 10_000 }, async () => {
   const { code, signal, stdout, stderr } = await new Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string }>((resolve) => {

@@ -24,21 +24,11 @@ import { loadTokenizer } from '../../src/tokenizer/load.js';
 import { checkTensorsFinite } from '../../src/quant/check-finite.js';
 import { BLOCK, DType } from '../../src/quant/dtype.js';
 import { fixture } from '../fixtures.js';
+import { rng } from '../wasm-util.js';
 
 const seed = Number(process.argv[2] ?? 1);
 const perFormat = Number(process.argv[3] ?? 200);
 
-/** mulberry32: small, seedable, good enough to pick mutations. */
-function rng(s: number): () => number {
-  let a = s >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const rand = rng(seed);
 const int = (n: number): number => Math.floor(rand() * n);
 const pick = <T>(xs: readonly T[]): T => xs[int(xs.length)]!;
@@ -173,7 +163,7 @@ function mutateJsonText(text: string): { text: string; what: string } {
 
 // ---- harness -----------------------------------------------------------------------------------
 
-interface Summary {
+export interface Summary {
   format: string;
   cases: number;
   opened: number;

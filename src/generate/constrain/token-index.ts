@@ -130,7 +130,6 @@ export class Trie {
   /** Further ids with the same bytes as `tok` (rare). */
   readonly dupTok = new Map<number, number[]>();
   readonly maxDepth: number;
-  private scratch: Int32Array | undefined;
 
   constructor(ids: number[], bytesOf: readonly (Uint8Array | undefined)[]) {
     const cmp = (x: Uint8Array, y: Uint8Array): number => {
@@ -173,44 +172,6 @@ export class Trie {
     this.tok = Int32Array.from(tok);
     this.end = Int32Array.from(end);
     this.maxDepth = maxDepth;
-  }
-
-  setToken(m: Uint32Array, node: number): void {
-    const t = this.tok[node]!;
-    if (t < 0) return;
-    m[t >>> 5]! |= 1 << (t & 31);
-    if (this.dupTok.size > 0) {
-      const d = this.dupTok.get(node);
-      if (d) for (const x of d) m[x >>> 5]! |= 1 << (x & 31);
-    }
-  }
-
-  /**
-   * The DFA walked over the subtree below `node` (starting in q at that node): tokens that stay
-   * alive are set in `m`, nodes (with children) where the DFA may end are pushed to `exits`.
-   */
-  walkSubtree(dfa: Dfa, q0: number, node: number, m: Uint32Array | undefined, exits: number[]): void {
-    const trans = dfa.trans;
-    const accept = dfa.accept;
-    const { byte, depth, end, tok } = this;
-    // Not re-entrant: callers finish a walk before starting another.
-    const st = (this.scratch ??= new Int32Array(this.maxDepth + 1));
-    const d0 = depth[node]!;
-    st[d0] = q0;
-    const stop = end[node]!;
-    let i = node + 1;
-    while (i < stop) {
-      const d = depth[i]!;
-      const q = trans[st[d - 1]! * 256 + byte[i]!]!;
-      if (q < 0) {
-        i = end[i]!;
-        continue;
-      }
-      st[d] = q;
-      if (m && tok[i]! >= 0) this.setToken(m, i);
-      if (accept[q] === 1 && end[i]! > i + 1) exits.push(i);
-      i++;
-    }
   }
 
   /** One pass over the trie driven by the DFA alone: dead subtrees are skipped whole. */
