@@ -4,6 +4,14 @@ import { exp4, fma, hmax, hsum, h2f, f2h } from './simd';
 
 const TILE = 64;
 
+/**
+ * Softmax weights below e^UNDERFLOW (~1.8e−35 of the row's largest) are set to 0. They cannot move
+ * an f32 sum whose largest term is 1, but their products with V land in the subnormal range,
+ * where x86 FMAs take microcode assists: a head whose scores spread over more than ~87 made
+ * attention 5× slower (seen on random-weight K-quant models, and possible with real attention sinks).
+ */
+const UNDERFLOW: f32 = -80;
+
 /** Query rows processed together per KV head: all grp heads of up to ⌊32/grp⌋ tokens. */
 export function attn_rows(grp: i32): i32 {
   const tq = 32 / grp;
@@ -107,17 +115,19 @@ function softmaxRow(sr: usize, T: i32, tmax: f32, mp: usize, lp: usize, or: usiz
   const mn = max(mo, tmax);
   let l = load<f32>(lp);
   if (mo != ninf && mo != mn) {
-    const alpha = f32x4.extract_lane(exp4(f32x4.splat(mo - mn)), 0);
+    const alpha = mo - mn > UNDERFLOW ? f32x4.extract_lane(exp4(f32x4.splat(mo - mn)), 0) : <f32>0;
     l *= alpha;
     const av = f32x4.splat(alpha);
     for (let d: usize = 0; d < <usize>hd; d += 4) v128.store(or + (d << 2), f32x4.mul(v128.load(or + (d << 2)), av));
   }
   const mv = f32x4.splat(mn);
   const zero = f32x4.splat(0);
+  const floor = f32x4.splat(UNDERFLOW);
   let ls = zero;
   for (let s = 0; s < T4; s += 4) {
-    const sv = v128.load(sr + (<usize>s << 2));
-    const p = v128.bitselect(exp4(f32x4.sub(sv, mv)), zero, f32x4.ne(sv, f32x4.splat(ninf)));
+    const e = f32x4.sub(v128.load(sr + (<usize>s << 2)), mv);
+    // Masked slots (−inf) and weights under e^−80 become exact zeros (a NaN stays NaN).
+    const p = v128.bitselect(zero, exp4(e), f32x4.le(e, floor));
     v128.store(sr + (<usize>s << 2), p);
     ls = f32x4.add(ls, p);
   }

@@ -18,7 +18,7 @@
 import { dot8, dotAdd, fma } from './simd';
 import { REC, REC_D, REC_S, REC_S16 } from './quant';
 import { groupTile, nibbleDot, nibbleDot2, nibbleDotA, PAIR, pin, SINK, storeRows } from './kernel-util';
-import { V_DOTADD, V_G2, vQ4K, vQ6K } from './variants';
+import { OP_Q4_K, OP_Q6_K, V_DOTADD, V_G2, variant } from './variants';
 
 export const Q4KX4_SB: usize = 608;
 export const Q6KX4_SB: usize = 1104;
@@ -418,6 +418,7 @@ export function mm_kx4(kind: i32, w: usize, groups: i32, rowsValid: i32, cols: i
   const gBytes = <usize>nsb * sb;
   const gt = groupTile(gBytes);
   const tileBytes = <usize>(cols >> 5) * 4 * REC;
+  const vQ4K = variant(OP_Q4_K), vQ6K = variant(OP_Q6_K);
   for (let g0 = 0; g0 < groups; g0 += gt) {
     const g1 = min(groups, g0 + gt);
     for (let t = 0; t < n; t += 4) {

@@ -11,7 +11,7 @@
 // the kernels keep few values in flight (one group per pass in decode) and take every operand
 // from a plain vector load at a constant offset (no broadcasts, no per-iteration constants).
 import { dot8, dotAdd, fma } from './simd';
-import { V_DOTADD, V_G2, vQ4, vQ8 } from './variants';
+import { OP_Q4_0, OP_Q8_0, V_DOTADD, V_G2, variant } from './variants';
 import { REC, REC_D, REC_S } from './quant';
 import { groupTile, nibbleDot, nibbleDot2, nibbleDotA, PAIR, pin, SINK, storeRows } from './kernel-util';
 
@@ -180,6 +180,7 @@ function q8x4_t4(w: usize, sp: usize, nb: i32, x: usize, out: usize, ldo: i32, r
 export function mm_q8x4(w: usize, groups: i32, rowsValid: i32, cols: i32, n: i32, xr: usize, out: usize, ldo: i32): void {
   const nb = cols >> 5;
   const gBytes = <usize>nb * 136;
+  const vQ8 = variant(OP_Q8_0);
   // Prefill converts a cache tile's scales once; the scratch bounds the tile for very wide rows.
   const gt = min(groupTile(gBytes), max(1, TILE_SCALES_BYTES / (nb << 4)));
   for (let g0 = 0; g0 < groups; g0 += gt) {
@@ -333,6 +334,7 @@ function q4x4_t4(w: usize, nb: i32, x: usize, out: usize, ldo: i32, rem: i32): v
 export function mm_q4x4(w: usize, groups: i32, rowsValid: i32, cols: i32, n: i32, xr: usize, out: usize, ldo: i32): void {
   const nb = cols >> 5;
   const gBytes = <usize>nb * 80;
+  const vQ4 = variant(OP_Q4_0);
   const gt = groupTile(gBytes);
   for (let g0 = 0; g0 < groups; g0 += gt) {
     const g1 = min(groups, g0 + gt);

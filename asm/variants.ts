@@ -1,7 +1,11 @@
-// Which variant of each decode matvec kernel this instance runs. The JS side (src/backend/wasm/
-// kernel-choice.ts) times the variants on the machine at hand and sets the winner in every
-// instance before use; all variants compute the same integers and round the same way, so the
-// choice changes speed only.
+// Which variant of each decode matvec kernel runs. The JS side (src/backend/wasm/kernel-choice.ts
+// and kernel-probe.ts) times the variants on the machine at hand and sets the winner; all
+// variants compute the same integers and round the same way, so the choice changes speed only.
+//
+// The choice lives in the instance's memory, one byte per op, not in globals: every instance
+// over one thread's memory (the worker's own and the main thread's stand-in that runs a late
+// worker's share) then runs the same variant, and the main thread can change it between ops by
+// writing each memory (the decode probe on a loaded model's weights does).
 export const OP_Q8_0: i32 = 0;
 export const OP_Q4_0: i32 = 1;
 export const OP_Q4_K: i32 = 2;
@@ -16,22 +20,20 @@ export const V_DOTADD: i32 = 1;
 export const V_G2: i32 = 2;
 export const VARIANTS: i32 = 3;
 
-export let vQ8: i32 = V_I16;
-export let vQ4: i32 = V_I16;
-export let vQ4K: i32 = V_I16;
-export let vQ6K: i32 = V_I16;
+const CHOICE = memory.data(16, 16);
+
+/** op's variant (hoist it out of loops: it is a memory load). */
+@inline export function variant(op: i32): i32 {
+  return <i32>load<u8>(CHOICE + <usize>op);
+}
 
 /** Sets op's variant; false for an unknown op or variant (nothing changes). */
 export function set_variant(op: i32, v: i32): bool {
-  if (v < 0 || v >= VARIANTS) return false;
-  if (op == OP_Q8_0) vQ8 = v;
-  else if (op == OP_Q4_0) vQ4 = v;
-  else if (op == OP_Q4_K) vQ4K = v;
-  else if (op == OP_Q6_K) vQ6K = v;
-  else return false;
+  if (v < 0 || v >= VARIANTS || op < 0 || op >= OPS) return false;
+  store<u8>(CHOICE + <usize>op, <u8>v);
   return true;
 }
 
 export function get_variant(op: i32): i32 {
-  return op == OP_Q8_0 ? vQ8 : op == OP_Q4_0 ? vQ4 : op == OP_Q4_K ? vQ4K : op == OP_Q6_K ? vQ6K : -1;
+  return op >= 0 && op < OPS ? variant(op) : -1;
 }

@@ -8,8 +8,8 @@ import { fileURLToPath } from 'node:url';
 import type { Backend } from '../src/backend/backend.js';
 import { createWasmBackend } from '../src/backend/wasm/index.js';
 import { KERNEL_OPS, KERNEL_VARIANTS, formatChoice, parseKernelSpec, type KernelVariant } from '../src/backend/wasm/kernel-choice.js';
-import { pick, selectKernels } from '../src/backend/wasm/kernel-probe.js';
-import { loadKernelModule } from '../src/backend/wasm/module.js';
+import { pick, selectKernels, tuneOnModel, type ModelTuneTarget } from '../src/backend/wasm/kernel-probe.js';
+import { instantiateRaw, loadKernelModule } from '../src/backend/wasm/module.js';
 import { KernelChoiceError } from '../src/errors/errors.js';
 import { loadModel } from '../src/model/load.js';
 import { DType, dtypeName } from '../src/quant/dtype.js';
@@ -124,6 +124,105 @@ describe('kernel probe', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  test('decode timed on a model\'s weights: the faster variant by 3 %, cached for the machine, forced ops and small ops left alone', async () => {
+    const km = await loadKernelModule();
+    const dir = mkdtempSync(join(tmpdir(), 'llama-ts-model-probe-'));
+    try {
+      const sel = selectKernels(km.module, km.bytes, km.relaxed, { cacheDir: dir, env: { LLAMA_TS_KERNELS: 'i16' } });
+      // An entry for this machine must exist for the model timings to be cached beside it.
+      const base = { ...selectKernels(km.module, km.bytes, km.relaxed, { cacheDir: dir, env: {} }), choice: sel.choice };
+      const spin = (ms: number): void => {
+        const end = performance.now() + ms;
+        while (performance.now() < end);
+      };
+      let current = base.choice;
+      const passes: string[] = [];
+      const target = (bytes: Partial<Record<string, number>>): ModelTuneTarget => ({
+        selection: base,
+        bytes: (op) => bytes[op] ?? 0,
+        setChoice: (c) => {
+          current = c;
+        },
+        pass: (op) => {
+          passes.push(`${op}=${current[op]}`);
+          // q4_0: g2 25 % faster; q8_0: no variant faster; q6_k: g2 2 % faster (within the margin).
+          spin(op === 'q4_0' ? (current[op] === 'g2' ? 3 : 4) : op === 'q6_k' ? (current[op] === 'g2' ? 3.92 : 4) : 3);
+        },
+      });
+      const big = 100 * 2 ** 20;
+      const a = tuneOnModel(target({ q4_0: big, q8_0: big, q6_k: big, q4_k: 1000 }), { cacheDir: dir, env: {} });
+      assert.equal(a.source, 'model-probe');
+      assert.equal(a.choice.q4_0, 'g2');
+      assert.equal(a.choice.q8_0, 'i16');
+      assert.equal(a.choice.q6_k, 'i16');
+      assert.deepEqual(current, a.choice, 'the target runs the choice');
+      assert.deepEqual([...(a.modelOps ?? [])].sort(), ['q4_0', 'q6_k', 'q8_0']);
+      assert.ok(!passes.some((p) => p.startsWith('q4_k=')), 'an op under minBytes is not timed');
+      for (const v of KERNEL_VARIANTS) {
+        if (a.rejected.includes(`q4_0=${v}`)) assert.ok(!passes.includes(`q4_0=${v}`), `rejected ${v} was timed`);
+      }
+      const file = JSON.parse(readFileSync(join(dir, 'kernels.json'), 'utf8')) as { entries: Record<string, { model?: Record<string, { variant: string }> }> };
+      assert.equal(file.entries[a.key]?.model?.['q4_0']?.variant, 'g2');
+
+      passes.length = 0;
+      const b = tuneOnModel(target({ q4_0: big, q6_k: big }), { cacheDir: dir, env: {} });
+      assert.equal(b.source, 'model-cache');
+      assert.equal(b.choice.q4_0, 'g2');
+      assert.deepEqual(passes, [], 'a cached machine is not timed again');
+
+      passes.length = 0;
+      const c = tuneOnModel(target({ q4_0: big }), { cacheDir: dir, env: { LLAMA_TS_KERNELS: 'q4_0=i16' } });
+      assert.equal(c.choice.q4_0, 'i16', 'LLAMA_TS_KERNELS wins');
+      assert.deepEqual(passes, []);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('WasmBackend.tuneKernels times the loaded weights on all threads; results do not change', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'llama-ts-model-probe-'));
+    const be = await createWasmBackend({ threads: 2 });
+    try {
+      const r = rng(77);
+      const rows = 40;
+      const cols = 512;
+      const types = [DType.Q8_0, DType.Q4_0, DType.Q4_K, DType.Q6_K, DType.F16];
+      const ws = types.map((dtype) => be.loadWeight({ name: dtypeName(dtype), dtype, shape: [rows, cols], data: randomWeight(r, dtype, rows, cols) }));
+      const x = be.alloc(cols);
+      be.write(x, randn(r, cols));
+      const out = be.alloc(rows);
+      const outputs = (): Float32Array[] => ws.map((w) => {
+        be.matmul(out, x, w, 1);
+        return be.read(out);
+      });
+      const before = outputs();
+      const sel = be.tuneKernels(ws, { cacheDir: dir, env: {}, minBytes: 0 });
+      assert.equal(sel.source, 'model-probe');
+      assert.deepEqual([...(sel.modelOps ?? [])].sort(), ['q4_0', 'q4_k', 'q6_k', 'q8_0'].filter((op) => KERNEL_VARIANTS.some((v) => v !== 'i16' && !sel.rejected.includes(`${op}=${v}`))));
+      assert.equal(be.info.kernels, formatChoice(sel.choice));
+      assert.equal(be.info.kernelsSource, 'model-probe');
+      const after = outputs();
+      before.forEach((b, i) => assert.deepEqual(after[i], b, `${dtypeName(types[i]!)}: every variant computes the same floats`));
+      be.free(x);
+      be.free(out);
+    } finally {
+      await be.dispose();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('every kernel instance over one memory runs the variant set through any of them', async () => {
+    const km = await loadKernelModule();
+    const mem = new WebAssembly.Memory({ initial: 2, maximum: 65536, shared: true });
+    const a = instantiateRaw(km.module, mem);
+    const b = instantiateRaw(km.module, mem);
+    assert.ok(a.set_variant(1, KERNEL_VARIANTS.indexOf('g2')));
+    assert.equal(b.get_variant(1), KERNEL_VARIANTS.indexOf('g2'));
+    assert.ok(!b.set_variant(1, KERNEL_VARIANTS.length), 'unknown variant');
+    assert.ok(!b.set_variant(KERNEL_OPS.length, 0), 'unknown op');
+    assert.equal(a.get_variant(1), KERNEL_VARIANTS.indexOf('g2'));
   });
 
   test('the backend reports its choice', async () => {

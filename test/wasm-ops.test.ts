@@ -23,7 +23,7 @@ function maxDiff(a: Float32Array, b: Float32Array): number {
   return m;
 }
 
-function checkAttention(be: Backend, ref: Backend, r: () => number, kv: KVDType, heads: number, kvHeads: number, hd: number): void {
+function checkAttention(be: Backend, ref: Backend, r: () => number, kv: KVDType, heads: number, kvHeads: number, hd: number, qScale = 1): void {
   const layers = 2;
   const spec = { layers, kvHeads, headDim: hd, capacity: 160, dtype: kv };
   const cw = be.createKVCache(spec);
@@ -45,7 +45,7 @@ function checkAttention(be: Backend, ref: Backend, r: () => number, kv: KVDType,
       c.length = slot + n;
     }
     for (let l = 0; l < layers; l++) {
-      const q = randn(r, n * heads * hd);
+      const q = randn(r, n * heads * hd, qScale);
       const k = randn(r, n * kvHeads * hd);
       const v = randn(r, n * kvHeads * hd);
       const outs: Float32Array[] = [];
@@ -244,6 +244,16 @@ for (const threads of [1, 2, 3, 4]) {
         checkAttention(be, ref, r, kv, 4, 4, 12);
         // 65 tokens × 4 KV heads × 64 > the inline-store limit: the dispatched storeKV path too.
         checkAttention(be, ref, r, kv, 8, 4, 64);
+      }
+    });
+
+    test('attention whose scores spread over hundreds (weights far below e^-87) matches the reference', () => {
+      // The kernel sets softmax weights under e^-80 to zero instead of letting them reach the
+      // subnormal range (asm/attention.ts UNDERFLOW); the result must not move.
+      const r = rng(500 + threads);
+      for (const kv of ['f32', 'f16'] as const) {
+        checkAttention(be, ref, r, kv, 8, 2, 16, 60);
+        checkAttention(be, ref, r, kv, 8, 4, 64, 30);
       }
     });
   });

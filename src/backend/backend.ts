@@ -104,6 +104,11 @@ export interface Backend {
   supports(op: OpName, dtype?: DType): boolean;
 
   loadWeight(spec: WeightSpec): Weight;
+  /**
+   * Optional: once a model's weights are loaded, choose kernel variants by timing decode on them
+   * (wasm: the first load of a large model on a machine; cached after that).
+   */
+  tuneKernels?(ws: readonly Weight[]): unknown;
   readonly info: BackendInfo;
   alloc(length: number): Tensor;
   free(t: Tensor): void;

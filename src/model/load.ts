@@ -140,6 +140,7 @@ export async function loadWeightsInto(path: string, backendName: BackendName, th
 function executorFor(opened: OpenedModel, backend: Backend, path: string, onProgress: WeightLoadProgress | undefined): LocalExecutor {
   checkBackendFits(opened.config, backend);
   const weights = loadWeights(opened.config, opened.tensors, opened.layout, backend, path, onProgress);
+  backend.tuneKernels?.([...weights.layers.flatMap((l) => [l.wq, l.wk, l.wv, l.wo, l.wGate, l.wUp, l.wDown]), weights.output]);
   return new LocalExecutor(opened.config, backend, weights, () => opened.close());
 }
 

@@ -8,8 +8,8 @@ import { KVCaches, type WKVCache } from './kv-cache.js';
 import { layoutOf } from './layout.js';
 import { align64, ThreadMemories } from './memory.js';
 import type { Kernels } from './module.js';
-import { formatChoice } from './kernel-choice.js';
-import type { KernelSelection } from './kernel-probe.js';
+import { applyChoice, formatChoice, kernelOpOf, type KernelOp } from './kernel-choice.js';
+import { MODEL_TUNE_MAX_BYTES, tuneOnModel, type KernelSelection, type ModelTuneOptions } from './kernel-probe.js';
 import type { Pool } from './pool.js';
 import { createProfile, note, type OpTimes } from './profiler.js';
 import { Layout, MM, MM_MAX, MM_W, Op } from './protocol.js';
@@ -58,12 +58,56 @@ export class WasmBackend implements Backend {
     module: WebAssembly.Module,
     readonly relaxedSimd: boolean,
     /** Which variant of each decode kernel runs, and how it was chosen. */
-    readonly kernels: KernelSelection,
+    private selection: KernelSelection,
   ) {
-    this.mem = new ThreadMemories(memories, arenas, module, kernels.choice);
+    this.mem = new ThreadMemories(memories, arenas, module, selection.choice);
     this.k0 = this.mem.k0;
     this.kv = new KVCaches(pool, this.mem);
     this.ropeTable = new RopeTable(this.mem);
+  }
+
+  /** Which variant of each decode kernel runs, and how it was chosen. */
+  get kernels(): KernelSelection {
+    return this.selection;
+  }
+
+  /**
+   * Times the decode kernel variants on these weights (a loaded model's matrices, streamed as
+   * decode streams them) and keeps the fastest per op: see tuneOnModel. Call between ops.
+   */
+  tuneKernels(ws: readonly Weight[], o: ModelTuneOptions = {}): KernelSelection {
+    const byOp = new Map<KernelOp, WWeight[]>();
+    const bytes = new Map<KernelOp, number>();
+    for (const w of new Set(ws.map(w_))) {
+      const op = kernelOpOf(w.kind);
+      if (!op || w.layout === Layout.Float) continue;
+      const b = w.shards.reduce((s, sh) => s + sh.bytes, 0);
+      if ((bytes.get(op) ?? 0) < MODEL_TUNE_MAX_BYTES) byOp.set(op, [...(byOp.get(op) ?? []), w]);
+      bytes.set(op, (bytes.get(op) ?? 0) + b);
+    }
+    const maxCols = Math.max(1, ...ws.map((w) => w_(w).cols));
+    const maxRows = Math.max(1, ...ws.map((w) => w_(w).rows));
+    let x: Tensor | undefined;
+    let out: Tensor | undefined;
+    try {
+      this.selection = tuneOnModel(
+        {
+          selection: this.selection,
+          bytes: (op) => bytes.get(op) ?? 0,
+          setChoice: (c) => this.mem.kAll.forEach((k) => applyChoice(k, c)),
+          pass: (op) => {
+            x ??= this.alloc(maxCols);
+            out ??= this.alloc(maxRows);
+            for (const w of byOp.get(op) ?? []) this.matmul(out, x, w, 1);
+          },
+        },
+        o,
+      );
+    } finally {
+      if (x) this.free(x);
+      if (out) this.free(out);
+    }
+    return this.selection;
   }
 
   get threads(): number {

@@ -1,3 +1,4 @@
+import { DType } from '../../quant/dtype.js';
 import { KernelChoiceError } from '../../errors/errors.js';
 
 /**
@@ -63,7 +64,10 @@ export function formatChoice(c: KernelChoice): string {
   return KERNEL_OPS.map((op) => `${op}=${c[op]}`).join(',');
 }
 
-/** Sets the choice in one kernel instance (each thread's instance has its own variant globals). */
+/**
+ * Sets the choice in the memory under kernel instance k (asm/variants.ts): every instance over
+ * that memory, a worker's included, runs it from the next op on.
+ */
 export function applyChoice(k: VariantKernels, c: KernelChoice): void {
   KERNEL_OPS.forEach((op, i) => {
     if (!k.set_variant(i, KERNEL_VARIANTS.indexOf(c[op]))) throw new Error(`kernel module rejects variant ${c[op]} for ${op}: rebuild asm/`);
@@ -73,4 +77,9 @@ export function applyChoice(k: VariantKernels, c: KernelChoice): void {
 /** The op index asm/variants.ts uses (OP_Q8_0 …). */
 export function opIndex(op: KernelOp): number {
   return KERNEL_OPS.indexOf(op);
+}
+
+/** The kernel op whose variant runs weights of ggml type `kind` (Q5_K has one kernel). */
+export function kernelOpOf(kind: DType): KernelOp | undefined {
+  return kind === DType.Q8_0 ? 'q8_0' : kind === DType.Q4_0 ? 'q4_0' : kind === DType.Q4_K ? 'q4_k' : kind === DType.Q6_K ? 'q6_k' : undefined;
 }

@@ -14,8 +14,14 @@ import { Layout } from './protocol.js';
 /** How the decode kernels were chosen, for `llama-ts bench` and `info`. */
 export interface KernelSelection {
   readonly choice: KernelChoice;
-  /** `override` (LLAMA_TS_KERNELS named every op), `cache` (an earlier probe on this CPU and runtime), `probe`. */
-  readonly source: 'override' | 'cache' | 'probe';
+  /**
+   * `override` (LLAMA_TS_KERNELS named every op), `cache` (an earlier probe on this CPU and runtime),
+   * `probe`; `model-probe` / `model-cache` once some ops were timed on a loaded model's own weights
+   * (tuneOnModel), now or by an earlier run.
+   */
+  readonly source: 'override' | 'cache' | 'probe' | 'model-probe' | 'model-cache';
+  /** The ops whose variant was chosen by timing decode on the model's weights. */
+  readonly modelOps?: readonly KernelOp[];
   /** Variants whose output disagreed with the reference form on this runtime: never chosen. */
   readonly rejected: readonly string[];
   /** The probe's µs per call for each op and variant (absent when nothing was timed now or cached). */
@@ -193,7 +199,7 @@ function bestOf(r: Rounds): Record<string, Record<string, number>> {
  * in at least 4 of 5 paired rounds: on a busy machine one lucky round must not pick a variant
  * that is then cached for good.
  */
-export function pick(r: Partial<Record<KernelVariant, number[]>>): KernelVariant {
+export function pick(r: Partial<Record<KernelVariant, number[]>>, margin = MARGIN): KernelVariant {
   const base = r.i16;
   if (!base) return 'i16';
   let best: KernelVariant = 'i16';
@@ -203,7 +209,7 @@ export function pick(r: Partial<Record<KernelVariant, number[]>>): KernelVariant
     if (v === 'i16' || !ts) continue;
     const t = Math.min(...ts);
     const wins = ts.filter((x, i) => x < base[i]!).length;
-    if (t < Math.min(...base) * (1 - MARGIN) && wins >= Math.ceil(0.8 * ts.length) && t < bestT) {
+    if (t < Math.min(...base) * (1 - margin) && wins >= Math.ceil(0.8 * ts.length) && t < bestT) {
       best = v;
       bestT = t;
     }
@@ -212,8 +218,11 @@ export function pick(r: Partial<Record<KernelVariant, number[]>>): KernelVariant
 }
 
 interface CacheFile {
-  entries: Record<string, { choice: KernelChoice; timings: Record<string, Record<string, number>>; at: string }>;
+  entries: Record<string, { choice: KernelChoice; timings: Record<string, Record<string, number>>; at: string; model?: ModelTuning }>;
 }
+
+/** Per op, the variant decode on a large model's weights ran fastest with, and each variant's best ms per pass. */
+type ModelTuning = Partial<Record<KernelOp, { variant: KernelVariant; ms: Record<string, number> }>>;
 
 function readCache(file: string): CacheFile {
   try {
@@ -222,6 +231,14 @@ function readCache(file: string): CacheFile {
     return { entries: j.entries && typeof j.entries === 'object' ? j.entries : {} };
   } catch {
     return { entries: {} };
+  }
+}
+
+function writeCache(file: string, cache: CacheFile): void {
+  try {
+    writeAtomic(file, JSON.stringify(cache, null, 2) + '\n');
+  } catch {
+    // A read-only cache folder only costs a probe per process.
   }
 }
 
@@ -277,12 +294,8 @@ export function selectKernels(module: WebAssembly.Module, wasmBytes: Uint8Array,
   const rounds = state.rounds;
   const timings = bestOf(rounds);
   const probed = Object.fromEntries(KERNEL_OPS.map((op) => [op, pick(rounds[op])])) as Record<KernelOp, KernelVariant>;
-  cache.entries[key] = { choice: probed, timings, at: new Date().toISOString() };
-  try {
-    writeAtomic(file, JSON.stringify(cache, null, 2) + '\n');
-  } catch {
-    // A read-only cache folder only costs a probe per process.
-  }
+  cache.entries[key] = { choice: probed, timings, at: new Date().toISOString(), ...(hit?.model ? { model: hit.model } : {}) };
+  writeCache(file, cache);
   return { choice: { ...probed, ...forced }, source: 'probe', rejected, timings, key };
 }
 
@@ -293,3 +306,92 @@ export async function currentKernelSelection(o: SelectOptions = {}): Promise<Ker
 }
 
 export { applyChoice, formatChoice };
+
+/**
+ * Weights of an op below this total are not timed on the model: they stay cache-resident, where
+ * the matrix probe above already measured the right thing.
+ */
+export const MODEL_TUNE_MIN_BYTES = 64 * 2 ** 20;
+/** A variant must beat the default by this much in decode on the model itself (real conditions, so a small margin). */
+const MODEL_MARGIN = 0.03;
+/** A pass reads at most this much (70B: ~3 s per full pass otherwise); still far more than any cache. */
+export const MODEL_TUNE_MAX_BYTES = 2 ** 30;
+const MODEL_ROUNDS = 5;
+/** Time per op after which the timing stops early (at least 3 rounds are kept). */
+const MODEL_BUDGET_MS = 2500;
+
+/** What tuneOnModel drives: a backend with a model's weights loaded. */
+export interface ModelTuneTarget {
+  readonly selection: KernelSelection;
+  /** Bytes of the model's matmul weights that run `op`'s kernel. */
+  bytes(op: KernelOp): number;
+  /** Runs `choice` on every thread from the next op on. */
+  setChoice(choice: KernelChoice): void;
+  /** One decode-like pass: the matrices of `op` (up to MODEL_TUNE_MAX_BYTES of them) times one token, on all threads. */
+  pass(op: KernelOp): void;
+}
+
+export interface ModelTuneOptions extends SelectOptions {
+  /** Ops with fewer weight bytes are not timed (default MODEL_TUNE_MIN_BYTES). */
+  readonly minBytes?: number;
+}
+
+/**
+ * The matrix probe times each variant on a 1 MB matrix that stays in cache; decode instead streams
+ * every weight from DRAM once per token, and which variant wins there can differ (on an Intel
+ * Xeon with a 260 MB L3, `g2` was 8 % slower in the probe and 11 % faster in Q4_0 decode: two
+ * row groups per pass are two memory streams). So for each op with at least `minBytes` of weights
+ * in the loaded model, the accepted variants are timed in alternating decode passes over the
+ * model's own matrices (a pass reads them all, as a decode step does), and the fastest by
+ * MODEL_MARGIN in 80 % of paired rounds is kept. The result is cached beside the probe's (same
+ * CPU, Node and kernel build) and applied to the target; ops named in LLAMA_TS_KERNELS are left
+ * alone. Costs ~5 decode steps per variant once per machine.
+ */
+export function tuneOnModel(target: ModelTuneTarget, o: ModelTuneOptions = {}): KernelSelection {
+  const env = o.env ?? process.env;
+  const sel = target.selection;
+  const forced = parseKernelSpec(env['LLAMA_TS_KERNELS']);
+  const min = o.minBytes ?? MODEL_TUNE_MIN_BYTES;
+  const usable = (op: KernelOp, v: KernelVariant): boolean => !sel.rejected.includes(`${op}=${v}`);
+  const ops = KERNEL_OPS.filter((op) => forced[op] === undefined && target.bytes(op) > 0 && target.bytes(op) >= min && KERNEL_VARIANTS.filter((v) => usable(op, v)).length > 1);
+  if (ops.length === 0) return sel;
+  const file = join(o.cacheDir ?? hubSettings({}, env).cacheDir, 'kernels.json');
+  const cache = readCache(file);
+  const entry = cache.entries[sel.key];
+  const cached = entry?.model;
+  const choice: Record<KernelOp, KernelVariant> = { ...sel.choice };
+  // Every op an earlier model settled applies (it is the same machine); ops of this model not yet settled are timed.
+  const settled = (t: ModelTuning | undefined): KernelOp[] => KERNEL_OPS.filter((op) => forced[op] === undefined && t?.[op] !== undefined && usable(op, t[op]!.variant));
+  for (const op of settled(cached)) choice[op] = cached![op]!.variant;
+  if (ops.every((op) => settled(cached).includes(op))) {
+    target.setChoice(choice);
+    return { ...sel, choice, source: 'model-cache', modelOps: settled(cached) };
+  }
+  const tuning: ModelTuning = { ...(cached ?? {}) };
+  for (const op of ops.filter((op) => !settled(cached).includes(op))) {
+    const vs = KERNEL_VARIANTS.filter((v) => usable(op, v));
+    const rounds: Partial<Record<KernelVariant, number[]>> = {};
+    const runWith = (v: KernelVariant): number => {
+      target.setChoice({ ...choice, [op]: v });
+      const t0 = performance.now();
+      target.pass(op);
+      return performance.now() - t0;
+    };
+    for (const v of vs) {
+      runWith(v);
+      rounds[v] = [];
+    }
+    const t0 = performance.now();
+    for (let r = 0; r < MODEL_ROUNDS && (r < 3 || performance.now() - t0 < MODEL_BUDGET_MS); r++) {
+      for (const v of vs) rounds[v]!.push(runWith(v));
+    }
+    choice[op] = pick(rounds, MODEL_MARGIN);
+    tuning[op] = { variant: choice[op], ms: Object.fromEntries(vs.map((v) => [v, Number(Math.min(...rounds[v]!).toFixed(2))])) };
+  }
+  target.setChoice(choice);
+  if (entry) {
+    entry.model = tuning;
+    writeCache(file, cache);
+  }
+  return { ...sel, choice, source: 'model-probe', modelOps: settled(tuning) };
+}
