@@ -17,7 +17,7 @@
 //   value = D·sc·(q − 32).
 import { dot8, dotAdd, fma } from './simd';
 import { REC, REC_D, REC_S, REC_S16 } from './quant';
-import { groupTile, nibbleDot, nibbleDot2, nibbleDotA, PAIR, pin, SINK, storeRows } from './kernel-util';
+import { groupTile, nibbleDot, nibbleDot2, nibbleDotA, PAIR, pin, SINK, storeRows, TILE_SCALES, TILE_SCALES_BYTES } from './kernel-util';
 import { OP_Q4_K, OP_Q6_K, V_DOTADD, V_G2, variant } from './variants';
 
 export const Q4KX4_SB: usize = 608;
@@ -185,8 +185,11 @@ function q6k_t1g2(w: usize, gBytes: usize, nsb: i32, x: usize, xstep: usize, out
   storeRows(out + 16, a1, rem - 4);
 }
 
-/** One 4-token tile against one Q4Kx4 group (weights unpacked once for four tokens). */
-function q4k_t4(w: usize, nsb: i32, x: usize, out: usize, ldo: i32, rem: i32): void {
+/**
+ * One 4-token tile against one Q4Kx4 group (weights unpacked once for four tokens). pre: each
+ * block's D·sc and −dmin·m/8 come from ab (tileFactors), else they are computed here.
+ */
+@inline function q4k_t4b(w: usize, nsb: i32, x: usize, out: usize, ldo: i32, rem: i32, ab: usize, pre: bool): void {
   const m = v128.load(NIBBLES);
   let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
   const end = w + <usize>nsb * Q4KX4_SB;
@@ -194,14 +197,16 @@ function q4k_t4(w: usize, nsb: i32, x: usize, out: usize, ldo: i32, rem: i32): v
     const D = v128.load(s);
     const DM = v128.load(s, 16);
     for (let p = s + 32; p < s + Q4KX4_SB; p += 72, x += 4 * REC) {
-      let s0 = i16x8.splat(0), s1 = i16x8.splat(0), s2 = i16x8.splat(0), s3 = i16x8.splat(0);
-      let v: v128, h: v128;
+      // Low nibbles for the four tokens, then high nibbles, chunk by chunk. The pin after each
+      // chunk keeps the next chunk's loads behind it (V8 would hoist and spill them), and a store
+      // after each token's finish keeps its record loads from piling up.
+      let v: v128, h: v128, s0: v128, s1: v128, s2: v128, s3: v128;
       v = v128.load(p, 8);
       h = v128.and(v, m);
-      s0 = i16x8.add(s0, dot8(v128.load(x, 0), h));
-      s1 = i16x8.add(s1, dot8(v128.load(x, REC + 0), h));
-      s2 = i16x8.add(s2, dot8(v128.load(x, 2 * REC + 0), h));
-      s3 = i16x8.add(s3, dot8(v128.load(x, 3 * REC + 0), h));
+      s0 = dot8(v128.load(x, 0), h);
+      s1 = dot8(v128.load(x, REC + 0), h);
+      s2 = dot8(v128.load(x, 2 * REC + 0), h);
+      s3 = dot8(v128.load(x, 3 * REC + 0), h);
       h = v128.and(i16x8.shr_u(v, 4), m);
       s0 = i16x8.add(s0, dot8(v128.load(x, 64), h));
       s1 = i16x8.add(s1, dot8(v128.load(x, REC + 64), h));
@@ -243,11 +248,22 @@ function q4k_t4(w: usize, nsb: i32, x: usize, out: usize, ldo: i32, rem: i32): v
       s1 = i16x8.add(s1, dot8(v128.load(x, REC + 112), h));
       s2 = i16x8.add(s2, dot8(v128.load(x, 2 * REC + 112), h));
       s3 = i16x8.add(s3, dot8(v128.load(x, 3 * REC + 112), h));
-      const A = f32x4.mul(D, u8x4(p));
-      const Bn = f32x4.mul(DM, u8x4(p + 4));
+      pin(s0, s1, s2, s3);
+      let A: v128, Bn: v128;
+      if (pre) {
+        A = v128.load(ab);
+        Bn = v128.load(ab, 16);
+        ab += 32;
+      } else {
+        A = f32x4.mul(D, u8x4(p));
+        Bn = f32x4.mul(DM, u8x4(p + 4));
+      }
       a0 = q4kfin(s0, A, Bn, x, a0);
+      v128.store(SINK, a0, 16);
       a1 = q4kfin(s1, A, Bn, x + REC, a1);
+      v128.store(SINK, a1, 16);
       a2 = q4kfin(s2, A, Bn, x + 2 * REC, a2);
+      v128.store(SINK, a2, 16);
       a3 = q4kfin(s3, A, Bn, x + 3 * REC, a3);
     }
   }
@@ -256,6 +272,32 @@ function q4k_t4(w: usize, nsb: i32, x: usize, out: usize, ldo: i32, rem: i32): v
   storeRows(out + os, a1, rem);
   storeRows(out + 2 * os, a2, rem);
   storeRows(out + 3 * os, a3, rem);
+}
+
+function q4k_t4(w: usize, nsb: i32, x: usize, out: usize, ldo: i32, rem: i32): void {
+  q4k_t4b(w, nsb, x, out, ldo, rem, 0, false);
+}
+function q4k_t4p(w: usize, nsb: i32, x: usize, out: usize, ldo: i32, rem: i32, ab: usize): void {
+  q4k_t4b(w, nsb, x, out, ldo, rem, ab, true);
+}
+
+/**
+ * Q4Kx4 / Q5Kx4 groups [g0, g1): every block's D·sc and −dmin·m/8 (32 bytes) into TILE_SCALES, in
+ * weight order, computed with the same f32 products as the kernels so the results do not change.
+ */
+function tileFactors(w: usize, g0: i32, g1: i32, gBytes: usize, nsb: i32, sb: usize, bb: usize): void {
+  let o = TILE_SCALES;
+  for (let g = g0; g < g1; g++) {
+    const end = w + <usize>g * gBytes + <usize>nsb * sb;
+    for (let s = w + <usize>g * gBytes; s < end; s += sb) {
+      const D = v128.load(s);
+      const DM = v128.load(s, 16);
+      for (let p = s + 32; p < s + sb; p += bb, o += 32) {
+        v128.store(o, f32x4.mul(D, u8x4(p)));
+        v128.store(o, f32x4.mul(DM, u8x4(p + 4)), 16);
+      }
+    }
+  }
 }
 
 @inline function q4kfin(t: v128, A: v128, Bn: v128, x: usize, acc: v128): v128 {
@@ -380,7 +422,7 @@ function q5k_t1(w: usize, nsb: i32, x: usize, xstep: usize): v128 {
   return acc;
 }
 
-function q5k_t4(w: usize, nsb: i32, x: usize, out: usize, ldo: i32, rem: i32): void {
+@inline function q5k_t4b(w: usize, nsb: i32, x: usize, out: usize, ldo: i32, rem: i32, ab: usize, pre: bool): void {
   const m = v128.load(NIBBLES);
   const b4 = v128.load(NIBBLES, 16);
   let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
@@ -389,8 +431,15 @@ function q5k_t4(w: usize, nsb: i32, x: usize, out: usize, ldo: i32, rem: i32): v
     const D = v128.load(s);
     const DM = v128.load(s, 16);
     for (let p = s + 32; p < s + Q5KX4_SB; p += 88, x += 4 * REC) {
-      const A = f32x4.mul(D, u8x4(p));
-      const Bn = f32x4.mul(DM, u8x4(p + 4));
+      let A: v128, Bn: v128;
+      if (pre) {
+        A = v128.load(ab);
+        Bn = v128.load(ab, 16);
+        ab += 32;
+      } else {
+        A = f32x4.mul(D, u8x4(p));
+        Bn = f32x4.mul(DM, u8x4(p + 4));
+      }
       q5unpack(p, m, b4);
       a0 = q5kfin(q5blk(x, Q5CHUNKS), A, Bn, x, a0);
       v128.store(SINK, a0);
@@ -408,6 +457,13 @@ function q5k_t4(w: usize, nsb: i32, x: usize, out: usize, ldo: i32, rem: i32): v
   storeRows(out + 3 * os, a3, rem);
 }
 
+function q5k_t4(w: usize, nsb: i32, x: usize, out: usize, ldo: i32, rem: i32): void {
+  q5k_t4b(w, nsb, x, out, ldo, rem, 0, false);
+}
+function q5k_t4p(w: usize, nsb: i32, x: usize, out: usize, ldo: i32, rem: i32, ab: usize): void {
+  q5k_t4b(w, nsb, x, out, ldo, rem, ab, true);
+}
+
 /**
  * out[t, r] = Σ_c x[t, c] · w[r, c] for r < rowsValid; kind 12 = Q4Kx4, 13 = Q5Kx4, 14 = Q6Kx4; xr: signed
  * 8-bit records (quant_rec_q8s). Groups are tiled so ~96 KiB of weights stay hot across tokens.
@@ -416,20 +472,29 @@ export function mm_kx4(kind: i32, w: usize, groups: i32, rowsValid: i32, cols: i
   const nsb = cols >> 8;
   const sb = kind == 12 ? Q4KX4_SB : kind == 13 ? Q5KX4_SB : Q6KX4_SB;
   const gBytes = <usize>nsb * sb;
-  const gt = groupTile(gBytes);
   const tileBytes = <usize>(cols >> 5) * 4 * REC;
   const vQ4K = variant(OP_Q4_K), vQ6K = variant(OP_Q6_K);
+  // Prefill of Q4_K / Q5_K: each block's two f32 factors once per cache tile, not once per token tile.
+  const abBytes = nsb << 8;
+  const pre = kind != 14 && n >= 8 && abBytes <= TILE_SCALES_BYTES;
+  const gt = pre ? min(groupTile(gBytes), TILE_SCALES_BYTES / abBytes) : groupTile(gBytes);
   for (let g0 = 0; g0 < groups; g0 += gt) {
     const g1 = min(groups, g0 + gt);
+    if (pre) tileFactors(w, g0, g1, gBytes, nsb, sb, kind == 12 ? 72 : 88);
     for (let t = 0; t < n; t += 4) {
       const ts = min(4, n - t);
       const xt = xr + <usize>(t >> 2) * tileBytes;
       if (ts == 4) {
         for (let g = g0; g < g1; g++) {
           const o = out + ((<usize>t * ldo + (g << 2)) << 2);
-          if (kind == 12) q4k_t4(w + <usize>g * gBytes, nsb, xt, o, ldo, rowsValid - (g << 2));
-          else if (kind == 13) q5k_t4(w + <usize>g * gBytes, nsb, xt, o, ldo, rowsValid - (g << 2));
-          else q6k_t4(w + <usize>g * gBytes, nsb, xt, o, ldo, rowsValid - (g << 2));
+          const ab = TILE_SCALES + <usize>(g - g0) * <usize>abBytes;
+          if (kind == 12) {
+            if (pre) q4k_t4p(w + <usize>g * gBytes, nsb, xt, o, ldo, rowsValid - (g << 2), ab);
+            else q4k_t4(w + <usize>g * gBytes, nsb, xt, o, ldo, rowsValid - (g << 2));
+          } else if (kind == 13) {
+            if (pre) q5k_t4p(w + <usize>g * gBytes, nsb, xt, o, ldo, rowsValid - (g << 2), ab);
+            else q5k_t4(w + <usize>g * gBytes, nsb, xt, o, ldo, rowsValid - (g << 2));
+          } else q6k_t4(w + <usize>g * gBytes, nsb, xt, o, ldo, rowsValid - (g << 2));
         }
         continue;
       }

@@ -13,7 +13,7 @@
 import { dot8, dotAdd, fma } from './simd';
 import { OP_Q4_0, OP_Q8_0, V_DOTADD, V_G2, variant } from './variants';
 import { REC, REC_D, REC_S } from './quant';
-import { groupTile, nibbleDot, nibbleDot2, nibbleDotA, PAIR, pin, SINK, storeRows } from './kernel-util';
+import { groupTile, nibbleDot, nibbleDot2, nibbleDotA, PAIR, pin, SINK, storeRows, TILE_SCALES, TILE_SCALES_BYTES } from './kernel-util';
 
 /** Loop-invariant vectors, loaded once per kernel call (V8 rematerializes v128 constants per use). */
 const CONSTS = memory.data<u32>([
@@ -21,12 +21,8 @@ const CONSTS = memory.data<u32>([
   0x00010001, 0x00010001, 0x00010001, 0x00010001, // 16: i16 ones
 ], 16);
 
-/**
- * f32 scales of one cache tile of Q8x4 groups, converted once for all its token tiles (each
- * thread's memory has its own copy): one group of rows up to 65536 columns wide.
- */
-const TILE_SCALES_BYTES: i32 = 32768;
-const TILE_SCALES = memory.data(TILE_SCALES_BYTES, 16);
+// f32 scales of one cache tile of Q8x4 groups, converted once for all its token tiles, live in
+// TILE_SCALES (kernel-util.ts): one group of rows up to 65536 columns wide.
 
 /** Bytes of one 4-token tile of records. */
 @inline function tileBytes(nb: i32): usize {
@@ -267,15 +263,16 @@ function q4x4_t4(w: usize, nb: i32, x: usize, out: usize, ldo: i32, rem: i32): v
   let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
   const end = w + <usize>nb * 80;
   for (let p = w; p < end; p += 80, x += 4 * REC) {
-    let s0 = i16x8.splat(0), s1 = i16x8.splat(0), s2 = i16x8.splat(0), s3 = i16x8.splat(0);
-    // Low nibbles for all four tokens, then high nibbles: keeps live registers under 16.
-    let v: v128, h: v128;
+    // Low nibbles for all four tokens, then high nibbles, chunk by chunk: live registers stay
+    // under 16. The pin after each chunk keeps the next chunk's loads behind it (V8 would hoist
+    // and spill them); a store after each token's finish keeps its record loads from piling up.
+    let v: v128, h: v128, s0: v128, s1: v128, s2: v128, s3: v128;
     v = v128.load(p, 16);
     h = v128.and(v, m);
-    s0 = i16x8.add(s0, dot8(v128.load(x, 0), h));
-    s1 = i16x8.add(s1, dot8(v128.load(x, REC + 0), h));
-    s2 = i16x8.add(s2, dot8(v128.load(x, 2 * REC + 0), h));
-    s3 = i16x8.add(s3, dot8(v128.load(x, 3 * REC + 0), h));
+    s0 = dot8(v128.load(x, 0), h);
+    s1 = dot8(v128.load(x, REC + 0), h);
+    s2 = dot8(v128.load(x, 2 * REC + 0), h);
+    s3 = dot8(v128.load(x, 3 * REC + 0), h);
     h = v128.and(i16x8.shr_u(v, 4), m);
     s0 = i16x8.add(s0, dot8(v128.load(x, 64), h));
     s1 = i16x8.add(s1, dot8(v128.load(x, REC + 64), h));
@@ -317,10 +314,14 @@ function q4x4_t4(w: usize, nb: i32, x: usize, out: usize, ldo: i32, rem: i32): v
     s1 = i16x8.add(s1, dot8(v128.load(x, REC + 112), h));
     s2 = i16x8.add(s2, dot8(v128.load(x, 2 * REC + 112), h));
     s3 = i16x8.add(s3, dot8(v128.load(x, 3 * REC + 112), h));
+    pin(s0, s1, s2, s3);
     const sc = v128.load(p);
     a0 = q4fin(s0, sc, x, a0);
+    v128.store(SINK, a0, 16);
     a1 = q4fin(s1, sc, x + REC, a1);
+    v128.store(SINK, a1, 16);
     a2 = q4fin(s2, sc, x + 2 * REC, a2);
+    v128.store(SINK, a2, 16);
     a3 = q4fin(s3, sc, x + 3 * REC, a3);
   }
   const os = <usize>ldo << 2;

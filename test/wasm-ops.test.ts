@@ -90,6 +90,34 @@ for (const threads of [1, 2, 3, 4]) {
       checkMatmul(be, r, DType.F16, 9, 45, 5);
     });
 
+    test('matmul rows are independent: each token of a 4-token tile and of a 13-token prefill equals the same token alone, bit for bit', () => {
+      // Batching relies on it (a sequence's logits may not depend on its neighbours), and the
+      // prefill kernels compute per-block factors once per cache tile instead of per token tile.
+      const r = rng(900 + threads);
+      for (const dtype of [DType.Q8_0, DType.Q4_0, DType.Q4_K, DType.Q5_K, DType.Q6_K]) {
+        const kq = dtype === DType.Q4_K || dtype === DType.Q5_K || dtype === DType.Q6_K;
+        const cols = kq ? 512 : 96;
+        const rows = 23;
+        const w = be.loadWeight({ name: `w.${dtypeName(dtype)}`, dtype, shape: [rows, cols], data: randomWeight(r, dtype, rows, cols) });
+        for (const n of [4, 13]) {
+          const x = randn(r, n * cols);
+          const xt = be.alloc(n * cols);
+          const ot = be.alloc(n * rows);
+          be.write(xt, x);
+          be.matmul(ot, xt, w, n);
+          const all = be.read(ot);
+          const x1 = be.alloc(cols);
+          const o1 = be.alloc(rows);
+          for (let t = 0; t < n; t++) {
+            be.write(x1, x.subarray(t * cols, (t + 1) * cols));
+            be.matmul(o1, x1, w, 1);
+            assert.deepEqual(all.subarray(t * rows, (t + 1) * rows), be.read(o1), `${dtypeName(dtype)} n=${n} token ${t}`);
+          }
+          for (const t of [xt, ot, x1, o1]) be.free(t);
+        }
+      }
+    });
+
     test('matmulMany: fused q/k/v-like groups equal separate matmuls exactly; mixed types fall back', () => {
       const r = rng(600 + threads);
       const cases: DType[][] = [
