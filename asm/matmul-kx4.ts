@@ -17,7 +17,7 @@
 //   value = D·sc·(q − 32).
 import { dot8, dotAdd, fma } from './simd';
 import { REC, REC_D, REC_S, REC_S16 } from './quant';
-import { groupTile, nibbleDot, nibbleDot2, nibbleDotA, PAIR, pin, SINK, storeRows, TILE_SCALES, TILE_SCALES_BYTES } from './kernel-util';
+import { groupTile, tokenBlock, nibbleDot, nibbleDot2, nibbleDotA, PAIR, pin, SINK, storeRows, TILE_SCALES, TILE_SCALES_BYTES } from './kernel-util';
 import { OP_Q4_K, OP_Q6_K, V_DOTADD, V_G2, variant } from './variants';
 
 export const Q4KX4_SB: usize = 608;
@@ -478,43 +478,47 @@ export function mm_kx4(kind: i32, w: usize, groups: i32, rowsValid: i32, cols: i
   const abBytes = nsb << 8;
   const pre = kind != 14 && n >= 8 && abBytes <= TILE_SCALES_BYTES;
   const gt = pre ? min(groupTile(gBytes), TILE_SCALES_BYTES / abBytes) : groupTile(gBytes);
-  for (let g0 = 0; g0 < groups; g0 += gt) {
-    const g1 = min(groups, g0 + gt);
-    if (pre) tileFactors(w, g0, g1, gBytes, nsb, sb, kind == 12 ? 72 : 88);
-    for (let t = 0; t < n; t += 4) {
-      const ts = min(4, n - t);
-      const xt = xr + <usize>(t >> 2) * tileBytes;
-      if (ts == 4) {
-        for (let g = g0; g < g1; g++) {
-          const o = out + ((<usize>t * ldo + (g << 2)) << 2);
-          const ab = TILE_SCALES + <usize>(g - g0) * <usize>abBytes;
-          if (kind == 12) {
-            if (pre) q4k_t4p(w + <usize>g * gBytes, nsb, xt, o, ldo, rowsValid - (g << 2), ab);
-            else q4k_t4(w + <usize>g * gBytes, nsb, xt, o, ldo, rowsValid - (g << 2));
-          } else if (kind == 13) {
-            if (pre) q5k_t4p(w + <usize>g * gBytes, nsb, xt, o, ldo, rowsValid - (g << 2), ab);
-            else q5k_t4(w + <usize>g * gBytes, nsb, xt, o, ldo, rowsValid - (g << 2));
-          } else q6k_t4(w + <usize>g * gBytes, nsb, xt, o, ldo, rowsValid - (g << 2));
-        }
-        continue;
-      }
-      for (let j = 0; j < ts; j++) {
-        let g = g0;
-        const xj = xt + <usize>j * REC;
-        const step = <usize>ts * REC;
-        if (kind == 12 && vQ4K == V_G2) {
-          for (; g + 1 < g1; g += 2) {
-            q4k_t1g2(w + <usize>g * gBytes, gBytes, nsb, xj, step, out + ((<usize>(t + j) * ldo + (g << 2)) << 2), rowsValid - (g << 2));
+  const tbN = tokenBlock(tileBytes);
+  for (let tb = 0; tb < n; tb += tbN) {
+    const te = min(n, tb + tbN);
+    for (let g0 = 0; g0 < groups; g0 += gt) {
+      const g1 = min(groups, g0 + gt);
+      if (pre) tileFactors(w, g0, g1, gBytes, nsb, sb, kind == 12 ? 72 : 88);
+      for (let t = tb; t < te; t += 4) {
+        const ts = min(4, n - t);
+        const xt = xr + <usize>(t >> 2) * tileBytes;
+        if (ts == 4) {
+          for (let g = g0; g < g1; g++) {
+            const o = out + ((<usize>t * ldo + (g << 2)) << 2);
+            const ab = TILE_SCALES + <usize>(g - g0) * <usize>abBytes;
+            if (kind == 12) {
+              if (pre) q4k_t4p(w + <usize>g * gBytes, nsb, xt, o, ldo, rowsValid - (g << 2), ab);
+              else q4k_t4(w + <usize>g * gBytes, nsb, xt, o, ldo, rowsValid - (g << 2));
+            } else if (kind == 13) {
+              if (pre) q5k_t4p(w + <usize>g * gBytes, nsb, xt, o, ldo, rowsValid - (g << 2), ab);
+              else q5k_t4(w + <usize>g * gBytes, nsb, xt, o, ldo, rowsValid - (g << 2));
+            } else q6k_t4(w + <usize>g * gBytes, nsb, xt, o, ldo, rowsValid - (g << 2));
           }
-        } else if (kind == 14 && vQ6K == V_G2) {
-          for (; g + 1 < g1; g += 2) {
-            q6k_t1g2(w + <usize>g * gBytes, gBytes, nsb, xj, step, out + ((<usize>(t + j) * ldo + (g << 2)) << 2), rowsValid - (g << 2));
-          }
+          continue;
         }
-        for (; g < g1; g++) {
-          const wg = w + <usize>g * gBytes;
-          const v = kind == 12 ? (vQ4K == V_DOTADD ? q4k_t1a(wg, nsb, xj, step) : q4k_t1(wg, nsb, xj, step)) : kind == 13 ? q5k_t1(wg, nsb, xj, step) : vQ6K == V_DOTADD ? q6k_t1a(wg, nsb, xj, step) : q6k_t1(wg, nsb, xj, step);
-          storeRows(out + ((<usize>(t + j) * ldo + (g << 2)) << 2), v, rowsValid - (g << 2));
+        for (let j = 0; j < ts; j++) {
+          let g = g0;
+          const xj = xt + <usize>j * REC;
+          const step = <usize>ts * REC;
+          if (kind == 12 && vQ4K == V_G2) {
+            for (; g + 1 < g1; g += 2) {
+              q4k_t1g2(w + <usize>g * gBytes, gBytes, nsb, xj, step, out + ((<usize>(t + j) * ldo + (g << 2)) << 2), rowsValid - (g << 2));
+            }
+          } else if (kind == 14 && vQ6K == V_G2) {
+            for (; g + 1 < g1; g += 2) {
+              q6k_t1g2(w + <usize>g * gBytes, gBytes, nsb, xj, step, out + ((<usize>(t + j) * ldo + (g << 2)) << 2), rowsValid - (g << 2));
+            }
+          }
+          for (; g < g1; g++) {
+            const wg = w + <usize>g * gBytes;
+            const v = kind == 12 ? (vQ4K == V_DOTADD ? q4k_t1a(wg, nsb, xj, step) : q4k_t1(wg, nsb, xj, step)) : kind == 13 ? q5k_t1(wg, nsb, xj, step) : vQ6K == V_DOTADD ? q6k_t1a(wg, nsb, xj, step) : q6k_t1(wg, nsb, xj, step);
+            storeRows(out + ((<usize>(t + j) * ldo + (g << 2)) << 2), v, rowsValid - (g << 2));
+          }
         }
       }
     }

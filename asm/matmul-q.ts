@@ -13,7 +13,7 @@
 import { dot8, dotAdd, fma } from './simd';
 import { OP_Q4_0, OP_Q8_0, V_DOTADD, V_G2, variant } from './variants';
 import { REC, REC_D, REC_S } from './quant';
-import { groupTile, nibbleDot, nibbleDot2, nibbleDotA, PAIR, pin, SINK, storeRows, TILE_SCALES, TILE_SCALES_BYTES } from './kernel-util';
+import { groupTile, tokenBlock, nibbleDot, nibbleDot2, nibbleDotA, PAIR, pin, SINK, storeRows, TILE_SCALES, TILE_SCALES_BYTES } from './kernel-util';
 
 /** Loop-invariant vectors, loaded once per kernel call (V8 rematerializes v128 constants per use). */
 const CONSTS = memory.data<u32>([
@@ -179,33 +179,37 @@ export function mm_q8x4(w: usize, groups: i32, rowsValid: i32, cols: i32, n: i32
   const vQ8 = variant(OP_Q8_0);
   // Prefill converts a cache tile's scales once; the scratch bounds the tile for very wide rows.
   const gt = min(groupTile(gBytes), max(1, TILE_SCALES_BYTES / (nb << 4)));
-  for (let g0 = 0; g0 < groups; g0 += gt) {
-    const g1 = min(groups, g0 + gt);
-    if (n >= 4 && nb << 4 <= TILE_SCALES_BYTES) {
-      const total = (g1 - g0) * nb;
-      const p0 = w + <usize>g0 * gBytes;
-      for (let i = 0; i < total; i++) v128.store(TILE_SCALES + (<usize>i << 4), scales16(p0 + <usize>i * 136));
-    }
-    for (let t = 0; t < n; t += 4) {
-      const xt = xr + <usize>(t >> 2) * tileBytes(nb);
-      const ts = min(4, n - t);
-      if (ts == 4 && nb << 4 <= TILE_SCALES_BYTES) {
-        for (let g = g0; g < g1; g++) {
-          q8x4_t4(w + <usize>g * gBytes, TILE_SCALES + <usize>(g - g0) * (<usize>nb << 4), nb, xt, out + ((<usize>t * ldo + (g << 2)) << 2), ldo, rowsValid - (g << 2));
-        }
-      } else {
-        for (let j = 0; j < ts; j++) {
-          let g = g0;
-          if (vQ8 == V_G2) {
-            for (; g + 1 < g1; g += 2) {
-              q8x4_t1g2(w + <usize>g * gBytes, gBytes, nb, xt + <usize>j * REC, <usize>ts * REC, out + ((<usize>(t + j) * ldo + (g << 2)) << 2), rowsValid - (g << 2));
-            }
+  const tbN = tokenBlock(tileBytes(nb));
+  for (let tb = 0; tb < n; tb += tbN) {
+    const te = min(n, tb + tbN);
+    for (let g0 = 0; g0 < groups; g0 += gt) {
+      const g1 = min(groups, g0 + gt);
+      if (n >= 4 && nb << 4 <= TILE_SCALES_BYTES) {
+        const total = (g1 - g0) * nb;
+        const p0 = w + <usize>g0 * gBytes;
+        for (let i = 0; i < total; i++) v128.store(TILE_SCALES + (<usize>i << 4), scales16(p0 + <usize>i * 136));
+      }
+      for (let t = tb; t < te; t += 4) {
+        const xt = xr + <usize>(t >> 2) * tileBytes(nb);
+        const ts = min(4, n - t);
+        if (ts == 4 && nb << 4 <= TILE_SCALES_BYTES) {
+          for (let g = g0; g < g1; g++) {
+            q8x4_t4(w + <usize>g * gBytes, TILE_SCALES + <usize>(g - g0) * (<usize>nb << 4), nb, xt, out + ((<usize>t * ldo + (g << 2)) << 2), ldo, rowsValid - (g << 2));
           }
-          for (; g < g1; g++) {
-            const wg = w + <usize>g * gBytes;
-            const xj = xt + <usize>j * REC;
-            const v = vQ8 == V_DOTADD ? q8x4_t1a(wg, nb, xj, <usize>ts * REC) : q8x4_t1(wg, nb, xj, <usize>ts * REC);
-            storeRows(out + ((<usize>(t + j) * ldo + (g << 2)) << 2), v, rowsValid - (g << 2));
+        } else {
+          for (let j = 0; j < ts; j++) {
+            let g = g0;
+            if (vQ8 == V_G2) {
+              for (; g + 1 < g1; g += 2) {
+                q8x4_t1g2(w + <usize>g * gBytes, gBytes, nb, xt + <usize>j * REC, <usize>ts * REC, out + ((<usize>(t + j) * ldo + (g << 2)) << 2), rowsValid - (g << 2));
+              }
+            }
+            for (; g < g1; g++) {
+              const wg = w + <usize>g * gBytes;
+              const xj = xt + <usize>j * REC;
+              const v = vQ8 == V_DOTADD ? q8x4_t1a(wg, nb, xj, <usize>ts * REC) : q8x4_t1(wg, nb, xj, <usize>ts * REC);
+              storeRows(out + ((<usize>(t + j) * ldo + (g << 2)) << 2), v, rowsValid - (g << 2));
+            }
           }
         }
       }
@@ -337,28 +341,32 @@ export function mm_q4x4(w: usize, groups: i32, rowsValid: i32, cols: i32, n: i32
   const gBytes = <usize>nb * 80;
   const vQ4 = variant(OP_Q4_0);
   const gt = groupTile(gBytes);
-  for (let g0 = 0; g0 < groups; g0 += gt) {
-    const g1 = min(groups, g0 + gt);
-    for (let t = 0; t < n; t += 4) {
-      const xt = xr + <usize>(t >> 2) * tileBytes(nb);
-      const ts = min(4, n - t);
-      if (ts == 4) {
-        for (let g = g0; g < g1; g++) {
-          q4x4_t4(w + <usize>g * gBytes, nb, xt, out + ((<usize>t * ldo + (g << 2)) << 2), ldo, rowsValid - (g << 2));
-        }
-      } else {
-        for (let j = 0; j < ts; j++) {
-          let g = g0;
-          if (vQ4 == V_G2) {
-            for (; g + 1 < g1; g += 2) {
-              q4x4_t1g2(w + <usize>g * gBytes, gBytes, nb, xt + <usize>j * REC, <usize>ts * REC, out + ((<usize>(t + j) * ldo + (g << 2)) << 2), rowsValid - (g << 2));
-            }
+  const tbN = tokenBlock(tileBytes(nb));
+  for (let tb = 0; tb < n; tb += tbN) {
+    const te = min(n, tb + tbN);
+    for (let g0 = 0; g0 < groups; g0 += gt) {
+      const g1 = min(groups, g0 + gt);
+      for (let t = tb; t < te; t += 4) {
+        const xt = xr + <usize>(t >> 2) * tileBytes(nb);
+        const ts = min(4, n - t);
+        if (ts == 4) {
+          for (let g = g0; g < g1; g++) {
+            q4x4_t4(w + <usize>g * gBytes, nb, xt, out + ((<usize>t * ldo + (g << 2)) << 2), ldo, rowsValid - (g << 2));
           }
-          for (; g < g1; g++) {
-            const wg = w + <usize>g * gBytes;
-            const xj = xt + <usize>j * REC;
-            const v = vQ4 == V_DOTADD ? q4x4_t1a(wg, nb, xj, <usize>ts * REC) : q4x4_t1(wg, nb, xj, <usize>ts * REC);
-            storeRows(out + ((<usize>(t + j) * ldo + (g << 2)) << 2), v, rowsValid - (g << 2));
+        } else {
+          for (let j = 0; j < ts; j++) {
+            let g = g0;
+            if (vQ4 == V_G2) {
+              for (; g + 1 < g1; g += 2) {
+                q4x4_t1g2(w + <usize>g * gBytes, gBytes, nb, xt + <usize>j * REC, <usize>ts * REC, out + ((<usize>(t + j) * ldo + (g << 2)) << 2), rowsValid - (g << 2));
+              }
+            }
+            for (; g < g1; g++) {
+              const wg = w + <usize>g * gBytes;
+              const xj = xt + <usize>j * REC;
+              const v = vQ4 == V_DOTADD ? q4x4_t1a(wg, nb, xj, <usize>ts * REC) : q4x4_t1(wg, nb, xj, <usize>ts * REC);
+              storeRows(out + ((<usize>(t + j) * ldo + (g << 2)) << 2), v, rowsValid - (g << 2));
+            }
           }
         }
       }

@@ -85,6 +85,8 @@ for (const threads of [1, 2, 3, 4]) {
         const cols = kq ? 512 : 96;
         for (const [rows, n] of [[37, 1], [13, 7], [21, 65], [3, 2]] as const) checkMatmul(be, r, dtype, rows, cols, n);
       }
+      // Wide rows: a prefill of 13 tokens over 8192 columns runs in two token blocks.
+      for (const dtype of [DType.Q8_0, DType.Q4_0, DType.Q4_K, DType.Q5_K, DType.Q6_K]) checkMatmul(be, r, dtype, 9, 8192, 13);
       // Float weights with a column count that is not a multiple of 8.
       checkMatmul(be, r, DType.F32, 9, 45, 5);
       checkMatmul(be, r, DType.F16, 9, 45, 5);
@@ -94,10 +96,9 @@ for (const threads of [1, 2, 3, 4]) {
       // Batching relies on it (a sequence's logits may not depend on its neighbours), and the
       // prefill kernels compute per-block factors once per cache tile instead of per token tile.
       const r = rng(900 + threads);
-      for (const dtype of [DType.Q8_0, DType.Q4_0, DType.Q4_K, DType.Q5_K, DType.Q6_K]) {
-        const kq = dtype === DType.Q4_K || dtype === DType.Q5_K || dtype === DType.Q6_K;
-        const cols = kq ? 512 : 96;
-        const rows = 23;
+      // 8192 columns: a 13-token prefill spans two token blocks (asm/kernel-util.ts tokenBlock).
+      for (const [dtype, cols] of [[DType.Q8_0, 96], [DType.Q4_0, 96], [DType.Q4_K, 512], [DType.Q5_K, 512], [DType.Q6_K, 512], [DType.Q8_0, 8192], [DType.Q4_0, 8192], [DType.Q4_K, 8192]] as const) {
+        const rows = cols > 512 ? 9 : 23;
         const w = be.loadWeight({ name: `w.${dtypeName(dtype)}`, dtype, shape: [rows, cols], data: randomWeight(r, dtype, rows, cols) });
         for (const n of [4, 13]) {
           const x = randn(r, n * cols);
@@ -111,7 +112,7 @@ for (const threads of [1, 2, 3, 4]) {
           for (let t = 0; t < n; t++) {
             be.write(x1, x.subarray(t * cols, (t + 1) * cols));
             be.matmul(o1, x1, w, 1);
-            assert.deepEqual(all.subarray(t * rows, (t + 1) * rows), be.read(o1), `${dtypeName(dtype)} n=${n} token ${t}`);
+            assert.deepEqual(all.subarray(t * rows, (t + 1) * rows), be.read(o1), `${dtypeName(dtype)} ${cols} columns, n=${n}, token ${t}`);
           }
           for (const t of [xt, ot, x1, o1]) be.free(t);
         }
