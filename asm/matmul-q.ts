@@ -138,28 +138,62 @@ function q8x4_t4(w: usize, sp: usize, nb: i32, x: usize, out: usize, ldo: i32, r
   let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
   const end = w + <usize>nb * 136;
   for (let p = w; p < end; p += 136, x += 4 * REC) {
-    let i0 = i32x4.splat(0), i1 = i32x4.splat(0), i2 = i32x4.splat(0), i3 = i32x4.splat(0);
-    // Two chunks per step: each weight vector serves the four tokens; the pins keep the loads in step.
-    for (let k: usize = 0; k < 128; k += 32) {
-      const xk = x + k;
-      let v = v128.load(p + k, 8);
-      i0 = i32x4.add(i0, i32x4.dot_i16x8_s(dot8(v128.load(xk), v), ones));
-      i1 = i32x4.add(i1, i32x4.dot_i16x8_s(dot8(v128.load(xk, REC), v), ones));
-      i2 = i32x4.add(i2, i32x4.dot_i16x8_s(dot8(v128.load(xk, 2 * REC), v), ones));
-      i3 = i32x4.add(i3, i32x4.dot_i16x8_s(dot8(v128.load(xk, 3 * REC), v), ones));
-      pin(i0, i1, i2, i3);
-      v = v128.load(p + k, 24);
-      i0 = i32x4.add(i0, i32x4.dot_i16x8_s(dot8(v128.load(xk, 16), v), ones));
-      i1 = i32x4.add(i1, i32x4.dot_i16x8_s(dot8(v128.load(xk, REC + 16), v), ones));
-      i2 = i32x4.add(i2, i32x4.dot_i16x8_s(dot8(v128.load(xk, 2 * REC + 16), v), ones));
-      i3 = i32x4.add(i3, i32x4.dot_i16x8_s(dot8(v128.load(xk, 3 * REC + 16), v), ones));
-      pin(i0, i1, i2, i3);
-    }
+    // Each weight vector serves the four tokens. The pin after every two chunks keeps the next
+    // loads behind it (V8 would hoist and spill them); a store after each token's finish keeps
+    // its record loads from piling up.
+    let v: v128, i0: v128, i1: v128, i2: v128, i3: v128;
+    v = v128.load(p, 8);
+    i0 = i32x4.dot_i16x8_s(dot8(v128.load(x, 0), v), ones);
+    i1 = i32x4.dot_i16x8_s(dot8(v128.load(x, REC + 0), v), ones);
+    i2 = i32x4.dot_i16x8_s(dot8(v128.load(x, 2 * REC + 0), v), ones);
+    i3 = i32x4.dot_i16x8_s(dot8(v128.load(x, 3 * REC + 0), v), ones);
+    v = v128.load(p, 24);
+    i0 = i32x4.add(i0, i32x4.dot_i16x8_s(dot8(v128.load(x, 16), v), ones));
+    i1 = i32x4.add(i1, i32x4.dot_i16x8_s(dot8(v128.load(x, REC + 16), v), ones));
+    i2 = i32x4.add(i2, i32x4.dot_i16x8_s(dot8(v128.load(x, 2 * REC + 16), v), ones));
+    i3 = i32x4.add(i3, i32x4.dot_i16x8_s(dot8(v128.load(x, 3 * REC + 16), v), ones));
+    pin(i0, i1, i2, i3);
+    v = v128.load(p, 40);
+    i0 = i32x4.add(i0, i32x4.dot_i16x8_s(dot8(v128.load(x, 32), v), ones));
+    i1 = i32x4.add(i1, i32x4.dot_i16x8_s(dot8(v128.load(x, REC + 32), v), ones));
+    i2 = i32x4.add(i2, i32x4.dot_i16x8_s(dot8(v128.load(x, 2 * REC + 32), v), ones));
+    i3 = i32x4.add(i3, i32x4.dot_i16x8_s(dot8(v128.load(x, 3 * REC + 32), v), ones));
+    v = v128.load(p, 56);
+    i0 = i32x4.add(i0, i32x4.dot_i16x8_s(dot8(v128.load(x, 48), v), ones));
+    i1 = i32x4.add(i1, i32x4.dot_i16x8_s(dot8(v128.load(x, REC + 48), v), ones));
+    i2 = i32x4.add(i2, i32x4.dot_i16x8_s(dot8(v128.load(x, 2 * REC + 48), v), ones));
+    i3 = i32x4.add(i3, i32x4.dot_i16x8_s(dot8(v128.load(x, 3 * REC + 48), v), ones));
+    pin(i0, i1, i2, i3);
+    v = v128.load(p, 72);
+    i0 = i32x4.add(i0, i32x4.dot_i16x8_s(dot8(v128.load(x, 64), v), ones));
+    i1 = i32x4.add(i1, i32x4.dot_i16x8_s(dot8(v128.load(x, REC + 64), v), ones));
+    i2 = i32x4.add(i2, i32x4.dot_i16x8_s(dot8(v128.load(x, 2 * REC + 64), v), ones));
+    i3 = i32x4.add(i3, i32x4.dot_i16x8_s(dot8(v128.load(x, 3 * REC + 64), v), ones));
+    v = v128.load(p, 88);
+    i0 = i32x4.add(i0, i32x4.dot_i16x8_s(dot8(v128.load(x, 80), v), ones));
+    i1 = i32x4.add(i1, i32x4.dot_i16x8_s(dot8(v128.load(x, REC + 80), v), ones));
+    i2 = i32x4.add(i2, i32x4.dot_i16x8_s(dot8(v128.load(x, 2 * REC + 80), v), ones));
+    i3 = i32x4.add(i3, i32x4.dot_i16x8_s(dot8(v128.load(x, 3 * REC + 80), v), ones));
+    pin(i0, i1, i2, i3);
+    v = v128.load(p, 104);
+    i0 = i32x4.add(i0, i32x4.dot_i16x8_s(dot8(v128.load(x, 96), v), ones));
+    i1 = i32x4.add(i1, i32x4.dot_i16x8_s(dot8(v128.load(x, REC + 96), v), ones));
+    i2 = i32x4.add(i2, i32x4.dot_i16x8_s(dot8(v128.load(x, 2 * REC + 96), v), ones));
+    i3 = i32x4.add(i3, i32x4.dot_i16x8_s(dot8(v128.load(x, 3 * REC + 96), v), ones));
+    v = v128.load(p, 120);
+    i0 = i32x4.add(i0, i32x4.dot_i16x8_s(dot8(v128.load(x, 112), v), ones));
+    i1 = i32x4.add(i1, i32x4.dot_i16x8_s(dot8(v128.load(x, REC + 112), v), ones));
+    i2 = i32x4.add(i2, i32x4.dot_i16x8_s(dot8(v128.load(x, 2 * REC + 112), v), ones));
+    i3 = i32x4.add(i3, i32x4.dot_i16x8_s(dot8(v128.load(x, 3 * REC + 112), v), ones));
+    pin(i0, i1, i2, i3);
     const sc = v128.load(sp);
     sp += 16;
     a0 = q8fin(i0, sc, x, a0);
+    v128.store(SINK, a0, 16);
     a1 = q8fin(i1, sc, x + REC, a1);
+    v128.store(SINK, a1, 16);
     a2 = q8fin(i2, sc, x + 2 * REC, a2);
+    v128.store(SINK, a2, 16);
     a3 = q8fin(i3, sc, x + 3 * REC, a3);
   }
   const os = <usize>ldo << 2;
