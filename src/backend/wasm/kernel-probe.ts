@@ -320,6 +320,9 @@ const MODEL_ROUNDS = 5;
 /** Time per op after which the timing stops early (at least 3 rounds are kept). */
 const MODEL_BUDGET_MS = 2500;
 
+/** Per process: model timings by cache file and machine key (for cache folders that cannot be written). */
+const modelMemo = new Map<string, ModelTuning>();
+
 /** What tuneOnModel drives: a backend with a model's weights loaded. */
 export interface ModelTuneTarget {
   readonly selection: KernelSelection;
@@ -358,7 +361,8 @@ export function tuneOnModel(target: ModelTuneTarget, o: ModelTuneOptions = {}): 
   const file = join(o.cacheDir ?? hubSettings({}, env).cacheDir, 'kernels.json');
   const cache = readCache(file);
   const entry = cache.entries[sel.key];
-  const cached = entry?.model;
+  // A read-only cache folder must not cost the timing on every load in one process.
+  const cached = entry?.model ?? modelMemo.get(`${file} | ${sel.key}`);
   const choice: Record<KernelOp, KernelVariant> = { ...sel.choice };
   // Every op an earlier model settled applies (it is the same machine); ops of this model not yet settled are timed.
   const settled = (t: ModelTuning | undefined): KernelOp[] => KERNEL_OPS.filter((op) => forced[op] === undefined && t?.[op] !== undefined && usable(op, t[op]!.variant));
@@ -389,6 +393,7 @@ export function tuneOnModel(target: ModelTuneTarget, o: ModelTuneOptions = {}): 
     tuning[op] = { variant: choice[op], ms: Object.fromEntries(vs.map((v) => [v, Number(Math.min(...rounds[v]!).toFixed(2))])) };
   }
   target.setChoice(choice);
+  modelMemo.set(`${file} | ${sel.key}`, tuning);
   if (entry) {
     entry.model = tuning;
     writeCache(file, cache);
