@@ -249,15 +249,9 @@ function q6k_t1g2(w: usize, gBytes: usize, nsb: i32, x: usize, xstep: usize, out
       s2 = i16x8.add(s2, dot8(v128.load(x, 2 * REC + 112), h));
       s3 = i16x8.add(s3, dot8(v128.load(x, 3 * REC + 112), h));
       pin(s0, s1, s2, s3);
-      let A: v128, Bn: v128;
-      if (pre) {
-        A = v128.load(ab);
-        Bn = v128.load(ab, 16);
-        ab += 32;
-      } else {
-        A = f32x4.mul(D, u8x4(p));
-        Bn = f32x4.mul(DM, u8x4(p + 4));
-      }
+      const A = factorA(pre, ab, D, p);
+      const Bn = factorB(pre, ab, DM, p);
+      if (pre) ab += 32;
       a0 = q4kfin(s0, A, Bn, x, a0);
       v128.store(SINK, a0, 16);
       a1 = q4kfin(s1, A, Bn, x + REC, a1);
@@ -272,6 +266,15 @@ function q6k_t1g2(w: usize, gBytes: usize, nsb: i32, x: usize, xstep: usize, out
   storeRows(out + os, a1, rem);
   storeRows(out + 2 * os, a2, rem);
   storeRows(out + 3 * os, a3, rem);
+}
+
+/** A block's D·sc: from the tile's precomputed factors at ab, or computed from the superblock's D. */
+@inline function factorA(pre: bool, ab: usize, D: v128, p: usize): v128 {
+  return pre ? v128.load(ab) : f32x4.mul(D, u8x4(p));
+}
+/** A block's −dmin·m/8, as factorA. */
+@inline function factorB(pre: bool, ab: usize, DM: v128, p: usize): v128 {
+  return pre ? v128.load(ab, 16) : f32x4.mul(DM, u8x4(p + 4));
 }
 
 function q4k_t4(w: usize, nsb: i32, x: usize, out: usize, ldo: i32, rem: i32): void {
@@ -431,15 +434,9 @@ function q5k_t1(w: usize, nsb: i32, x: usize, xstep: usize): v128 {
     const D = v128.load(s);
     const DM = v128.load(s, 16);
     for (let p = s + 32; p < s + Q5KX4_SB; p += 88, x += 4 * REC) {
-      let A: v128, Bn: v128;
-      if (pre) {
-        A = v128.load(ab);
-        Bn = v128.load(ab, 16);
-        ab += 32;
-      } else {
-        A = f32x4.mul(D, u8x4(p));
-        Bn = f32x4.mul(DM, u8x4(p + 4));
-      }
+      const A = factorA(pre, ab, D, p);
+      const Bn = factorB(pre, ab, DM, p);
+      if (pre) ab += 32;
       q5unpack(p, m, b4);
       a0 = q5kfin(q5blk(x, Q5CHUNKS), A, Bn, x, a0);
       v128.store(SINK, a0);
