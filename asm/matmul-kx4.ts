@@ -110,10 +110,7 @@ function q6k_t1(w: usize, nsb: i32, x: usize, xstep: usize): v128 {
         i32x4.extadd_pairwise_i16x8_s(i16x8.add(dot8(v128.load(x, 64), v128.load(p, 72)), dot8(v128.load(x, 80), v128.load(p, 88)))),
         i32x4.extadd_pairwise_i16x8_s(i16x8.add(dot8(v128.load(x, 96), v128.load(p, 104)), dot8(v128.load(x, 112), v128.load(p, 120)))),
       );
-      const flo = f32x4.convert_i32x4_s(i32x4.sub(lo, v128.load32_splat(x + REC_S16)));
-      const fhi = f32x4.convert_i32x4_s(i32x4.sub(hi, v128.load32_splat(x + REC_S16 + 4)));
-      const v = fma(flo, f32x4.mul(D, i8x4(p)), f32x4.mul(fhi, f32x4.mul(D, i8x4(p + 4))));
-      acc = fma(v, v128.load(x, REC_D), acc);
+      acc = q6fin(lo, hi, x, f32x4.mul(D, i8x4(p)), f32x4.mul(D, i8x4(p + 4)), acc);
     }
   }
   return acc;
@@ -137,10 +134,7 @@ function q6k_t1a(w: usize, nsb: i32, x: usize, xstep: usize): v128 {
       const lo = q6halfA(x, p, ones);
       v128.store(SINK, lo);
       const hi = q6halfA(x + 64, p + 64, ones);
-      const flo = f32x4.convert_i32x4_s(i32x4.sub(lo, v128.load32_splat(x + REC_S16)));
-      const fhi = f32x4.convert_i32x4_s(i32x4.sub(hi, v128.load32_splat(x + REC_S16 + 4)));
-      const v = fma(flo, f32x4.mul(D, i8x4(p)), f32x4.mul(fhi, f32x4.mul(D, i8x4(p + 4))));
-      acc = fma(v, v128.load(x, REC_D), acc);
+      acc = q6fin(lo, hi, x, f32x4.mul(D, i8x4(p)), f32x4.mul(D, i8x4(p + 4)), acc);
     }
   }
   return acc;

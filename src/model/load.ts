@@ -128,7 +128,7 @@ export async function loadWeightsInto(path: string, backendName: BackendName, th
   let backend: Backend | undefined;
   try {
     backend = await makeBackend({ backend: backendName, threads });
-    return executorFor(opened, backend, path, onProgress);
+    return executorFor(opened, backend, path, onProgress, true);
   } catch (e) {
     opened.close();
     await backend?.dispose();
@@ -137,10 +137,12 @@ export async function loadWeightsInto(path: string, backendName: BackendName, th
 }
 
 /** Weights loaded into `backend` and an executor over them that closes the files when disposed. */
-function executorFor(opened: OpenedModel, backend: Backend, path: string, onProgress: WeightLoadProgress | undefined): LocalExecutor {
+function executorFor(opened: OpenedModel, backend: Backend, path: string, onProgress: WeightLoadProgress | undefined, tune = false): LocalExecutor {
   checkBackendFits(opened.config, backend);
   const weights = loadWeights(opened.config, opened.tensors, opened.layout, backend, path, onProgress);
-  backend.tuneKernels?.([...weights.layers.flatMap((l) => [l.wq, l.wk, l.wv, l.wo, l.wGate, l.wUp, l.wDown]), weights.output]);
+  // Seconds of decode passes on a machine's first large model: only on the engine thread, never on
+  // a caller's event loop (a Backend instance passed to loadModel runs in the caller's thread).
+  if (tune) backend.tuneKernels?.([...weights.layers.flatMap((l) => [l.wq, l.wk, l.wv, l.wo, l.wGate, l.wUp, l.wDown]), weights.output]);
   return new LocalExecutor(opened.config, backend, weights, () => opened.close());
 }
 

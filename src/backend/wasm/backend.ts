@@ -82,7 +82,11 @@ export class WasmBackend implements Backend {
       const op = kernelOpOf(w.kind);
       if (!op || w.layout === Layout.Float) continue;
       const b = w.shards.reduce((s, sh) => s + sh.bytes, 0);
-      if ((bytes.get(op) ?? 0) < MODEL_TUNE_MAX_BYTES) byOp.set(op, [...(byOp.get(op) ?? []), w]);
+      if ((bytes.get(op) ?? 0) < MODEL_TUNE_MAX_BYTES) {
+        const list = byOp.get(op) ?? [];
+        list.push(w);
+        byOp.set(op, list);
+      }
       bytes.set(op, (bytes.get(op) ?? 0) + b);
     }
     const maxCols = Math.max(1, ...ws.map((w) => w_(w).cols));

@@ -366,13 +366,14 @@ export function tuneOnModel(target: ModelTuneTarget, o: ModelTuneOptions = {}): 
   const choice: Record<KernelOp, KernelVariant> = { ...sel.choice };
   // Every op an earlier model settled applies (it is the same machine); ops of this model not yet settled are timed.
   const settled = (t: ModelTuning | undefined): KernelOp[] => KERNEL_OPS.filter((op) => forced[op] === undefined && t?.[op] !== undefined && usable(op, t[op]!.variant));
-  for (const op of settled(cached)) choice[op] = cached![op]!.variant;
-  if (ops.every((op) => settled(cached).includes(op))) {
+  const known = settled(cached);
+  for (const op of known) choice[op] = cached![op]!.variant;
+  if (ops.every((op) => known.includes(op))) {
     target.setChoice(choice);
-    return { ...sel, choice, source: 'model-cache', modelOps: settled(cached) };
+    return { ...sel, choice, source: 'model-cache', modelOps: known };
   }
   const tuning: ModelTuning = { ...(cached ?? {}) };
-  for (const op of ops.filter((op) => !settled(cached).includes(op))) {
+  for (const op of ops.filter((op) => !known.includes(op))) {
     const vs = KERNEL_VARIANTS.filter((v) => usable(op, v));
     const rounds: Partial<Record<KernelVariant, number[]>> = {};
     const runWith = (v: KernelVariant): number => {
