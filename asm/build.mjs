@@ -11,6 +11,8 @@ export const VARIANTS = {
   'kernels-simd.wasm': 'simd,threads',
 };
 
+export const ROW_KERNELS = 'row-kernels.wasm';
+
 export async function buildKernels(outDir) {
   const asc = (await import('assemblyscript/asc')).default;
   mkdirSync(outDir, { recursive: true });
@@ -22,6 +24,12 @@ export async function buildKernels(outDir) {
     ]);
     if (error) throw new Error(`asc failed for ${file}: ${error.message}\n${stderr.toString()}`);
   }
+  // The sampler's row passes: standard SIMD only (the same bits on every CPU), its own memory.
+  const { error, stderr } = await asc.main([
+    join(here, 'sampling.ts'), '-O3', '--noAssert', '--enable', 'simd', '--runtime', 'stub',
+    '--initialMemory', '1', '--outFile', join(outDir, ROW_KERNELS),
+  ]);
+  if (error) throw new Error(`asc failed for ${ROW_KERNELS}: ${error.message}\n${stderr.toString()}`);
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Sampler, argmax } from '../src/generate/sampler.js';
+import { Sampler } from '../src/generate/sampler.js';
 import { StopMatcher } from '../src/generate/stop.js';
 import { Rng } from '../src/generate/rng.js';
 import { BadArgumentError } from '../src/errors/errors.js';
@@ -76,8 +76,8 @@ test('invalid sampling settings are typed errors', () => {
   assert.throws(() => new Sampler({ topK: 1.5 }), BadArgumentError);
 });
 
-test('argmax returns the first maximum', () => {
-  assert.equal(argmax(Float32Array.from([0, 5, 5, 1])), 1);
+test('greedy takes the first of equal maxima', () => {
+  assert.equal(new Sampler().sample(Float32Array.from([0, 5, 5, 1])).id, 1);
 });
 
 test('rng is uniform enough and deterministic', () => {

@@ -2,6 +2,7 @@ import type { SamplingOptions } from './options.js';
 import { Rng } from './rng.js';
 import { keyId, rankKey, selectSmallest, MAX_RANKED_VOCAB } from './rank.js';
 import { BadArgumentError } from '../errors/errors.js';
+import { rowKernels } from './row-kernels.js';
 
 export interface SampleResult {
   readonly id: number;
@@ -36,7 +37,6 @@ export class Sampler {
   private readonly opts: Required<Omit<SamplingOptions, 'logitBias' | 'seed'>> & { logitBias: ReadonlyMap<number, number> };
   /** Ids seen so far (prompt and generated), for penalties. */
   private readonly history: number[] = [];
-  private scratch = new Float32Array(0);
   private keys = new Float64Array(0);
   private weights = new Float64Array(0);
 
@@ -80,16 +80,26 @@ export class Sampler {
 
   sample(logits: Float32Array): SampleResult {
     const o = this.opts;
+    const k = rowKernels();
     const l = this.penalised(logits);
-    const best = argmax(l);
+    const n = l.length;
+    const best = k.argmax(n);
+    // Every token masked out (−∞ or NaN): nothing to draw from (Generation names the cause).
+    if (best < 0) return { id: 0, logprob: NaN };
     const top = l[best]!;
     const whole = o.temperature > 0 && o.topK === 0 && o.topP === 1 && o.minP === 0;
-    // At temperature 1 the draw's weights are exactly log Z's terms: compute them once.
-    const keep = whole && o.temperature === 1 ? this.weightsFor(l.length) : undefined;
-    const z = sumExp(l, top, keep);
+    // At temperature 1 the draw's weights are exactly log Z's terms: keep them for the draw.
+    const z = k.sumExp(n, top, 1, whole && o.temperature === 1);
     const logZ = top + Math.log(z);
     if (o.temperature === 0) return { id: best, logprob: l[best]! - logZ };
-    const chosen = whole ? this.drawAll(l, top, keep ? z : undefined) : this.draw(l, this.candidates(l, top), top);
+    let chosen: number;
+    if (whole) {
+      const scale = 1 / o.temperature;
+      const zt = o.temperature === 1 ? z : k.sumExp(n, top, scale, true);
+      chosen = k.pick(n, top, scale, this.rng.next() * zt);
+    } else {
+      chosen = this.draw(l, this.candidates(l, top), top);
+    }
     return { id: chosen, logprob: l[chosen]! - logZ };
   }
 
@@ -100,18 +110,21 @@ export class Sampler {
    */
   distribution(logits: Float32Array): TokenDistribution {
     const o = this.opts;
+    const k = rowKernels();
     const l = this.penalised(logits);
-    const best = argmax(l);
+    const n = l.length;
+    const probs = new Float64Array(n);
+    const best = k.argmax(n);
+    if (best < 0) return { probs, logprob: () => NaN };
     const top = l[best]!;
-    const logZ = top + Math.log(sumExp(l, top));
-    const probs = new Float64Array(l.length);
+    const logZ = top + Math.log(k.sumExp(n, top, 1, false));
     const t = o.temperature;
     if (t === 0) {
       probs[best] = 1;
     } else {
       let z = 0;
       if (o.topK === 0 && o.topP === 1 && o.minP === 0) {
-        for (let i = 0; i < l.length; i++) z += probs[i] = Math.exp((l[i]! - top) / t);
+        for (let i = 0; i < n; i++) z += probs[i] = Math.exp((l[i]! - top) / t);
       } else {
         const cand = this.candidates(l, top);
         for (let j = 0; j < cand.length; j++) {
@@ -119,7 +132,7 @@ export class Sampler {
           z += probs[i] = Math.exp((l[i]! - top) / t);
         }
       }
-      for (let i = 0; i < probs.length; i++) probs[i] = probs[i]! / z;
+      for (let i = 0; i < n; i++) probs[i] = probs[i]! / z;
     }
     const pen = Float32Array.from(l);
     return { probs, logprob: (id) => pen[id]! - logZ };
@@ -146,10 +159,12 @@ export class Sampler {
     return last;
   }
 
-  /** The row with logit bias and penalties applied (a scratch copy; the input is not modified). */
+  /**
+   * The row with logit bias and penalties applied, in the thread's scratch row (valid until the
+   * next sampler call on this thread); the input is not modified.
+   */
   private penalised(logits: Float32Array): Float32Array {
-    if (this.scratch.length !== logits.length) this.scratch = new Float32Array(logits.length);
-    const l = this.scratch;
+    const l = rowKernels().row(logits.length);
     l.set(logits);
     for (const [id, b] of this.opts.logitBias) if (id >= 0 && id < l.length) l[id] = l[id]! + b;
     this.applyPenalties(l);
@@ -211,24 +226,6 @@ export class Sampler {
     return keyId(cand[cand.length - 1]!);
   }
 
-  /** Draws from the whole vocabulary in id order; `weighed`: the weights are already in place, summing to this. */
-  private drawAll(l: Float32Array, top: number, weighed?: number): number {
-    const t = this.opts.temperature;
-    const w = this.weightsFor(l.length);
-    let z = 0;
-    if (weighed !== undefined) z = weighed;
-    else for (let i = 0; i < l.length; i++) z += w[i] = Math.exp((l[i]! - top) / t);
-    let r = this.rng.next() * z;
-    let last = 0;
-    for (let i = 0; i < l.length; i++) {
-      const wi = w[i]!;
-      if (wi > 0) last = i;
-      r -= wi;
-      if (r < 0) return i;
-    }
-    return last;
-  }
-
   private weightsFor(n: number): Float64Array {
     if (this.weights.length < n) this.weights = new Float64Array(n);
     return this.weights;
@@ -251,24 +248,4 @@ export class Sampler {
       l[id] = v;
     }
   }
-}
-
-export function argmax(l: Float32Array): number {
-  let best = 0;
-  let bv = -Infinity;
-  for (let i = 0; i < l.length; i++) {
-    if (l[i]! > bv) {
-      bv = l[i]!;
-      best = i;
-    }
-  }
-  return best;
-}
-
-/** Σ exp(l − max) (max: the row's largest logit, so max + log of this is log Z); `keep` receives the terms. */
-function sumExp(l: Float32Array, max: number, keep?: Float64Array): number {
-  let s = 0;
-  if (keep) for (let i = 0; i < l.length; i++) s += keep[i] = Math.exp(l[i]! - max);
-  else for (let i = 0; i < l.length; i++) s += Math.exp(l[i]! - max);
-  return s;
 }

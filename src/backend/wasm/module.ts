@@ -1,11 +1,11 @@
-import { existsSync, readFileSync, statSync, readdirSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import v8 from 'node:v8';
 import { Layout } from './protocol.js';
 import { groupBytes } from './layout.js';
 import { DType } from '../../quant/dtype.js';
 import { applyChoice, type KernelChoice } from './kernel-choice.js';
+import { kernelDir } from './kernel-files.js';
 
 /** The kernel exports (asm/index.ts). Pointers are byte offsets into the instance's memory. */
 export interface Kernels {
@@ -53,41 +53,6 @@ export interface KernelModule {
 /** Largest wasm32 memory: 65536 pages of 64 KiB. */
 export const MAX_PAGES = 65536;
 
-const here = dirname(fileURLToPath(import.meta.url));
-
-function findRoot(): string {
-  let dir = here;
-  while (!existsSync(join(dir, 'package.json'))) {
-    const up = dirname(dir);
-    if (up === dir) return here;
-    dir = up;
-  }
-  return dir;
-}
-
-function newestSource(asmDir: string): number {
-  let t = 0;
-  for (const f of readdirSync(asmDir)) t = Math.max(t, statSync(join(asmDir, f)).mtimeMs);
-  return t;
-}
-
-/**
- * Finds the compiled kernels: beside this file (dist, built by `npm run build:wasm`), else a cache
- * under node_modules built on demand from asm/ (source runs through tsx), rebuilt when stale.
- */
-async function kernelDir(): Promise<string> {
-  if (existsSync(join(here, 'kernels-simd.wasm'))) return here;
-  const root = findRoot();
-  const asmDir = join(root, 'asm');
-  const cache = join(root, 'node_modules', '.cache', 'llama-ts-wasm');
-  const probe = join(cache, 'kernels-simd.wasm');
-  if (existsSync(asmDir) && (!existsSync(probe) || statSync(probe).mtimeMs < newestSource(asmDir))) {
-    const build = (await import(pathToFileURL(join(asmDir, 'build.mjs')).href)) as { buildKernels(out: string): Promise<void> };
-    await build.buildKernels(cache);
-  }
-  return cache;
-}
-
 let cached: Promise<KernelModule> | undefined;
 
 /**
@@ -97,7 +62,7 @@ let cached: Promise<KernelModule> | undefined;
  */
 export function loadKernelModule(): Promise<KernelModule> {
   cached ??= (async () => {
-    const dir = await kernelDir();
+    const dir = kernelDir();
     const wantRelaxed = process.env['LLAMA_TS_WASM_SIMD'] !== 'standard';
     if (wantRelaxed) {
       v8.setFlagsFromString('--experimental-wasm-relaxed-simd');

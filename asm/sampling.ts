@@ -1,0 +1,108 @@
+// The sampler's passes over a vocabulary-wide row of logits (src/generate/row-kernels.ts), four
+// lanes at a time. A separate module from the matmul kernels: built without relaxed SIMD and
+// without threads, so every machine computes the same bits and a seeded draw picks the same token
+// whatever CPU it runs on. Rows are padded with −∞ to a multiple of ROW_BLOCK values.
+import { exp4, hsum } from './simd';
+
+/** Values per block: the draw keeps one f64 weight sum per block and rescans only the block it lands in. */
+export const ROW_BLOCK: i32 = 64;
+
+/** Weights whose exponent is below this are exactly zero (masked −∞ logits included): never drawn. */
+const FLOOR: f32 = -87;
+
+/** First byte free for rows (after the module's static data, 64-byte aligned). */
+export function heap_base(): usize {
+  return (__heap_base + 63) & ~(<usize>63);
+}
+
+/** Index of the first largest of x[0..n) (NaN never wins); −1 when none is above −∞. */
+export function row_argmax(x: usize, n: i32, padded: i32): i32 {
+  const lo = f32x4.splat(-Infinity);
+  let m0 = lo, m1 = lo, m2 = lo, m3 = lo;
+  for (let i = 0; i < padded; i += 16) {
+    const p = x + (<usize>i << 2);
+    // pmax(a, b) = a < b ? b : a: a NaN in the row never replaces the running maximum.
+    m0 = f32x4.pmax(m0, v128.load(p));
+    m1 = f32x4.pmax(m1, v128.load(p, 16));
+    m2 = f32x4.pmax(m2, v128.load(p, 32));
+    m3 = f32x4.pmax(m3, v128.load(p, 48));
+  }
+  const m = f32x4.pmax(f32x4.pmax(m0, m1), f32x4.pmax(m2, m3));
+  let top = f32x4.extract_lane(m, 0);
+  top = max(top, f32x4.extract_lane(m, 1));
+  top = max(top, f32x4.extract_lane(m, 2));
+  top = max(top, f32x4.extract_lane(m, 3));
+  if (!(top > -Infinity)) return -1;
+  for (let i = 0; i < n; i++) if (load<f32>(x + (<usize>i << 2)) == top) return i;
+  return -1;
+}
+
+/** exp((v − top)·scale) per lane, exactly 0 below e^FLOOR. */
+@inline function weights4(v: v128, top: v128, scale: v128): v128 {
+  const e = f32x4.mul(f32x4.sub(v, top), scale);
+  return v128.bitselect(f32x4.splat(0), exp4(e), f32x4.lt(e, f32x4.splat(FLOOR)));
+}
+
+/**
+ * Σ exp((x[i] − top)·scale) over the padded row; with blocks ≠ 0 each block's sum is stored there
+ * (f64, one per ROW_BLOCK values) for row_pick. Blocks are summed in f32 lanes, blocks in f64.
+ */
+export function row_sum_exp(x: usize, padded: i32, top: f32, scale: f32, blocks: usize): f64 {
+  const t = f32x4.splat(top);
+  const s = f32x4.splat(scale);
+  let total: f64 = 0;
+  for (let b = 0; b < padded; b += ROW_BLOCK) {
+    let a0 = f32x4.splat(0), a1 = a0, a2 = a0, a3 = a0;
+    for (let j = 0; j < ROW_BLOCK; j += 16) {
+      const p = x + (<usize>(b + j) << 2);
+      a0 = f32x4.add(a0, weights4(v128.load(p), t, s));
+      a1 = f32x4.add(a1, weights4(v128.load(p, 16), t, s));
+      a2 = f32x4.add(a2, weights4(v128.load(p, 32), t, s));
+      a3 = f32x4.add(a3, weights4(v128.load(p, 48), t, s));
+    }
+    const sum = <f64>hsum(f32x4.add(f32x4.add(a0, a1), f32x4.add(a2, a3)));
+    if (blocks != 0) store<f64>(blocks + (<usize>(b / ROW_BLOCK) << 3), sum);
+    total += sum;
+  }
+  return total;
+}
+
+/**
+ * The token where the running weight sum first exceeds target (0 ≤ target < the row_sum_exp total
+ * that filled blocks, same top and scale): the block from the stored sums, then the token within
+ * it from the same weights recomputed. Only tokens of positive weight are returned; where rounding
+ * runs past a block or the row, the last positive one before that point.
+ */
+export function row_pick(x: usize, padded: i32, top: f32, scale: f32, blocks: usize, target: f64): i32 {
+  const nb = padded / ROW_BLOCK;
+  let cum: f64 = 0;
+  let b = 0;
+  for (; b < nb; b++) {
+    const s = load<f64>(blocks + (<usize>b << 3));
+    if (s > 0 && target < cum + s) break;
+    cum += s;
+  }
+  if (b == nb) {
+    // target ≥ the total by rounding: the last block with weight, its last positive token.
+    b = nb - 1;
+    while (b > 0 && !(load<f64>(blocks + (<usize>b << 3)) > 0)) b--;
+    cum = -Infinity; // rem = +∞: the scan below ends on the block's last positive weight
+  }
+  const t = f32x4.splat(top);
+  const s = f32x4.splat(scale);
+  let rem = target - cum;
+  let last = -1;
+  for (let j = 0; j < ROW_BLOCK; j += 4) {
+    const i = b * ROW_BLOCK + j;
+    const w = weights4(v128.load(x + (<usize>i << 2)), t, s);
+    const w0 = <f64>f32x4.extract_lane(w, 0);
+    const w1 = <f64>f32x4.extract_lane(w, 1);
+    const w2 = <f64>f32x4.extract_lane(w, 2);
+    const w3 = <f64>f32x4.extract_lane(w, 3);
+    if (w0 > 0) { last = i; rem -= w0; if (rem < 0) return i; }
+    if (w1 > 0) { last = i + 1; rem -= w1; if (rem < 0) return i + 1; }
+    if (w2 > 0) { last = i + 2; rem -= w2; if (rem < 0) return i + 2; }
+    if (w3 > 0) { last = i + 3; rem -= w3; if (rem < 0) return i + 3; }
+  }
+  return last;
+}

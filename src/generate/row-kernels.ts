@@ -1,0 +1,167 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { kernelDir } from '../backend/wasm/kernel-files.js';
+
+/**
+ * The passes over a whole row of logits that sampling makes: argmax, Σ exp, and a draw by
+ * cumulative weight. On a 128K vocabulary these were most of the sampler's time (~4 ms a row in
+ * plain JS, where Math.exp runs one value at a time); the wasm build (asm/sampling.ts) runs them
+ * four lanes at a time. One scratch row per thread: a sampler fills it and uses it before returning.
+ */
+export interface RowKernels {
+  /** The scratch row for `n` logits (values past n are −∞); valid until the next `row` call. */
+  row(n: number): Float32Array;
+  /** First index of the largest of row[0..n) (NaN never wins); −1 when none is above −∞. */
+  argmax(n: number): number;
+  /**
+   * Σ exp((row[i] − top)·scale), weights below e^-87 counted as exactly 0; `keep` keeps what
+   * `pick` needs for a draw with the same top and scale.
+   */
+  sumExp(n: number, top: number, scale: number, keep: boolean): number;
+  /** The first token where the running weight sum exceeds `target` (in [0, the kept sum)); positive weights only. */
+  pick(n: number, top: number, scale: number, target: number): number;
+}
+
+/** Values per block of the draw's stored sums (asm/sampling.ts ROW_BLOCK). */
+const BLOCK = 64;
+const FLOOR = -87;
+
+const padded = (n: number): number => Math.ceil(n / BLOCK) * BLOCK;
+
+interface RowExports {
+  memory: WebAssembly.Memory;
+  heap_base(): number;
+  row_argmax(x: number, n: number, padded: number): number;
+  row_sum_exp(x: number, padded: number, top: number, scale: number, blocks: number): number;
+  row_pick(x: number, padded: number, top: number, scale: number, blocks: number, target: number): number;
+}
+
+class WasmRowKernels implements RowKernels {
+  private view = new Float32Array(0);
+  private readonly base: number;
+  private blocks = 0;
+  private n = -1;
+
+  constructor(private readonly k: RowExports) {
+    this.base = k.heap_base();
+  }
+
+  row(n: number): Float32Array {
+    const p = padded(n);
+    const bytes = this.base + p * 4 + (p / BLOCK) * 8;
+    const have = this.k.memory.buffer.byteLength;
+    if (bytes > have) this.k.memory.grow(Math.ceil((bytes - have) / 65536));
+    if (this.n !== n || this.view.buffer !== this.k.memory.buffer) {
+      this.view = new Float32Array(this.k.memory.buffer, this.base, n);
+      this.blocks = this.base + p * 4;
+      this.n = n;
+    }
+    new Float32Array(this.k.memory.buffer, this.base + n * 4, p - n).fill(-Infinity);
+    return this.view;
+  }
+
+  argmax(n: number): number {
+    return this.k.row_argmax(this.base, n, padded(n));
+  }
+
+  sumExp(n: number, top: number, scale: number, keep: boolean): number {
+    return this.k.row_sum_exp(this.base, padded(n), top, scale, keep ? this.blocks : 0);
+  }
+
+  pick(n: number, top: number, scale: number, target: number): number {
+    return this.k.row_pick(this.base, padded(n), top, scale, this.blocks, target);
+  }
+}
+
+/**
+ * The same passes in plain JS (float64 exp): where WebAssembly SIMD is missing, and the
+ * reference the wasm build is tested against. Draws agree with the wasm ones except where a
+ * target falls within rounding of a token boundary.
+ */
+export class JsRowKernels implements RowKernels {
+  private buf = new Float32Array(0);
+  private sums = new Float64Array(0);
+
+  row(n: number): Float32Array {
+    if (this.buf.length !== n) this.buf = new Float32Array(n);
+    return this.buf;
+  }
+
+  argmax(n: number): number {
+    const l = this.buf;
+    let best = -1;
+    let bv = -Infinity;
+    for (let i = 0; i < n; i++) {
+      if (l[i]! > bv) {
+        bv = l[i]!;
+        best = i;
+      }
+    }
+    return best;
+  }
+
+  private weight(i: number, top: number, scale: number): number {
+    const e = (this.buf[i]! - top) * scale;
+    return e < FLOOR ? 0 : Math.exp(e);
+  }
+
+  sumExp(n: number, top: number, scale: number, keep: boolean): number {
+    const nb = padded(n) / BLOCK;
+    if (keep && this.sums.length < nb) this.sums = new Float64Array(nb);
+    let total = 0;
+    for (let b = 0; b < nb; b++) {
+      let s = 0;
+      for (let i = b * BLOCK; i < Math.min(n, (b + 1) * BLOCK); i++) s += this.weight(i, top, scale);
+      if (keep) this.sums[b] = s;
+      total += s;
+    }
+    return total;
+  }
+
+  pick(n: number, top: number, scale: number, target: number): number {
+    const nb = padded(n) / BLOCK;
+    let cum = 0;
+    let b = 0;
+    for (; b < nb; b++) {
+      const s = this.sums[b]!;
+      if (s > 0 && target < cum + s) break;
+      cum += s;
+    }
+    if (b === nb) {
+      // Past the total by rounding: the last block with weight, scanned to its last positive token.
+      b = nb - 1;
+      while (b > 0 && !(this.sums[b]! > 0)) b--;
+      cum = -Infinity;
+    }
+    let rem = target - cum;
+    let last = -1;
+    for (let i = b * BLOCK; i < Math.min(n, (b + 1) * BLOCK); i++) {
+      const w = this.weight(i, top, scale);
+      if (w > 0) {
+        last = i;
+        rem -= w;
+        if (rem < 0) return i;
+      }
+    }
+    return last;
+  }
+}
+
+function loadWasm(): RowKernels | undefined {
+  try {
+    const bytes = readFileSync(join(kernelDir(), 'row-kernels.wasm'));
+    if (!WebAssembly.validate(bytes)) return undefined;
+    const inst = new WebAssembly.Instance(new WebAssembly.Module(bytes), {});
+    return new WasmRowKernels(inst.exports as unknown as RowExports);
+  } catch {
+    return undefined;
+  }
+}
+
+let shared: RowKernels | undefined;
+
+/** This thread's row kernels: the wasm build, or plain JS where it cannot load (LLAMA_TS_ROW_KERNELS=js forces JS). */
+export function rowKernels(): RowKernels {
+  shared ??= (process.env['LLAMA_TS_ROW_KERNELS'] !== 'js' && loadWasm()) || new JsRowKernels();
+  return shared;
+}

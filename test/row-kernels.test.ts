@@ -1,0 +1,117 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { rowKernels, JsRowKernels, type RowKernels } from '../src/generate/row-kernels.js';
+
+const wasm = rowKernels();
+const js = new JsRowKernels();
+
+function fill(k: RowKernels, values: ArrayLike<number>): Float32Array {
+  const r = k.row(values.length);
+  r.set(values);
+  return r;
+}
+
+function randomRow(n: number, seed: number, spread = 8): Float32Array {
+  const out = new Float32Array(n);
+  let s = seed >>> 0;
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1103515245) + 12345) >>> 0;
+    out[i] = (s / 2 ** 32 - 0.5) * spread;
+  }
+  return out;
+}
+
+test('the wasm row kernels are in use (not the JS fallback)', () => {
+  assert.ok(!(wasm instanceof JsRowKernels), 'row-kernels.wasm did not load');
+});
+
+test('argmax: first of equal maxima, NaN never wins, −1 when nothing is above −∞, any length', () => {
+  for (const k of [wasm, js]) {
+    fill(k, [0, 5, 5, 1]);
+    assert.equal(k.argmax(4), 1);
+    fill(k, [NaN, -1, NaN, -0.5, -0.5]);
+    assert.equal(k.argmax(5), 3);
+    fill(k, [-Infinity, NaN, -Infinity]);
+    assert.equal(k.argmax(3), -1);
+    fill(k, [-0, 0, -1]);
+    assert.equal(k.argmax(3), 0);
+    const big = randomRow(1000 + 37, 5);
+    big[1036] = 100; // the last value, past the last full 64-value block
+    fill(k, big);
+    assert.equal(k.argmax(1037), 1036);
+  }
+});
+
+test('sumExp matches float64 exp within 1e-6 and counts masked (−∞) tokens as 0', () => {
+  for (const n of [1, 63, 64, 65, 1000, 128256]) {
+    const row = randomRow(n, n, 12);
+    if (n > 10) row[3] = -Infinity;
+    for (const scale of [1, 1 / 0.8, 1 / 1.7]) {
+      fill(wasm, row);
+      const top = row[wasm.argmax(n)]!;
+      let ref = 0;
+      for (let i = 0; i < n; i++) ref += Math.exp((row[i]! - top) * scale);
+      const got = wasm.sumExp(n, top, scale, false);
+      assert.ok(Math.abs(got - ref) / ref < 1e-6, `n ${n} scale ${scale}: ${got} vs ${ref}`);
+      fill(js, row);
+      assert.ok(Math.abs(js.sumExp(n, top, scale, false) - ref) / ref < 1e-12);
+    }
+  }
+});
+
+test('pick: the token where the running sum crosses the target, never a zero-weight one', () => {
+  const n = 5000;
+  const row = randomRow(n, 9, 10);
+  for (let i = 0; i < n; i += 3) row[i] = -Infinity; // masked
+  const top = row.reduce((m, x) => Math.max(m, x), -Infinity);
+  for (const scale of [1, 1.25]) {
+    fill(wasm, row);
+    const zw = wasm.sumExp(n, top, scale, true);
+    fill(js, row);
+    const zj = js.sumExp(n, top, scale, true);
+    let same = 0;
+    const draws = 4000;
+    for (let d = 0; d < draws; d++) {
+      const u = (d + 0.5) / draws;
+      const a = wasm.pick(n, top, scale, u * zw);
+      const b = js.pick(n, top, scale, u * zj);
+      assert.ok(a >= 0 && a < n && a % 3 !== 0, `wasm picked ${a}`);
+      assert.ok(b >= 0 && b < n && b % 3 !== 0, `js picked ${b}`);
+      // The exact cumulative rule in float64: the first token whose running sum exceeds u · Z.
+      if (a === b) same++;
+      else assert.ok(Math.abs(a - b) <= 3, `picks ${a} and ${b} are not neighbours`);
+    }
+    assert.ok(same >= draws - 4, `${draws - same} of ${draws} draws differ between wasm and js`);
+    // Rounding past the total ends on the last token of positive weight.
+    let lastLive = n - 1;
+    while (lastLive % 3 === 0) lastLive--;
+    assert.equal(wasm.pick(n, top, scale, zw * 2), lastLive);
+    assert.equal(js.pick(n, top, scale, zj * 2), wasm.pick(n, top, scale, zw * 2));
+  }
+});
+
+test('pick follows the weights: frequencies over a small row match exp(l − top)', () => {
+  const row = Float32Array.from([0, 1, -Infinity, 2, 0.5, -3]);
+  fill(wasm, row);
+  const z = wasm.sumExp(6, 2, 1, true);
+  const counts = new Array<number>(6).fill(0);
+  const draws = 20000;
+  for (let d = 0; d < draws; d++) counts[wasm.pick(6, 2, 1, ((d + 0.5) / draws) * z)]!++;
+  for (let i = 0; i < 6; i++) {
+    const p = row[i] === -Infinity ? 0 : Math.exp(row[i]! - 2) / z;
+    assert.ok(Math.abs(counts[i]! / draws - p) < 1e-3, `token ${i}: ${counts[i]! / draws} vs ${p}`);
+  }
+});
+
+test('the scratch row grows and shrinks with the vocabulary; padding never leaks into results', () => {
+  const big = randomRow(200000, 1);
+  fill(wasm, big);
+  const a = wasm.argmax(200000);
+  assert.equal(big[a], big.reduce((m, x) => Math.max(m, x), -Infinity));
+  const small = fill(wasm, [-5, -6, -7]);
+  assert.equal(small.length, 3);
+  assert.equal(wasm.argmax(3), 0);
+  const z = wasm.sumExp(3, -5, 1, true);
+  assert.ok(Math.abs(z - (1 + Math.exp(-1) + Math.exp(-2))) < 1e-6);
+  assert.equal(wasm.pick(3, -5, 1, z * 0.999999), 2);
+});
