@@ -110,3 +110,15 @@ export const PAIR = memory.data(16, 16);
   v128.store(PAIR, t);
   return s;
 }
+
+/**
+ * Reads one byte of every 64-byte line of [p, p + bytes) (a cache tile of weights, before the
+ * token tiles run over it): the loads are independent, so the lines arrive at the memory
+ * system's full rate instead of one by one behind the arithmetic of a many-token kernel.
+ */
+export function touch(p: usize, bytes: usize): void {
+  let a: i32 = 0;
+  const end = p + bytes;
+  for (; p < end; p += 256) a += load<u8>(p) + load<u8>(p, 64) + load<u8>(p, 128) + load<u8>(p, 192);
+  store<i32>(SINK, a);
+}
