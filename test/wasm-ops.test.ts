@@ -23,7 +23,7 @@ function maxDiff(a: Float32Array, b: Float32Array): number {
   return m;
 }
 
-function checkAttention(be: Backend, ref: Backend, r: () => number, kv: KVDType, heads: number, kvHeads: number, hd: number, qScale = 1): void {
+function checkAttention(be: Backend, ref: Backend, r: () => number, kv: KVDType, heads: number, kvHeads: number, hd: number, qScale = 1, tol = 2e-5): void {
   const layers = 2;
   const spec = { layers, kvHeads, headDim: hd, capacity: 160, dtype: kv };
   const cw = be.createKVCache(spec);
@@ -61,7 +61,7 @@ function checkAttention(be: Backend, ref: Backend, r: () => number, kv: KVDType,
       }
       // Softmax in f32 over ≤ 80 slots, outputs O(1): f32 rounding stays below 1e-5.
       const d = maxDiff(outs[0]!, outs[1]!);
-      assert.ok(d < 2e-5, `attention kv=${kv} heads=${heads}/${kvHeads} hd=${hd} n=${n} layer ${l}: max diff ${d}`);
+      assert.ok(d < tol, `attention kv=${kv} heads=${heads}/${kvHeads} hd=${hd} n=${n} layer ${l}: max diff ${d}`);
     }
   }
   be.freeKVCache(cw);
@@ -280,9 +280,11 @@ for (const threads of [1, 2, 3, 4]) {
       // The kernel sets softmax weights under e^-80 to zero instead of letting them reach the
       // subnormal range (asm/attention.ts UNDERFLOW); the result must not move.
       const r = rng(500 + threads);
+      // Scores in the hundreds carry f32 rounding of ~3e-5 in the exponent (one ulp of 300), which
+      // the unfused multiply-adds of the standard-SIMD module pass on to the outputs: 1e-4 here.
       for (const kv of ['f32', 'f16'] as const) {
-        checkAttention(be, ref, r, kv, 8, 2, 16, 60);
-        checkAttention(be, ref, r, kv, 8, 4, 64, 30);
+        checkAttention(be, ref, r, kv, 8, 2, 16, 60, 1e-4);
+        checkAttention(be, ref, r, kv, 8, 4, 64, 30, 1e-4);
       }
     });
   });
