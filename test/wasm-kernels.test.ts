@@ -133,9 +133,11 @@ describe('kernel probe', () => {
       const sel = selectKernels(km.module, km.bytes, km.relaxed, { cacheDir: dir, env: { LLAMA_TS_KERNELS: 'i16' } });
       // An entry for this machine must exist for the model timings to be cached beside it.
       const base = { ...selectKernels(km.module, km.bytes, km.relaxed, { cacheDir: dir, env: {} }), choice: sel.choice };
+      // A fake clock that the passes advance: the choice must not depend on how loaded the machine is.
+      let fakeMs = 0;
+      const clock = (): number => fakeMs;
       const spin = (ms: number): void => {
-        const end = performance.now() + ms;
-        while (performance.now() < end);
+        fakeMs += ms;
       };
       let current = base.choice;
       const passes: string[] = [];
@@ -152,7 +154,7 @@ describe('kernel probe', () => {
         },
       });
       const big = 100 * 2 ** 20;
-      const a = tuneOnModel(target({ q4_0: big, q8_0: big, q6_k: big, q4_k: 1000 }), { cacheDir: dir, env: {} });
+      const a = tuneOnModel(target({ q4_0: big, q8_0: big, q6_k: big, q4_k: 1000 }), { cacheDir: dir, env: {}, clock });
       assert.equal(a.source, 'model-probe');
       assert.equal(a.choice.q4_0, 'g2');
       assert.equal(a.choice.q8_0, 'i16');
@@ -167,13 +169,13 @@ describe('kernel probe', () => {
       assert.equal(file.entries[a.key]?.model?.['q4_0']?.variant, 'g2');
 
       passes.length = 0;
-      const b = tuneOnModel(target({ q4_0: big, q6_k: big }), { cacheDir: dir, env: {} });
+      const b = tuneOnModel(target({ q4_0: big, q6_k: big }), { cacheDir: dir, env: {}, clock });
       assert.equal(b.source, 'model-cache');
       assert.equal(b.choice.q4_0, 'g2');
       assert.deepEqual(passes, [], 'a cached machine is not timed again');
 
       passes.length = 0;
-      const c = tuneOnModel(target({ q4_0: big }), { cacheDir: dir, env: { LLAMA_TS_KERNELS: 'q4_0=i16' } });
+      const c = tuneOnModel(target({ q4_0: big }), { cacheDir: dir, env: { LLAMA_TS_KERNELS: 'q4_0=i16' }, clock });
       assert.equal(c.choice.q4_0, 'i16', 'LLAMA_TS_KERNELS wins');
       assert.deepEqual(passes, []);
     } finally {

@@ -337,6 +337,8 @@ export interface ModelTuneTarget {
 export interface ModelTuneOptions extends SelectOptions {
   /** Ops with fewer weight bytes are not timed (default MODEL_TUNE_MIN_BYTES). */
   readonly minBytes?: number;
+  /** Milliseconds now (default performance.now; tests give a fake clock so timing does not depend on load). */
+  readonly clock?: () => number;
 }
 
 /**
@@ -373,21 +375,22 @@ export function tuneOnModel(target: ModelTuneTarget, o: ModelTuneOptions = {}): 
     return { ...sel, choice, source: 'model-cache', modelOps: known };
   }
   const tuning: ModelTuning = { ...(cached ?? {}) };
+  const now = o.clock ?? ((): number => performance.now());
   for (const op of ops.filter((op) => !known.includes(op))) {
     const vs = KERNEL_VARIANTS.filter((v) => usable(op, v));
     const rounds: Partial<Record<KernelVariant, number[]>> = {};
     const runWith = (v: KernelVariant): number => {
       target.setChoice({ ...choice, [op]: v });
-      const t0 = performance.now();
+      const t0 = now();
       target.pass(op);
-      return performance.now() - t0;
+      return now() - t0;
     };
     for (const v of vs) {
       runWith(v);
       rounds[v] = [];
     }
-    const t0 = performance.now();
-    for (let r = 0; r < MODEL_ROUNDS && (r < 3 || performance.now() - t0 < MODEL_BUDGET_MS); r++) {
+    const t0 = now();
+    for (let r = 0; r < MODEL_ROUNDS && (r < 3 || now() - t0 < MODEL_BUDGET_MS); r++) {
       for (const v of vs) rounds[v]!.push(runWith(v));
     }
     choice[op] = pick(rounds, MODEL_MARGIN);
