@@ -115,3 +115,9 @@ test('the scratch row grows and shrinks with the vocabulary; padding never leaks
   assert.ok(Math.abs(z - (1 + Math.exp(-1) + Math.exp(-2))) < 1e-6);
   assert.equal(wasm.pick(3, -5, 1, z * 0.999999), 2);
 });
+
+test('a temperature too small for float32 samples the argmax instead of NaN weights', async () => {
+  const { Sampler } = await import('../src/generate/sampler.js');
+  const s = new Sampler({ temperature: 1e-40, seed: 3 });
+  assert.equal(s.sample(Float32Array.from([0.5, 2, 1.5, 2])).id, 1);
+});

@@ -93,8 +93,10 @@ export class Sampler {
     const logZ = top + Math.log(z);
     if (o.temperature === 0) return { id: best, logprob: l[best]! - logZ };
     let chosen: number;
+    const scale = 1 / o.temperature;
+    // Past float32's range (T < ~3e-39) the weights are a point mass on the argmax anyway.
+    if (scale > 3e38) return { id: best, logprob: l[best]! - logZ };
     if (whole) {
-      const scale = 1 / o.temperature;
       const zt = o.temperature === 1 ? z : k.sumExp(n, top, scale, true);
       chosen = k.pick(n, top, scale, this.rng.next() * zt);
     } else {
