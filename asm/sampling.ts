@@ -2,7 +2,7 @@
 // lanes at a time. A separate module from the matmul kernels: built without relaxed SIMD and
 // without threads, so every machine computes the same bits and a seeded draw picks the same token
 // whatever CPU it runs on. Rows are padded with −∞ to a multiple of ROW_BLOCK values.
-import { exp4, hsum } from './simd';
+import { exp4, hsum, hsumi } from './simd';
 
 /** Values per block: the draw keeps one f64 weight sum per block and rescans only the block it lands in. */
 export const ROW_BLOCK: i32 = 64;
@@ -105,4 +105,17 @@ export function row_pick(x: usize, padded: i32, top: f32, scale: f32, blocks: us
     if (w3 > 0) { last = i + 3; rem -= w3; if (rem < 0) return i + 3; }
   }
   return last;
+}
+
+/** How many of the padded row are ≥ theta (the −∞ padding never counts unless theta is −∞). */
+export function row_count_at_least(x: usize, padded: i32, theta: f32): i32 {
+  const t = f32x4.splat(theta);
+  let c0 = i32x4.splat(0), c1 = c0;
+  for (let i = 0; i < padded; i += 8) {
+    const p = x + (<usize>i << 2);
+    // A true lane is −1: subtracting counts it.
+    c0 = i32x4.sub(c0, f32x4.ge(v128.load(p), t));
+    c1 = i32x4.sub(c1, f32x4.ge(v128.load(p, 16), t));
+  }
+  return hsumi(i32x4.add(c0, c1));
 }

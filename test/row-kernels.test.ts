@@ -121,3 +121,28 @@ test('a temperature too small for float32 samples the argmax instead of NaN weig
   const s = new Sampler({ temperature: 1e-40, seed: 3 });
   assert.equal(s.sample(Float32Array.from([0.5, 2, 1.5, 2])).id, 1);
 });
+
+test('top-k keeps exactly the k best tokens (ties by id) when the floor is narrowed first', async () => {
+  const { Sampler } = await import('../src/generate/sampler.js');
+  for (const [n, k, seed] of [[128256, 40, 1], [5000, 7, 2], [3000, 1, 3], [2000, 64, 4]] as const) {
+    const row = randomRow(n, seed, 6);
+    // Ties straddling the cut: many tokens share the 10th-best value.
+    const sorted = Float32Array.from(row).sort().reverse();
+    const tie = sorted[Math.min(9, k - 1)]!;
+    for (let i = 0; i < n; i += 97) row[i] = tie;
+    if (n > 128000) row[5] = sorted[0]! + 25; // a peaked row: most tokens far below the top
+    // The sampler drops tokens more than e^28 below the top before any cut (sampler.ts candidates).
+    const top = row.reduce((m, x) => Math.max(m, x), -Infinity);
+    const order = Array.from(row.keys()).filter((i) => row[i]! >= top - 28).sort((a, b) => row[b]! - row[a]! || a - b);
+    const want = new Set(order.slice(0, k));
+    for (const topP of [1, 0.999]) {
+      const d = new Sampler({ temperature: 1, topK: k, topP, seed }).distribution(row);
+      const got = new Set<number>();
+      d.probs.forEach((p, i) => {
+        if (p > 0) got.add(i);
+      });
+      if (topP === 1) assert.deepEqual([...got].sort((a, b) => a - b), [...want].sort((a, b) => a - b), `n ${n} k ${k}`);
+      else for (const i of got) assert.ok(want.has(i), `n ${n} k ${k}: token ${i} outside the top k`);
+    }
+  }
+});

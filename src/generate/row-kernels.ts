@@ -20,6 +20,8 @@ export interface RowKernels {
   sumExp(n: number, top: number, scale: number, keep: boolean): number;
   /** The first token where the running weight sum exceeds `target` (in [0, the kept sum)); positive weights only. */
   pick(n: number, top: number, scale: number, target: number): number;
+  /** How many of row[0..n) are ≥ theta, compared in float32 (theta should be a float32 value). */
+  countAtLeast(n: number, theta: number): number;
 }
 
 /** Values per block of the draw's stored sums (asm/sampling.ts ROW_BLOCK). */
@@ -34,6 +36,7 @@ interface RowExports {
   row_argmax(x: number, n: number, padded: number): number;
   row_sum_exp(x: number, padded: number, top: number, scale: number, blocks: number): number;
   row_pick(x: number, padded: number, top: number, scale: number, blocks: number, target: number): number;
+  row_count_at_least(x: number, padded: number, theta: number): number;
 }
 
 class WasmRowKernels implements RowKernels {
@@ -70,6 +73,10 @@ class WasmRowKernels implements RowKernels {
 
   pick(n: number, top: number, scale: number, target: number): number {
     return this.k.row_pick(this.base, padded(n), top, scale, this.blocks, target);
+  }
+
+  countAtLeast(n: number, theta: number): number {
+    return this.k.row_count_at_least(this.base, padded(n), theta);
   }
 }
 
@@ -144,6 +151,12 @@ export class JsRowKernels implements RowKernels {
       }
     }
     return last;
+  }
+
+  countAtLeast(n: number, theta: number): number {
+    let c = 0;
+    for (let i = 0; i < n; i++) if (this.buf[i]! >= theta) c++;
+    return c;
   }
 }
 

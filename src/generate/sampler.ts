@@ -184,14 +184,17 @@ export class Sampler {
     const o = this.opts;
     // Tokens more than e^28 below the top cannot change a top-p / min-p cut measurably;
     // dropping them first keeps the ranking small on 128K vocabularies.
-    const floor = o.minP > 0 ? Math.max(top + Math.log(o.minP), top - 28) : top - 28;
+    let floor = o.minP > 0 ? Math.max(top + Math.log(o.minP), top - 28) : top - 28;
     if (l.length > MAX_RANKED_VOCAB) throw new BadArgumentError(`top-k / top-p / min-p support vocabularies up to ${MAX_RANKED_VOCAB} tokens, this one has ${l.length}`);
+    const narrowed = o.topK > 0 && this.narrowForTopK(l, top, floor);
+    if (narrowed !== false) floor = narrowed;
     if (this.keys.length < l.length) this.keys = new Float64Array(l.length);
     const keys = this.keys;
     let n = 0;
     for (let i = 0; i < l.length; i++) if (l[i]! >= floor) keys[n++] = rankKey(l[i]!, i);
     let sorted = false;
-    if (o.topK > 0 && o.topK < n) {
+    // A narrowed floor keeps at least topK tokens: the cut runs as it would over every candidate.
+    if (o.topK > 0 && (o.topK < n || narrowed !== false)) {
       selectSmallest(keys, n, o.topK);
       n = o.topK;
       sorted = true;
@@ -214,6 +217,29 @@ export class Sampler {
       }
       if (ranked === n) return keys.subarray(0, n);
     }
+  }
+
+  /**
+   * A floor above `floor` that at least topK tokens still reach (so the top k all do), found by
+   * bisection with float32 counts over the row; false when the candidates above `floor` are topK
+   * or fewer anyway. Ranking then touches a few hundred keys instead of the whole vocabulary.
+   * The floor is a float32 value, so the count and the filter compare exactly alike.
+   */
+  private narrowForTopK(l: Float32Array, top: number, floor: number): number | false {
+    const k = rowKernels();
+    const want = this.opts.topK;
+    const n = l.length;
+    let lo = Math.fround(floor);
+    if (lo < floor) lo = Math.fround(lo + Math.abs(lo) * 2 ** -23 + 2 ** -149); // round up: at or above floor
+    if (!(k.countAtLeast(n, lo) > want)) return false;
+    let hi = top;
+    for (let it = 0; it < 24; it++) {
+      const mid = Math.fround((lo + hi) / 2);
+      if (mid <= lo || mid >= hi) break;
+      if (k.countAtLeast(n, mid) >= want) lo = mid;
+      else hi = mid;
+    }
+    return lo;
   }
 
   /** Draws from the ranked candidates with weights exp((l − top) / T). */
