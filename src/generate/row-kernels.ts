@@ -58,8 +58,9 @@ class WasmRowKernels implements RowKernels {
       this.view = new Float32Array(this.k.memory.buffer, this.base, n);
       this.blocks = this.base + p * 4;
       this.n = n;
+      // Only this method writes past n (callers fill [0, n), the kernels only read): pad once per shape.
+      new Float32Array(this.k.memory.buffer, this.base + n * 4, p - n).fill(-Infinity);
     }
-    new Float32Array(this.k.memory.buffer, this.base + n * 4, p - n).fill(-Infinity);
     return this.view;
   }
 
