@@ -236,6 +236,25 @@ test('abort mid-prefill and mid-decode frees the sequence at once; the others ar
   }
 });
 
+test('a prompt beside many decodes gets at least as many rows a step as they take', { skip: skipNoFixtures, timeout: 120_000 }, async () => {
+  // stepMs 1: the time budget is the floor (8 rows), below the 16 decode rows of every step.
+  const m = await loadModel(MODEL(), { backend: 'ref', maxSequences: 17, stepMs: 1, prefixCacheBytes: 0 });
+  try {
+    const decoding = Array.from({ length: 16 }, (_, i) => run(m, { prompt: [1, 10 + i], options: { maxTokens: 40, ignoreEos: true } }));
+    while (m.stats().generatedTokens < 32) await new Promise((r) => setTimeout(r, 1));
+    const before = m.stats().steps;
+    const prompt = Array.from({ length: 64 }, (_, i) => 3 + i);
+    for await (const _ of m.generate(prompt, { maxTokens: 1 })) break;
+    const steps = m.stats().steps - before;
+    // 64 prompt rows at 16 a step: 4 steps, plus the one in flight when it arrived. At the floor
+    // of 8 rows a step it took 8 or more, and the 16 decodes starved any burst of new requests.
+    assert.ok(steps <= 5, `first token after ${steps} steps`);
+    for (const d of await Promise.all(decoding)) assert.equal(d.ids.length, 40);
+  } finally {
+    await m.dispose();
+  }
+});
+
 test('bounded concurrency and queue: QUEUE_FULL when the queue is full', { skip: skipNoFixtures }, async () => {
   const m = await loadModel(MODEL(), { backend: 'ref', maxSequences: 1, maxQueue: 1 });
   try {

@@ -395,7 +395,11 @@ export class Scheduler {
     for (const job of this.evals) if (!job.done && job.fed < job.tokens.length) pending.push(job);
     const remaining = (j: Job): number => (j.kind === 'gen' ? j.req.prompt.length : j.tokens.length) - j.fed;
     pending.sort((x, y) => Number(y.starved >= 4) - Number(x.starved >= 4) || remaining(x) - remaining(y));
-    let room = Math.max(this.budget() - b.rows, 8);
+    // Prefill gets at least as many rows as the decodes: a step at most doubles while prompts are
+    // pending, and a burst of requests starts within a few steps instead of trickling in at a
+    // few rows a step behind ever more decodes (the last to start would then finish alone, in
+    // small, slow steps).
+    let room = Math.max(this.budget() - b.rows, 8, b.rows);
     const busy = new Set(entries.map((e) => e.job.kind === 'gen' ? e.job.seq : undefined));
     for (const job of pending) {
       const seq = job.seq!;
