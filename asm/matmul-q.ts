@@ -204,6 +204,44 @@ function q8x4_t4(w: usize, sp: usize, nb: i32, x: usize, out: usize, ldo: i32, r
 }
 
 /**
+ * q8x4_t4 with V_DOTADD: one relaxed dot-add per weight vector and token (a single vpdpbusd
+ * where V8 has AVX-VNNI, Node 24 on), the same integer sums.
+ */
+function q8x4_t4a(w: usize, sp: usize, nb: i32, x: usize, out: usize, ldo: i32, rem: i32): void {
+  const ones = v128.load(CONSTS, 16);
+  let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+  const end = w + <usize>nb * 136;
+  for (let p = w; p < end; p += 136, x += 4 * REC) {
+    let v: v128;
+    let i0 = i32x4.splat(0), i1 = i32x4.splat(0), i2 = i32x4.splat(0), i3 = i32x4.splat(0);
+    for (let k: usize = 0; k < 128; k += 32) {
+      v = v128.load(p + k, 8);
+      i0 = dotAdd(v128.load(x + k), v, i0, ones);
+      i1 = dotAdd(v128.load(x + k, REC), v, i1, ones);
+      i2 = dotAdd(v128.load(x + k, 2 * REC), v, i2, ones);
+      i3 = dotAdd(v128.load(x + k, 3 * REC), v, i3, ones);
+      v = v128.load(p + k, 24);
+      i0 = dotAdd(v128.load(x + k, 16), v, i0, ones);
+      i1 = dotAdd(v128.load(x + k, REC + 16), v, i1, ones);
+      i2 = dotAdd(v128.load(x + k, 2 * REC + 16), v, i2, ones);
+      i3 = dotAdd(v128.load(x + k, 3 * REC + 16), v, i3, ones);
+      pin(i0, i1, i2, i3);
+    }
+    const sc = v128.load(sp);
+    sp += 16;
+    a0 = q8fin(i0, sc, x, a0);
+    a1 = q8fin(i1, sc, x + REC, a1);
+    a2 = q8fin(i2, sc, x + 2 * REC, a2);
+    a3 = q8fin(i3, sc, x + 3 * REC, a3);
+  }
+  const os = <usize>ldo << 2;
+  storeRows(out, q8out(a0), rem);
+  storeRows(out + os, q8out(a1), rem);
+  storeRows(out + 2 * os, q8out(a2), rem);
+  storeRows(out + 3 * os, q8out(a3), rem);
+}
+
+/**
  * out[t, r] = Σ_c x[t, c] · w[r, c] for r < rowsValid. w: `groups` Q8x4 groups; xr: n tokens of
  * 7-bit signed records (quant_rec_q7s); out row stride ldo floats.
  */
@@ -232,7 +270,10 @@ export function mm_q8x4(w: usize, groups: i32, rowsValid: i32, cols: i32, n: i32
         const ts = min(4, n - t);
         if (ts == 4 && nb << 4 <= TILE_SCALES_BYTES) {
           for (let g = g0; g < g1; g++) {
-            q8x4_t4(w + <usize>g * gBytes, TILE_SCALES + <usize>(g - g0) * (<usize>nb << 4), nb, xt, out + ((<usize>t * ldo + (g << 2)) << 2), ldo, rowsValid - (g << 2));
+            const sp = TILE_SCALES + <usize>(g - g0) * (<usize>nb << 4);
+            const o = out + ((<usize>t * ldo + (g << 2)) << 2);
+            if (vQ8 == V_DOTADD) q8x4_t4a(w + <usize>g * gBytes, sp, nb, xt, o, ldo, rowsValid - (g << 2));
+            else q8x4_t4(w + <usize>g * gBytes, sp, nb, xt, o, ldo, rowsValid - (g << 2));
           }
         } else {
           for (let j = 0; j < ts; j++) {
@@ -373,6 +414,41 @@ function q4x4_t4(w: usize, nb: i32, x: usize, out: usize, ldo: i32, rem: i32): v
   storeRows(out + 3 * os, a3, rem);
 }
 
+/** q4x4_t4 with V_DOTADD: relaxed dot-adds into i32 sums (the same integers as the i16 sums). */
+function q4x4_t4a(w: usize, nb: i32, x: usize, out: usize, ldo: i32, rem: i32): void {
+  const m = v128.load(CONSTS);
+  const ones = v128.load(CONSTS, 16);
+  let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+  const end = w + <usize>nb * 80;
+  for (let p = w; p < end; p += 80, x += 4 * REC) {
+    let i0 = i32x4.splat(0), i1 = i32x4.splat(0), i2 = i32x4.splat(0), i3 = i32x4.splat(0);
+    for (let k: usize = 0; k < 64; k += 16) {
+      const v = v128.load(p + k, 16);
+      let h = v128.and(v, m);
+      i0 = dotAdd(v128.load(x + k), h, i0, ones);
+      i1 = dotAdd(v128.load(x + k, REC), h, i1, ones);
+      i2 = dotAdd(v128.load(x + k, 2 * REC), h, i2, ones);
+      i3 = dotAdd(v128.load(x + k, 3 * REC), h, i3, ones);
+      h = v128.and(i16x8.shr_u(v, 4), m);
+      i0 = dotAdd(v128.load(x + k, 64), h, i0, ones);
+      i1 = dotAdd(v128.load(x + k, REC + 64), h, i1, ones);
+      i2 = dotAdd(v128.load(x + k, 2 * REC + 64), h, i2, ones);
+      i3 = dotAdd(v128.load(x + k, 3 * REC + 64), h, i3, ones);
+      pin(i0, i1, i2, i3);
+    }
+    const sc = v128.load(p);
+    a0 = q4finI(i0, sc, x, a0);
+    a1 = q4finI(i1, sc, x + REC, a1);
+    a2 = q4finI(i2, sc, x + 2 * REC, a2);
+    a3 = q4finI(i3, sc, x + 3 * REC, a3);
+  }
+  const os = <usize>ldo << 2;
+  storeRows(out, a0, rem);
+  storeRows(out + os, a1, rem);
+  storeRows(out + 2 * os, a2, rem);
+  storeRows(out + 3 * os, a3, rem);
+}
+
 /** As mm_q8x4 for Q4x4 groups against signed 8-bit records (quant_rec_q8s). */
 export function mm_q4x4(w: usize, groups: i32, rowsValid: i32, cols: i32, n: i32, xr: usize, out: usize, ldo: i32): void {
   const nb = cols >> 5;
@@ -389,7 +465,9 @@ export function mm_q4x4(w: usize, groups: i32, rowsValid: i32, cols: i32, n: i32
         const ts = min(4, n - t);
         if (ts == 4) {
           for (let g = g0; g < g1; g++) {
-            q4x4_t4(w + <usize>g * gBytes, nb, xt, out + ((<usize>t * ldo + (g << 2)) << 2), ldo, rowsValid - (g << 2));
+            const o = out + ((<usize>t * ldo + (g << 2)) << 2);
+            if (vQ4 == V_DOTADD) q4x4_t4a(w + <usize>g * gBytes, nb, xt, o, ldo, rowsValid - (g << 2));
+            else q4x4_t4(w + <usize>g * gBytes, nb, xt, o, ldo, rowsValid - (g << 2));
           }
         } else {
           for (let j = 0; j < ts; j++) {

@@ -60,3 +60,35 @@ test('standard-SIMD build is in use and its matmuls match a float64 dot within t
     }
   }
 });
+
+test('4-token tiles of the dotadd variant give the same bits as the default (standard-SIMD build, where Liftoff cannot miscompile it)', async () => {
+  const r = rng(11);
+  const rows = 23;
+  const cols = 320;
+  const n = 9; // two 4-token tiles and one single token
+  const cases = [DType.Q8_0, DType.Q4_0].map((dtype) => ({ dtype, data: randomWeight(r, dtype, rows, cols) }));
+  const x = randn(r, n * cols);
+  const run = async (spec: string): Promise<Float32Array[]> => {
+    const old = process.env['LLAMA_TS_KERNELS'];
+    process.env['LLAMA_TS_KERNELS'] = spec;
+    const b = await createWasmBackend({ threads: 2 });
+    try {
+      assert.equal(b.kernels.choice.q8_0, spec.includes('dotadd') ? 'dotadd' : 'i16', 'the forced variant runs');
+      return cases.map(({ dtype, data }) => {
+        const w = b.loadWeight({ name: 'w', dtype, shape: [rows, cols], data });
+        const xt = b.alloc(n * cols);
+        const ot = b.alloc(n * rows);
+        b.write(xt, x);
+        b.matmul(ot, xt, w, n);
+        return b.read(ot);
+      });
+    } finally {
+      await b.dispose();
+      if (old === undefined) delete process.env['LLAMA_TS_KERNELS'];
+      else process.env['LLAMA_TS_KERNELS'] = old;
+    }
+  };
+  const base = await run('q8_0=i16,q4_0=i16');
+  const dot = await run('q8_0=dotadd,q4_0=dotadd');
+  for (let i = 0; i < cases.length; i++) assert.deepEqual(dot[i], base[i], `${DType[cases[i]!.dtype]}: dotadd differs`);
+});

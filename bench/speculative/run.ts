@@ -5,11 +5,13 @@
  *  1. the verify-cost curve: time of evaluating K + 1 tokens with logits 'all' in one step (what
  *     the driver's verification runs; session.eval would chunk it at the scheduler's budget) against one
  *     decode step, K = 1..8 (min and median over --reps), the figure that decides every speedup;
+ *     The curve is the target's (--target, Q8_0 by default; Q4_0 is what most people serve): its
+ *     type decides how far a step of a few tokens stays memory-bound like a decode step;
  *  2. plain vs speculative tokens/s for a Q8_0 target with a Q4_0 draft of the same weights, and
  *     for prompt lookup on a copy-heavy prompt, with acceptance rates;
  *  3. the speedup the measured curve predicts for a real 1B-drafts-8B pair at acceptance 0.6–0.8.
  *
- *   node --import tsx bench/speculative/run.ts [-t 2] [--reps 5] [--gen 32] [--context 64]
+ *   node --import tsx bench/speculative/run.ts [-t 2] [--reps 5] [--gen 32] [--context 64] [--target q8_0|q4_0]
  *
  * Prints one JSON line per measurement, then a summary; every figure names the CPU it ran on.
  * Random weights do not behave like trained ones: the verify-cost curve carries over to real
@@ -32,6 +34,7 @@ const { values } = parseArgs({
     context: { type: 'string', default: '64' },
     'max-k': { type: 'string', default: '8' },
     cache: { type: 'string', default: join(tmpdir(), 'llama-ts-bench') },
+    target: { type: 'string', default: 'q8_0' },
     'skip-generate': { type: 'boolean', default: false },
   },
 });
@@ -92,20 +95,23 @@ async function generate(model: LlamaModel, prompt: readonly number[], o: Generat
   }
 }
 
-const target = await loadModel(ensureModel('q8_0'), { threads });
+const targetType = values.target!;
+if (!['q8_0', 'q4_0', 'f16'].includes(targetType)) throw new Error(`--target: q8_0, q4_0 or f16, got ${targetType}`);
+const target = await loadModel(ensureModel(targetType), { threads });
 const curve: { k: number; ratioMin: number; ratioMedian: number }[] = [];
 try {
   const costs = await verifyCosts(target, maxK + 1);
   const one = stats(costs[1]!);
-  emit({ bench: 'verify', k: 0, tokens: 1, min_ms: round(one.min), median_ms: round(one.median) });
+  emit({ bench: 'verify', target: targetType, k: 0, tokens: 1, min_ms: round(one.min), median_ms: round(one.median) });
   for (let k = 1; k <= maxK; k++) {
     const t = stats(costs[k + 1]!);
     const row = { k, ratioMin: t.min / one.min, ratioMedian: t.median / one.median };
     curve.push(row);
-    emit({ bench: 'verify', k, tokens: k + 1, min_ms: round(t.min), median_ms: round(t.median), ratio_min: round(row.ratioMin), ratio_median: round(row.ratioMedian) });
+    emit({ bench: 'verify', target: targetType, k, tokens: k + 1, min_ms: round(t.min), median_ms: round(t.median), ratio_min: round(row.ratioMin), ratio_median: round(row.ratioMedian) });
   }
 
-  if (!values['skip-generate']) {
+  // A Q4_0 draft of a Q4_0 target is the target itself: nothing to measure.
+  if (!values['skip-generate'] && targetType !== 'q4_0') {
     const draft = await loadModel(ensureModel('q4_0'), { threads });
     try {
       const prompt = [128000, ...Array.from({ length: 31 }, (_, i) => 1000 + ((i * 104729) % 30000))];
@@ -136,7 +142,7 @@ try {
 // A real 1B-drafts-8B pair: decode is memory-bound, so a draft step costs about the ratio of the
 // bytes read per token (Llama 3.2 1B vs Llama 3.1 8B at the same quantisation: ≈ 1.24 / 8.03).
 const draftCost = 1.24 / 8.03;
-console.log(`\nverify-cost curve (${cpu}, ${threads} threads): t(eval K+1 tokens) / t(one decode step)`);
+console.log(`\nverify-cost curve (${cpu}, ${threads} threads, ${targetType} target): t(eval K+1 tokens) / t(one decode step)`);
 for (const c of curve) console.log(`  K=${c.k}: ${c.ratioMin.toFixed(2)}× (min)  ${c.ratioMedian.toFixed(2)}× (median)`);
 // "Verify 4 tokens": the last token plus K = 3 drafts in one step.
 const k3 = curve.find((c) => c.k === 3);

@@ -16,14 +16,11 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import v8 from 'node:v8';
 import { synthKQuant } from './synth-kquant.js';
 import { ensureLlamaCpp as ensureLlamaCpp_ } from '../peers/llamacpp.js';
 import { DType } from '../../src/quant/dtype.js';
 import type { BenchResult } from '../../src/cli/bench.js';
 import { cpuInfo } from '../../src/backend/wasm/cpu-info.js';
-
-v8.setFlagsFromString('--experimental-wasm-relaxed-simd');
 
 function repoRoot(): string {
   let d = dirname(fileURLToPath(import.meta.url));

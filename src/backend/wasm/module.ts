@@ -65,8 +65,10 @@ export function loadKernelModule(): Promise<KernelModule> {
     const dir = kernelDir();
     const wantRelaxed = process.env['LLAMA_TS_WASM_SIMD'] !== 'standard';
     if (wantRelaxed) {
-      v8.setFlagsFromString('--experimental-wasm-relaxed-simd');
       const bytes = readFileSync(join(dir, 'kernels-relaxed.wasm'));
+      // Node 20 has relaxed SIMD behind a flag; Node 24 has it on and reports the flag's name as
+      // unrecognized on stderr, so the flag is set only where the module does not validate.
+      if (!WebAssembly.validate(bytes)) v8.setFlagsFromString('--experimental-wasm-relaxed-simd');
       if (WebAssembly.validate(bytes)) {
         const module = new WebAssembly.Module(bytes);
         // The Q8_0 kernels need the relaxed dot to read its second operand as unsigned (x64
