@@ -6,6 +6,7 @@ import { mm_kx4, Q4KX4_SB, Q5KX4_SB, Q6KX4_SB } from './matmul-kx4';
 import { mm_f, deq_f, KIND_F32 } from './matmul-f';
 import { deq_kx4 } from './repack-k';
 import { deq_x4 } from './elementwise';
+import { quant_rec_q7s, quant_rec_q8k, quant_rec_q8s } from './quant';
 
 export const LAYOUT_Q8X4: i32 = 1;
 export const LAYOUT_Q4X4: i32 = 2;
@@ -24,7 +25,14 @@ export function group_bytes(layout: i32, kind: i32, cols: i32): usize {
   return kind == KIND_F32 ? c << 2 : c << 1;
 }
 
-/** out[t, r] = Σ_c x[t, c] · w[r, c] for `layout`'s weights and activation format. */
+/** n tokens of x [n, cols] f32 → the activation records `layout` and `kind`'s kernels read (rec_bytes(n, cols) at dst). */
+export function quant_act(layout: i32, kind: i32, x: usize, n: i32, cols: i32, dst: usize): void {
+  if (layout == LAYOUT_Q8X4) quant_rec_q7s(x, n, cols, dst);
+  else if (layout == LAYOUT_KX4 && kind == KIND_Q4_K) quant_rec_q8k(x, n, cols, dst);
+  else quant_rec_q8s(x, n, cols, dst);
+}
+
+/** out[t, r] = Σ_c x[t, c] · w[r, c] for `layout`'s weights and activation format (quant_act's records). */
 export function mm(layout: i32, kind: i32, w: usize, groups: i32, rows: i32, cols: i32, n: i32, x: usize, out: usize, ldo: i32): void {
   if (layout == LAYOUT_Q8X4) mm_q8x4(w, groups, rows, cols, n, x, out, ldo);
   else if (layout == LAYOUT_Q4X4) mm_q4x4(w, groups, rows, cols, n, x, out, ldo);

@@ -4,13 +4,16 @@
 // rows' f32 super-scales, so the bytes stay close to ggml's.
 //
 // Q4Kx4, per group and 256-column superblock (608 bytes, 4.75 bits per weight):
-//   D f32×4 (each row's d) | DM f32×4 (each row's −dmin/8) | 8 blocks of 72 bytes:
-//   sc u8×4 | m u8×4 | 64 bytes of nibbles arranged as Q4x4 (low: columns 4k.., high: 16+4k..).
-//   value = D·sc·q − dmin·m  (ggml's d·sc·q − dmin·m, same f32 products).
+//   D f32×4 (each row's d) | DMN f32×4 (each row's −dmin) | SC: sc u8, block j's row r at 4j + r |
+//   MIN: m u8 by block pairs, blocks 2J and 2J+1 of row r at 8J + 2r (+1) | 8 blocks of 64 bytes
+//   of nibbles arranged as Q4x4 (low: columns 4k.., high: 16+4k..).
+//   value = d·sc·q − dmin·m (ggml's). Against Q8_K-style records (one dx per 256 values,
+//   quant_rec_q8k) a row's superblock is dx·(d·Σ_j sc_j·Σq·n − dmin·Σ_j m_j·Σq_j): integer sums
+//   (pmaddwd applies the scales and the mins), one f32 finish per superblock as in llama.cpp.
 // Q5Kx4, per group and superblock (736 bytes, 5.75 bits per weight):
 //   D f32×4 | DM f32×4 (−dmin/8) | 8 blocks of 88 bytes: sc u8×4 | m u8×4 | 64 bytes of low
 //   nibbles arranged as Q4x4 | 16 bytes of fifth bits: bit c of byte 4·row + i is column 4c + i's.
-//   value = D·sc·q − dmin·m.
+//   value = D·sc·q − dmin·m, against per-32 records (quant_rec_q8s), finished per block.
 // Q6Kx4, per group and superblock (1104 bytes, 8.6 bits per weight):
 //   D f32×4 | 8 blocks of 136 bytes: sc i8×8 (rows 0..3 for columns 0..15, then 16..31) |
 //   128 bytes of q ∈ [0, 63] arranged as Q8x4 (vector k = each row's columns 4k..4k+3).
@@ -21,12 +24,17 @@ import { groupTile, tokenBlock, nibbleDot, nibbleDot2, nibbleDotA, PAIR, pin, SI
 import { OP_Q4_K, OP_Q6_K, V_DOTADD, V_G2, variant } from './variants';
 
 export const Q4KX4_SB: usize = 608;
+export const Q4K_SC: usize = 32;
+export const Q4K_MIN: usize = 64;
+export const Q4K_NIB: usize = 96;
 export const Q6KX4_SB: usize = 1104;
 export const Q5KX4_SB: usize = 736;
 
 const NIBBLES = memory.data<u32>([0x0f0f0f0f, 0x0f0f0f0f, 0x0f0f0f0f, 0x0f0f0f0f, 0x10101010, 0x10101010, 0x10101010, 0x10101010], 16);
 /** One Q5Kx4 block's 8 chunk vectors, unpacked once for a 4-token tile (per-thread memory). */
 const Q5CHUNKS = memory.data(128, 16);
+/** A 4-token tile's f32 sums, kept in memory across a superblock's integer work (per-thread memory). */
+const ACC4 = memory.data(64, 16);
 
 /** Four u8 (or i8) at p widened to f32x4. */
 @inline function u8x4(p: usize): v128 {
@@ -36,41 +44,78 @@ const Q5CHUNKS = memory.data(128, 16);
   return f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_s(i16x8.extend_low_i8x16_s(v128.load32_zero(p))));
 }
 
-/** One token against one Q4Kx4 group: Σ over superblocks of Σ_j dx·(A_j·dot_j − B_j·Σx_j). */
+/** Block j's scales as i16 pairs per row, [sc_0 sc_0 sc_1 sc_1 …], the pmaddwd partner of nibbleDot's sums. */
+@inline function scPairs(s: usize, j: usize): v128 {
+  const v = v128.load8x8_u(s + Q4K_SC + (j << 2));
+  return v128.shuffle<i16>(v, v, 0, 0, 1, 1, 2, 2, 3, 3);
+}
+
+/** One token's Σ_j m_j·Σq_j over a superblock (x: its block 0 record, xstep: to the next block's). */
+@inline function q4kMins(s: usize, x: usize, xstep: usize): v128 {
+  let t = i32x4.dot_i16x8_s(v128.load8x8_u(s + Q4K_MIN), v128.load(x, REC_S));
+  t = i32x4.add(t, i32x4.dot_i16x8_s(v128.load8x8_u(s + Q4K_MIN + 8), v128.load(x + 2 * xstep, REC_S)));
+  t = i32x4.add(t, i32x4.dot_i16x8_s(v128.load8x8_u(s + Q4K_MIN + 16), v128.load(x + 4 * xstep, REC_S)));
+  return i32x4.add(t, i32x4.dot_i16x8_s(v128.load8x8_u(s + Q4K_MIN + 24), v128.load(x + 6 * xstep, REC_S)));
+}
+
+/**
+ * acc + dx·(d·isum − dmin·msum) for one superblock: the one place its f32 steps happen, so every
+ * kernel rounds alike. The weight scales multiply first: d·dx of two small scales can fall below
+ * f32's normal range, and x86 multiplies subnormals through microcode (3× slower prefill seen).
+ */
+@inline function q4kFinish(isum: v128, msum: v128, s: usize, x: usize, acc: v128): v128 {
+  const v = fma(f32x4.convert_i32x4_s(isum), v128.load(s), f32x4.mul(f32x4.convert_i32x4_s(msum), v128.load(s, 16)));
+  return fma(v, v128.load(x, REC_D), acc);
+}
+
+/** Block j of the superblock at s against one token's record x: Σ over its columns of sc·q·n per row (i32). */
+@inline function q4kBlock(s: usize, j: usize, x: usize, m: v128): v128 {
+  return i32x4.dot_i16x8_s(nibbleDot(s + Q4K_NIB + (j << 6), x, m), scPairs(s, j));
+}
+
+/** isum + block j's sum, pinned (stored) before the next block's loads. */
+@inline function q4kNext(isum: v128, s: usize, j: usize, x: usize, m: v128): v128 {
+  v128.store(SINK, isum, 16);
+  return i32x4.add(isum, q4kBlock(s, j, x, m));
+}
+
+/** One token against one Q4Kx4 group (x: its records, quant_rec_q8k; xstep: record to record). */
 function q4k_t1(w: usize, nsb: i32, x: usize, xstep: usize): v128 {
   const m = v128.load(NIBBLES);
   let acc = f32x4.splat(0);
   const end = w + <usize>nsb * Q4KX4_SB;
-  for (let s = w; s < end; s += Q4KX4_SB) {
-    const D = v128.load(s);
-    const DM = v128.load(s, 16);
-    for (let p = s + 32; p < s + Q4KX4_SB; p += 72, x += xstep) {
-      const t = nibbleDot(p + 8, x, m);
-      const A = f32x4.mul(D, u8x4(p));
-      const Bn = f32x4.mul(DM, u8x4(p + 4));
-      const v = fma(f32x4.convert_i32x4_s(i32x4.extadd_pairwise_i16x8_s(t)), A, f32x4.mul(f32x4.convert_i32x4_s(v128.load(x, REC_S)), Bn));
-      acc = fma(v, v128.load(x, REC_D), acc);
-    }
+  for (let s = w; s < end; s += Q4KX4_SB, x += 8 * xstep) {
+    // Unrolled: a loop over the 8 blocks spent ~10 of ~60 instructions a block on its counter,
+    // addresses and V8's stack check. Each block's sum is stored (q4kNext) so that its arithmetic
+    // happens before the next block's loads instead of holding them all in spilled registers.
+    let xb = x;
+    let isum = q4kBlock(s, 0, xb, m);
+    isum = q4kNext(isum, s, 1, (xb += xstep), m);
+    isum = q4kNext(isum, s, 2, (xb += xstep), m);
+    isum = q4kNext(isum, s, 3, (xb += xstep), m);
+    isum = q4kNext(isum, s, 4, (xb += xstep), m);
+    isum = q4kNext(isum, s, 5, (xb += xstep), m);
+    isum = q4kNext(isum, s, 6, (xb += xstep), m);
+    isum = q4kNext(isum, s, 7, (xb += xstep), m);
+    acc = q4kFinish(isum, q4kMins(s, x, xstep), s, x, acc);
   }
   return acc;
 }
 
-/** q4k_t1 with V_DOTADD. */
+/** q4k_t1 with V_DOTADD: i32 block sums times the widened scales. */
 function q4k_t1a(w: usize, nsb: i32, x: usize, xstep: usize): v128 {
   const m = v128.load(NIBBLES);
   const ones = i16x8.splat(1);
   let acc = f32x4.splat(0);
   const end = w + <usize>nsb * Q4KX4_SB;
-  for (let s = w; s < end; s += Q4KX4_SB) {
-    const D = v128.load(s);
-    const DM = v128.load(s, 16);
-    for (let p = s + 32; p < s + Q4KX4_SB; p += 72, x += xstep) {
-      const i = nibbleDotA(p + 8, x, m, ones);
-      const A = f32x4.mul(D, u8x4(p));
-      const Bn = f32x4.mul(DM, u8x4(p + 4));
-      const v = fma(f32x4.convert_i32x4_s(i), A, f32x4.mul(f32x4.convert_i32x4_s(v128.load(x, REC_S)), Bn));
-      acc = fma(v, v128.load(x, REC_D), acc);
+  for (let s = w; s < end; s += Q4KX4_SB, x += 8 * xstep) {
+    let isum = i32x4.splat(0);
+    let xb = x;
+    for (let j: usize = 0; j < 8; j++, xb += xstep) {
+      const sc = i32x4.extend_low_i16x8_u(v128.load8x8_u(s + Q4K_SC + (j << 2)));
+      isum = i32x4.add(isum, i32x4.mul(nibbleDotA(s + Q4K_NIB + (j << 6), xb, m, ones), sc));
     }
+    acc = q4kFinish(isum, q4kMins(s, x, xstep), s, x, acc);
   }
   return acc;
 }
@@ -80,14 +125,18 @@ function q4k_t1g2(w: usize, gBytes: usize, nsb: i32, x: usize, xstep: usize, out
   const m = v128.load(NIBBLES);
   let a0 = f32x4.splat(0), a1 = f32x4.splat(0);
   const end = w + <usize>nsb * Q4KX4_SB;
-  for (let s = w; s < end; s += Q4KX4_SB) {
+  for (let s = w; s < end; s += Q4KX4_SB, x += 8 * xstep) {
     const r = s + gBytes;
-    for (let o: usize = 32; o < Q4KX4_SB; o += 72, x += xstep) {
-      const p = s + o, q = r + o;
-      const t0 = nibbleDot2(p + 8, q + 8, x, m);
-      a0 = q4kfin(t0, f32x4.mul(v128.load(s), u8x4(p)), f32x4.mul(v128.load(s, 16), u8x4(p + 4)), x, a0);
-      a1 = q4kfin(v128.load(PAIR), f32x4.mul(v128.load(r), u8x4(q)), f32x4.mul(v128.load(r, 16), u8x4(q + 4)), x, a1);
+    let i0 = i32x4.splat(0), i1 = i32x4.splat(0);
+    let xb = x;
+    for (let j: usize = 0; j < 8; j++, xb += xstep) {
+      const o = Q4K_NIB + (j << 6);
+      const t0 = nibbleDot2(s + o, r + o, xb, m);
+      i0 = i32x4.add(i0, i32x4.dot_i16x8_s(t0, scPairs(s, j)));
+      i1 = i32x4.add(i1, i32x4.dot_i16x8_s(v128.load(PAIR), scPairs(r, j)));
     }
+    a0 = q4kFinish(i0, q4kMins(s, x, xstep), s, x, a0);
+    a1 = q4kFinish(i1, q4kMins(r, x, xstep), r, x, a1);
   }
   storeRows(out, a0, rem);
   storeRows(out + 16, a1, rem - 4);
@@ -180,86 +229,88 @@ function q6k_t1g2(w: usize, gBytes: usize, nsb: i32, x: usize, xstep: usize, out
 }
 
 /**
- * One 4-token tile against one Q4Kx4 group (weights unpacked once for four tokens). pre: each
- * block's D·sc and −dmin·m/8 come from ab (tileFactors), else they are computed here.
+ * One 4-token tile against one Q4Kx4 group (weights unpacked once for four tokens): per block the
+ * four tokens' i16 sums meet the scales in one pmaddwd each; the f32 sums wait in ACC4 while a
+ * superblock's integer work holds the registers.
  */
-@inline function q4k_t4b(w: usize, nsb: i32, x: usize, out: usize, ldo: i32, rem: i32, ab: usize, pre: bool): void {
+function q4k_t4(w: usize, nsb: i32, x: usize, out: usize, ldo: i32, rem: i32): void {
   const m = v128.load(NIBBLES);
-  let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+  v128.store(ACC4, f32x4.splat(0));
+  v128.store(ACC4, f32x4.splat(0), 16);
+  v128.store(ACC4, f32x4.splat(0), 32);
+  v128.store(ACC4, f32x4.splat(0), 48);
   const end = w + <usize>nsb * Q4KX4_SB;
-  for (let s = w; s < end; s += Q4KX4_SB) {
-    const D = v128.load(s);
-    const DM = v128.load(s, 16);
-    for (let p = s + 32; p < s + Q4KX4_SB; p += 72, x += 4 * REC) {
+  for (let s = w; s < end; s += Q4KX4_SB, x += 32 * REC) {
+    let i0 = i32x4.splat(0), i1 = i32x4.splat(0), i2 = i32x4.splat(0), i3 = i32x4.splat(0);
+    let xb = x;
+    for (let p = s + Q4K_NIB; p < s + Q4KX4_SB; p += 64, xb += 4 * REC) {
       // Low nibbles for the four tokens, then high nibbles, chunk by chunk. The pin after each
-      // chunk keeps the next chunk's loads behind it (V8 would hoist and spill them), and a store
-      // after each token's finish keeps its record loads from piling up.
+      // chunk keeps the next chunk's loads behind it (V8 would hoist and spill them).
       let v: v128, h: v128, s0: v128, s1: v128, s2: v128, s3: v128;
-      v = v128.load(p, 8);
+      v = v128.load(p);
       h = v128.and(v, m);
-      s0 = dot8(v128.load(x, 0), h);
-      s1 = dot8(v128.load(x, REC + 0), h);
-      s2 = dot8(v128.load(x, 2 * REC + 0), h);
-      s3 = dot8(v128.load(x, 3 * REC + 0), h);
+      s0 = dot8(v128.load(xb, 0), h);
+      s1 = dot8(v128.load(xb, REC + 0), h);
+      s2 = dot8(v128.load(xb, 2 * REC + 0), h);
+      s3 = dot8(v128.load(xb, 3 * REC + 0), h);
       h = v128.and(i16x8.shr_u(v, 4), m);
-      s0 = i16x8.add(s0, dot8(v128.load(x, 64), h));
-      s1 = i16x8.add(s1, dot8(v128.load(x, REC + 64), h));
-      s2 = i16x8.add(s2, dot8(v128.load(x, 2 * REC + 64), h));
-      s3 = i16x8.add(s3, dot8(v128.load(x, 3 * REC + 64), h));
+      s0 = i16x8.add(s0, dot8(v128.load(xb, 64), h));
+      s1 = i16x8.add(s1, dot8(v128.load(xb, REC + 64), h));
+      s2 = i16x8.add(s2, dot8(v128.load(xb, 2 * REC + 64), h));
+      s3 = i16x8.add(s3, dot8(v128.load(xb, 3 * REC + 64), h));
       pin(s0, s1, s2, s3);
-      v = v128.load(p, 24);
+      v = v128.load(p, 16);
       h = v128.and(v, m);
-      s0 = i16x8.add(s0, dot8(v128.load(x, 16), h));
-      s1 = i16x8.add(s1, dot8(v128.load(x, REC + 16), h));
-      s2 = i16x8.add(s2, dot8(v128.load(x, 2 * REC + 16), h));
-      s3 = i16x8.add(s3, dot8(v128.load(x, 3 * REC + 16), h));
+      s0 = i16x8.add(s0, dot8(v128.load(xb, 16), h));
+      s1 = i16x8.add(s1, dot8(v128.load(xb, REC + 16), h));
+      s2 = i16x8.add(s2, dot8(v128.load(xb, 2 * REC + 16), h));
+      s3 = i16x8.add(s3, dot8(v128.load(xb, 3 * REC + 16), h));
       h = v128.and(i16x8.shr_u(v, 4), m);
-      s0 = i16x8.add(s0, dot8(v128.load(x, 80), h));
-      s1 = i16x8.add(s1, dot8(v128.load(x, REC + 80), h));
-      s2 = i16x8.add(s2, dot8(v128.load(x, 2 * REC + 80), h));
-      s3 = i16x8.add(s3, dot8(v128.load(x, 3 * REC + 80), h));
+      s0 = i16x8.add(s0, dot8(v128.load(xb, 80), h));
+      s1 = i16x8.add(s1, dot8(v128.load(xb, REC + 80), h));
+      s2 = i16x8.add(s2, dot8(v128.load(xb, 2 * REC + 80), h));
+      s3 = i16x8.add(s3, dot8(v128.load(xb, 3 * REC + 80), h));
       pin(s0, s1, s2, s3);
-      v = v128.load(p, 40);
+      v = v128.load(p, 32);
       h = v128.and(v, m);
-      s0 = i16x8.add(s0, dot8(v128.load(x, 32), h));
-      s1 = i16x8.add(s1, dot8(v128.load(x, REC + 32), h));
-      s2 = i16x8.add(s2, dot8(v128.load(x, 2 * REC + 32), h));
-      s3 = i16x8.add(s3, dot8(v128.load(x, 3 * REC + 32), h));
+      s0 = i16x8.add(s0, dot8(v128.load(xb, 32), h));
+      s1 = i16x8.add(s1, dot8(v128.load(xb, REC + 32), h));
+      s2 = i16x8.add(s2, dot8(v128.load(xb, 2 * REC + 32), h));
+      s3 = i16x8.add(s3, dot8(v128.load(xb, 3 * REC + 32), h));
       h = v128.and(i16x8.shr_u(v, 4), m);
-      s0 = i16x8.add(s0, dot8(v128.load(x, 96), h));
-      s1 = i16x8.add(s1, dot8(v128.load(x, REC + 96), h));
-      s2 = i16x8.add(s2, dot8(v128.load(x, 2 * REC + 96), h));
-      s3 = i16x8.add(s3, dot8(v128.load(x, 3 * REC + 96), h));
+      s0 = i16x8.add(s0, dot8(v128.load(xb, 96), h));
+      s1 = i16x8.add(s1, dot8(v128.load(xb, REC + 96), h));
+      s2 = i16x8.add(s2, dot8(v128.load(xb, 2 * REC + 96), h));
+      s3 = i16x8.add(s3, dot8(v128.load(xb, 3 * REC + 96), h));
       pin(s0, s1, s2, s3);
-      v = v128.load(p, 56);
+      v = v128.load(p, 48);
       h = v128.and(v, m);
-      s0 = i16x8.add(s0, dot8(v128.load(x, 48), h));
-      s1 = i16x8.add(s1, dot8(v128.load(x, REC + 48), h));
-      s2 = i16x8.add(s2, dot8(v128.load(x, 2 * REC + 48), h));
-      s3 = i16x8.add(s3, dot8(v128.load(x, 3 * REC + 48), h));
+      s0 = i16x8.add(s0, dot8(v128.load(xb, 48), h));
+      s1 = i16x8.add(s1, dot8(v128.load(xb, REC + 48), h));
+      s2 = i16x8.add(s2, dot8(v128.load(xb, 2 * REC + 48), h));
+      s3 = i16x8.add(s3, dot8(v128.load(xb, 3 * REC + 48), h));
       h = v128.and(i16x8.shr_u(v, 4), m);
-      s0 = i16x8.add(s0, dot8(v128.load(x, 112), h));
-      s1 = i16x8.add(s1, dot8(v128.load(x, REC + 112), h));
-      s2 = i16x8.add(s2, dot8(v128.load(x, 2 * REC + 112), h));
-      s3 = i16x8.add(s3, dot8(v128.load(x, 3 * REC + 112), h));
+      s0 = i16x8.add(s0, dot8(v128.load(xb, 112), h));
+      s1 = i16x8.add(s1, dot8(v128.load(xb, REC + 112), h));
+      s2 = i16x8.add(s2, dot8(v128.load(xb, 2 * REC + 112), h));
+      s3 = i16x8.add(s3, dot8(v128.load(xb, 3 * REC + 112), h));
       pin(s0, s1, s2, s3);
-      const A = factorA(pre, ab, D, p);
-      const Bn = factorB(pre, ab, DM, p);
-      if (pre) ab += 32;
-      a0 = q4kfin(s0, A, Bn, x, a0);
-      v128.store(SINK, a0, 16);
-      a1 = q4kfin(s1, A, Bn, x + REC, a1);
-      v128.store(SINK, a1, 16);
-      a2 = q4kfin(s2, A, Bn, x + 2 * REC, a2);
-      v128.store(SINK, a2, 16);
-      a3 = q4kfin(s3, A, Bn, x + 3 * REC, a3);
+      const sc = scPairs(s, (p - s - Q4K_NIB) >> 6);
+      i0 = i32x4.add(i0, i32x4.dot_i16x8_s(s0, sc));
+      i1 = i32x4.add(i1, i32x4.dot_i16x8_s(s1, sc));
+      i2 = i32x4.add(i2, i32x4.dot_i16x8_s(s2, sc));
+      i3 = i32x4.add(i3, i32x4.dot_i16x8_s(s3, sc));
     }
+    v128.store(ACC4, q4kFinish(i0, q4kMins(s, x, 4 * REC), s, x, v128.load(ACC4)));
+    v128.store(ACC4, q4kFinish(i1, q4kMins(s, x + REC, 4 * REC), s, x + REC, v128.load(ACC4, 16)), 16);
+    v128.store(ACC4, q4kFinish(i2, q4kMins(s, x + 2 * REC, 4 * REC), s, x + 2 * REC, v128.load(ACC4, 32)), 32);
+    v128.store(ACC4, q4kFinish(i3, q4kMins(s, x + 3 * REC, 4 * REC), s, x + 3 * REC, v128.load(ACC4, 48)), 48);
   }
   const os = <usize>ldo << 2;
-  storeRows(out, a0, rem);
-  storeRows(out + os, a1, rem);
-  storeRows(out + 2 * os, a2, rem);
-  storeRows(out + 3 * os, a3, rem);
+  storeRows(out, v128.load(ACC4), rem);
+  storeRows(out + os, v128.load(ACC4, 16), rem);
+  storeRows(out + 2 * os, v128.load(ACC4, 32), rem);
+  storeRows(out + 3 * os, v128.load(ACC4, 48), rem);
 }
 
 /** A block's D·sc: from the tile's precomputed factors at ab, or computed from the superblock's D. */
@@ -271,15 +322,8 @@ function q6k_t1g2(w: usize, gBytes: usize, nsb: i32, x: usize, xstep: usize, out
   return pre ? v128.load(ab, 16) : f32x4.mul(DM, u8x4(p + 4));
 }
 
-function q4k_t4(w: usize, nsb: i32, x: usize, out: usize, ldo: i32, rem: i32): void {
-  q4k_t4b(w, nsb, x, out, ldo, rem, 0, false);
-}
-function q4k_t4p(w: usize, nsb: i32, x: usize, out: usize, ldo: i32, rem: i32, ab: usize): void {
-  q4k_t4b(w, nsb, x, out, ldo, rem, ab, true);
-}
-
 /**
- * Q4Kx4 / Q5Kx4 groups [g0, g1): every block's D·sc and −dmin·m/8 (32 bytes) into TILE_SCALES, in
+ * Q5Kx4 groups [g0, g1): every block's D·sc and −dmin·m/8 (32 bytes) into TILE_SCALES, in
  * weight order, computed with the same f32 products as the kernels so the results do not change.
  */
 function tileFactors(w: usize, g0: i32, g1: i32, gBytes: usize, nsb: i32, sb: usize, bb: usize): void {
@@ -295,11 +339,6 @@ function tileFactors(w: usize, g0: i32, g1: i32, gBytes: usize, nsb: i32, sb: us
       }
     }
   }
-}
-
-@inline function q4kfin(t: v128, A: v128, Bn: v128, x: usize, acc: v128): v128 {
-  const v = fma(f32x4.convert_i32x4_s(i32x4.extadd_pairwise_i16x8_s(t)), A, f32x4.mul(f32x4.convert_i32x4_s(v128.load(x, REC_S)), Bn));
-  return fma(v, v128.load(x, REC_D), acc);
 }
 
 /** One 4-token tile against one Q6Kx4 group: each 16-column half's weights loaded once for four tokens. */
@@ -457,7 +496,7 @@ function q5k_t4p(w: usize, nsb: i32, x: usize, out: usize, ldo: i32, rem: i32, a
 
 /**
  * out[t, r] = Σ_c x[t, c] · w[r, c] for r < rowsValid; kind 12 = Q4Kx4, 13 = Q5Kx4, 14 = Q6Kx4; xr: signed
- * 8-bit records (quant_rec_q8s). Groups are tiled so ~96 KiB of weights stay hot across tokens.
+ * 8-bit records (quant_rec_q8k for Q4_K, quant_rec_q8s for the others). Groups are tiled so ~96 KiB of weights stay hot across tokens.
  */
 export function mm_kx4(kind: i32, w: usize, groups: i32, rowsValid: i32, cols: i32, n: i32, xr: usize, out: usize, ldo: i32): void {
   const nsb = cols >> 8;
@@ -465,16 +504,16 @@ export function mm_kx4(kind: i32, w: usize, groups: i32, rowsValid: i32, cols: i
   const gBytes = <usize>nsb * sb;
   const tileBytes = <usize>(cols >> 5) * 4 * REC;
   const vQ4K = variant(OP_Q4_K), vQ6K = variant(OP_Q6_K);
-  // Prefill of Q4_K / Q5_K: each block's two f32 factors once per cache tile, not once per token tile.
+  // Prefill of Q5_K: each block's two f32 factors once per cache tile, not once per token tile.
   const abBytes = nsb << 8;
-  const pre = kind != 14 && n >= 8 && abBytes <= TILE_SCALES_BYTES;
+  const pre = kind == 13 && n >= 8 && abBytes <= TILE_SCALES_BYTES;
   const gt = pre ? min(groupTile(gBytes), TILE_SCALES_BYTES / abBytes) : groupTile(gBytes);
   const tbN = tokenBlock(tileBytes);
   for (let tb = 0; tb < n; tb += tbN) {
     const te = min(n, tb + tbN);
     for (let g0 = 0; g0 < groups; g0 += gt) {
       const g1 = min(groups, g0 + gt);
-      if (pre) tileFactors(w, g0, g1, gBytes, nsb, sb, kind == 12 ? 72 : 88);
+      if (pre) tileFactors(w, g0, g1, gBytes, nsb, sb, 88);
       for (let t = tb; t < te; t += 4) {
         const ts = min(4, n - t);
         const xt = xr + <usize>(t >> 2) * tileBytes;
@@ -482,10 +521,8 @@ export function mm_kx4(kind: i32, w: usize, groups: i32, rowsValid: i32, cols: i
           for (let g = g0; g < g1; g++) {
             const o = out + ((<usize>t * ldo + (g << 2)) << 2);
             const ab = TILE_SCALES + <usize>(g - g0) * <usize>abBytes;
-            if (kind == 12) {
-              if (pre) q4k_t4p(w + <usize>g * gBytes, nsb, xt, o, ldo, rowsValid - (g << 2), ab);
-              else q4k_t4(w + <usize>g * gBytes, nsb, xt, o, ldo, rowsValid - (g << 2));
-            } else if (kind == 13) {
+            if (kind == 12) q4k_t4(w + <usize>g * gBytes, nsb, xt, o, ldo, rowsValid - (g << 2));
+            else if (kind == 13) {
               if (pre) q5k_t4p(w + <usize>g * gBytes, nsb, xt, o, ldo, rowsValid - (g << 2), ab);
               else q5k_t4(w + <usize>g * gBytes, nsb, xt, o, ldo, rowsValid - (g << 2));
             } else q6k_t4(w + <usize>g * gBytes, nsb, xt, o, ldo, rowsValid - (g << 2));

@@ -107,6 +107,46 @@ export function rec_bytes(n: i32, cols: i32): i32 {
 }
 
 /**
+ * Records for Q4_K (llama.cpp's Q8_K numerics: one d = amax/127 per 256 values, q ∈ [-127, 127]):
+ * every block of a superblock carries the same d, so the kernel sums the sub-blocks' integer dots
+ * times their integer scales and finishes in f32 once per superblock. REC_S holds, as i16 lanes,
+ * the Σq of the block pair 2J, 2J+1 that the block belongs to, [b_2J, b_2J+1] four times (pmaddwd
+ * against each row's two mins gives that pair's min term); REC_S16 as in the other records.
+ * x: [n, cols] f32 (cols a multiple of 256) → dst: rec_bytes(n, cols).
+ */
+export function quant_rec_q8k(x: usize, n: i32, cols: i32, dst: usize): void {
+  const nb = cols >> 5;
+  for (let t = 0; t < n; t++) {
+    for (let b0 = 0; b0 < nb; b0 += 8) {
+      const xs = x + ((<usize>t * cols + (b0 << 5)) << 2);
+      let amax: f32 = 0;
+      for (let j = 0; j < 8; j++) amax = max(amax, absmax32(xs + (<usize>j << 7)));
+      const id = f32x4.splat(amax > 0 ? 127 / amax : 0);
+      const d = f32x4.splat(amax / 127);
+      let prev: i32 = 0;
+      for (let j = 0; j < 8; j++) {
+        const xp = xs + (<usize>j << 7);
+        const q0 = q16(xp, id);
+        const q1 = q16(xp + 64, id);
+        const r = recAt(dst, t, b0 + j, nb, n);
+        storeChunks(r, q0, q1);
+        v128.store(r, d, REC_D);
+        const s0 = sum16(q0);
+        const s1 = sum16(q1);
+        v128.store(r, i32x4.replace_lane(i32x4.splat(s0 << 5), 1, s1 << 5), REC_S16);
+        if ((j & 1) == 0) {
+          prev = s0 + s1;
+        } else {
+          const pair = i32x4.splat((prev & 0xffff) | ((s0 + s1) << 16));
+          v128.store(r, pair, REC_S);
+          v128.store(recAt(dst, t, b0 + j - 1, nb, n), pair, REC_S);
+        }
+      }
+    }
+  }
+}
+
+/**
  * Signed 8-bit records for Q4_0 and the K-quants (llama.cpp's Q8_0 numerics: d = amax/127,
  * q = round(x/d) ∈ [-127, 127]); the offset term is 8·Σq (Q4_0 stores n = q + 8; Q4_K/Q5_K's
  * min term uses it too).

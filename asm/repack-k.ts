@@ -1,7 +1,7 @@
 // Load-time repacking of ggml's Q4_K / Q5_K / Q6_K rows into the 4-row groups of matmul-kx4.ts
 // (layouts there), and the way back for embedding lookups. Runs once per weight, in the owning memory.
 import { h2fs } from './simd';
-import { Q4KX4_SB, Q5KX4_SB, Q6KX4_SB } from './matmul-kx4';
+import { Q4KX4_SB, Q4K_MIN, Q4K_NIB, Q4K_SC, Q5KX4_SB, Q6KX4_SB } from './matmul-kx4';
 
 /** Q4_K / Q5_K 6-bit scale (or min) j of the 12 packed bytes at s. */
 @inline function scaleMin(s: usize, j: i32, wantMin: bool): u32 {
@@ -52,13 +52,12 @@ function q6kValues(p: usize, q: usize): void {
 }
 
 /**
- * Q4_K (five = false) or Q5_K rows of `cols` → ceil(rows/4) Q4Kx4 / Q5Kx4 groups: the same layout,
- * Q5_K's with a fifth-bit plane after each block's nibbles. tmp: 256 bytes of scratch.
+ * Q4_K (five = false) or Q5_K rows of `cols` → ceil(rows/4) Q4Kx4 / Q5Kx4 groups (layouts in
+ * matmul-kx4.ts; Q5_K's with a fifth-bit plane after each block's nibbles). tmp: 256 bytes of scratch.
  */
 function repackQ45(src: usize, rows: i32, cols: i32, dst: usize, tmp: usize, five: bool): void {
   const ib: usize = five ? 176 : 144;
   const sb = five ? Q5KX4_SB : Q4KX4_SB;
-  const bs: usize = five ? 88 : 72;
   const nsb = cols >> 8;
   const rb = <usize>nsb * ib;
   memory.fill(dst, 0, <usize>((rows + 3) >> 2) * nsb * sb);
@@ -68,22 +67,30 @@ function repackQ45(src: usize, rows: i32, cols: i32, dst: usize, tmp: usize, fiv
       const p = src + <usize>r * rb + <usize>s * ib;
       const o = dst + (<usize>(r >> 2) * nsb + s) * sb;
       store<f32>(o + (lane << 2), h2fs(load<u16>(p)));
-      store<f32>(o + 16 + (lane << 2), -h2fs(load<u16>(p, 2)) / 8);
+      const dmin = h2fs(load<u16>(p, 2));
+      store<f32>(o + 16 + (lane << 2), five ? -dmin / 8 : -dmin);
       if (five) q5kValues(p, tmp);
       else q4kValues(p, tmp);
       for (let j = 0; j < 8; j++) {
-        const b = o + 32 + <usize>j * bs;
-        store<u8>(b + lane, <u8>scaleMin(p + 4, j, false));
-        store<u8>(b + 4 + lane, <u8>scaleMin(p + 4, j, true));
+        const sc = <u8>scaleMin(p + 4, j, false), mn = <u8>scaleMin(p + 4, j, true);
+        // Q4Kx4: scales at 32 + 4j + row, mins in pairs of blocks at 64 + 8·(j/2) + 2·row + j%2.
+        const nib = five ? o + 40 + <usize>j * 88 : o + Q4K_NIB + (<usize>j << 6);
+        if (five) {
+          store<u8>(nib - 8 + lane, sc);
+          store<u8>(nib - 4 + lane, mn);
+        } else {
+          store<u8>(o + Q4K_SC + (<usize>j << 2) + lane, sc);
+          store<u8>(o + Q4K_MIN + (<usize>(j >> 1) << 3) + (lane << 1) + <usize>(j & 1), mn);
+        }
         const q = tmp + (<usize>j << 5);
         for (let i: usize = 0; i < 4; i++) {
           for (let k: usize = 0; k < 4; k++) {
-            store<u8>(b + 8 + (k << 4) + (lane << 2) + i, (load<u8>(q + (k << 2) + i) & 15) | ((load<u8>(q + 16 + (k << 2) + i) & 15) << 4));
+            store<u8>(nib + (k << 4) + (lane << 2) + i, (load<u8>(q + (k << 2) + i) & 15) | ((load<u8>(q + 16 + (k << 2) + i) & 15) << 4));
           }
           if (five) {
             let bits: u32 = 0;
             for (let c: usize = 0; c < 8; c++) bits |= ((<u32>load<u8>(q + (c << 2) + i) >> 4) & 1) << <u32>c;
-            store<u8>(b + 72 + (lane << 2) + i, <u8>bits);
+            store<u8>(nib + 64 + (lane << 2) + i, <u8>bits);
           }
         }
       }
@@ -137,18 +144,34 @@ export function deq_kx4(kind: i32, w: usize, lane: i32, cols: i32, out: usize): 
   const nsb = cols >> 8;
   const l = <usize>lane;
   for (let s = 0; s < nsb; s++) {
-    if (kind == 12 || kind == 13) {
-      // Q4Kx4 and Q5Kx4 share the layout; Q5_K adds each value's fifth bit from the plane.
-      const five = kind == 13;
-      const o = w + <usize>s * (five ? Q5KX4_SB : Q4KX4_SB);
+    if (kind == 12) {
+      const o = w + <usize>s * Q4KX4_SB;
+      const d = load<f32>(o + (l << 2));
+      const dmin = -load<f32>(o + 16 + (l << 2));
+      for (let j = 0; j < 8; j++) {
+        const a = d * <f32>load<u8>(o + Q4K_SC + (<usize>j << 2) + l);
+        const m = dmin * <f32>load<u8>(o + Q4K_MIN + (<usize>(j >> 1) << 3) + (l << 1) + <usize>(j & 1));
+        const b = o + Q4K_NIB + (<usize>j << 6);
+        for (let i: usize = 0; i < 4; i++) {
+          for (let k: usize = 0; k < 4; k++) {
+            const by = <u32>load<u8>(b + (k << 4) + (l << 2) + i);
+            const c = <usize>(s * 256 + j * 32) + (k << 2) + i;
+            store<f32>(out + (c << 2), a * <f32>(by & 15) - m);
+            store<f32>(out + ((c + 16) << 2), a * <f32>(by >> 4) - m);
+          }
+        }
+      }
+    } else if (kind == 13) {
+      // Q5Kx4: Q4Kx4's former layout plus each value's fifth bit from the plane.
+      const o = w + <usize>s * Q5KX4_SB;
       const d = load<f32>(o + (l << 2));
       const dmin = -load<f32>(o + 16 + (l << 2)) * 8;
       for (let j = 0; j < 8; j++) {
-        const b = o + 32 + <usize>j * (five ? 88 : 72);
+        const b = o + 32 + <usize>j * 88;
         const a = d * <f32>load<u8>(b + l);
         const m = dmin * <f32>load<u8>(b + 4 + l);
         for (let i: usize = 0; i < 4; i++) {
-          const bits = five ? <u32>load<u8>(b + 72 + (l << 2) + i) : 0;
+          const bits = <u32>load<u8>(b + 72 + (l << 2) + i);
           for (let k: usize = 0; k < 4; k++) {
             const by = <u32>load<u8>(b + 8 + (k << 4) + (l << 2) + i);
             const c = <usize>(s * 256 + j * 32) + (k << 2) + i;

@@ -73,8 +73,8 @@ export const CONVERTED = [DType.Q4_1];
 
 /**
  * Matmul thresholds come from the arithmetic: activations are rounded to a grid of step
- * Δ_b = amax_b/127 per 32-block (signed 8-bit, Q4_0 and K-quants) or amax_b/64 (7-bit, Q8_0),
- * so each product's error is at most |w|·Δ_b/2 and
+ * Δ_b = amax_b/127 per 32-block (signed 8-bit, Q4_0, Q5_K, Q6_K), per 256-block (Q4_K: llama.cpp's
+ * Q8_K) or amax_b/64 per 32-block (7-bit, Q8_0), so each product's error is at most |w|·Δ_b/2 and
  *   |out − ref| ≤ Σ_b Δ_b/2 · Σ_{c∈b} |w_c|  +  f32 accumulation slack (1e-5 · Σ|w·x|).
  * Float weights (F32/F16/BF16) keep f32 activations: only the slack applies.
  */
@@ -82,6 +82,11 @@ function actStep(dtype: DType): number {
   if (dtype === DType.Q8_0) return 64;
   if (dtype === DType.F32 || dtype === DType.F16 || dtype === DType.BF16 || CONVERTED.includes(dtype)) return 0;
   return 127;
+}
+
+/** Values that share one activation scale. */
+function actBlock(dtype: DType): number {
+  return dtype === DType.Q4_K ? 256 : 32;
 }
 
 function dequant(dtype: DType, data: Uint8Array, rows: number, cols: number): Float32Array {
@@ -109,10 +114,11 @@ export function checkMatmul(be: Backend, r: () => number, dtype: DType, rows: nu
       let exact = 0;
       let absSum = 0;
       let bound = 0;
-      for (let b = 0; b < cols; b += 32) {
+      const ab = actBlock(dtype);
+      for (let b = 0; b < cols; b += ab) {
         let amax = 0;
         let wsum = 0;
-        for (let c = b; c < Math.min(cols, b + 32); c++) {
+        for (let c = b; c < Math.min(cols, b + ab); c++) {
           const xv = x[i * cols + c]!;
           const wv = wf[row * cols + c]!;
           exact += xv * wv;

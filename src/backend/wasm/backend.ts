@@ -220,7 +220,7 @@ export class WasmBackend implements Backend {
     const { cols, layout, kind } = w0;
     const wts = ws.map(w_);
     const ops = outs.map((o) => t_(o).ptr);
-    const a = this.quantizeActivations(layout, t_(x).ptr, n, cols);
+    const a = this.quantizeActivations(layout, kind, t_(x).ptr, n, cols);
     const pool = this.pool;
     const cu = pool.ctrlU;
     for (let t = 1; t < this.threads; t++) {
@@ -271,14 +271,13 @@ export class WasmBackend implements Backend {
    * Activations in the form `layout`'s kernels read, in this thread's scratch (f32 x itself for
    * float weights); workers copy [xSrc, xSrc + xBytes) into their own memory.
    */
-  private quantizeActivations(layout: Layout, xp: number, n: number, cols: number): { xSrc: number; xBytes: number } {
+  private quantizeActivations(layout: Layout, kind: number, xp: number, n: number, cols: number): { xSrc: number; xBytes: number } {
     if (layout === Layout.Float) return { xSrc: xp, xBytes: n * cols * 4 };
     const t0 = this.profile ? performance.now() : 0;
     // Records (asm/quant.ts): each 4-value chunk pre-broadcast, with its block's scale and offsets.
     const xBytes = this.k0.rec_bytes(n, cols);
     const xSrc = this.mem.ensure(0, this.mem.scratch[0]!, xBytes + 128);
-    if (layout === Layout.Q8x4) this.k0.quant_rec_q7s(xp, n, cols, xSrc);
-    else this.k0.quant_rec_q8s(xp, n, cols, xSrc);
+    this.k0.quant_act(layout, kind, xp, n, cols, xSrc);
     if (this.profile) note(this.profile, 'quantize activations', t0);
     return { xSrc, xBytes };
   }

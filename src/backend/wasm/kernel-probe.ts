@@ -44,11 +44,11 @@ const CHECK_COLS = 512;
  */
 const MARGIN = 0.1;
 
-const SPEC: Record<KernelOp, { layout: Layout; kind: DType; blockElems: number; blockBytes: number; q7: boolean }> = {
-  q8_0: { layout: Layout.Q8x4, kind: DType.Q8_0, blockElems: 32, blockBytes: 34, q7: true },
-  q4_0: { layout: Layout.Q4x4, kind: DType.Q4_0, blockElems: 32, blockBytes: 18, q7: false },
-  q4_k: { layout: Layout.KX4, kind: DType.Q4_K, blockElems: 256, blockBytes: 144, q7: false },
-  q6_k: { layout: Layout.KX4, kind: DType.Q6_K, blockElems: 256, blockBytes: 210, q7: false },
+const SPEC: Record<KernelOp, { layout: Layout; kind: DType; blockElems: number; blockBytes: number }> = {
+  q8_0: { layout: Layout.Q8x4, kind: DType.Q8_0, blockElems: 32, blockBytes: 34 },
+  q4_0: { layout: Layout.Q4x4, kind: DType.Q4_0, blockElems: 32, blockBytes: 18 },
+  q4_k: { layout: Layout.KX4, kind: DType.Q4_K, blockElems: 256, blockBytes: 144 },
+  q6_k: { layout: Layout.KX4, kind: DType.Q6_K, blockElems: 256, blockBytes: 210 },
 };
 
 /** A deterministic generator (the probe's data must not vary between runs). */
@@ -114,8 +114,7 @@ function makeCase(k: Kernels, arena: Arena, mem: WebAssembly.Memory, op: KernelO
   const xv = new Float32Array(mem.buffer, xf, cols);
   for (let i = 0; i < cols; i++) xv[i] = (r() - 0.5) * 4;
   const x = arena.alloc(k.rec_bytes(1, cols));
-  if (s.q7) k.quant_rec_q7s(xf, 1, cols, x);
-  else k.quant_rec_q8s(xf, 1, cols, x);
+  k.quant_act(s.layout, s.kind, xf, 1, cols, x);
   arena.release(xf);
   return { op, rows, cols, w, x, out: arena.alloc(rows * 4) };
 }

@@ -11,6 +11,9 @@ import { kernelDir } from './kernel-files.js';
 export interface Kernels {
   quant_rec_q8s(x: number, n: number, cols: number, dst: number): void;
   quant_rec_q7s(x: number, n: number, cols: number, dst: number): void;
+  quant_rec_q8k(x: number, n: number, cols: number, dst: number): void;
+  /** Activation records of n tokens in the form `layout` and `kind`'s kernels read (asm/layout.ts). */
+  quant_act(layout: number, kind: number, x: number, n: number, cols: number, dst: number): void;
   dot8_probe(a: number, b: number): number;
   rec_bytes(n: number, cols: number): number;
   /** Bytes of one 4-row group (interleaved layouts) or one row (Float) of `cols` columns. */
