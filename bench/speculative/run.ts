@@ -5,13 +5,13 @@
  *  1. the verify-cost curve: time of evaluating K + 1 tokens with logits 'all' in one step (what
  *     the driver's verification runs; session.eval would chunk it at the scheduler's budget) against one
  *     decode step, K = 1..8 (min and median over --reps), the figure that decides every speedup;
- *     The curve is the target's (--target, Q8_0 by default; Q4_0 is what most people serve): its
+ *     The curve is the target's (--target, Q8_0 by default; Q4_0 / Q4_K are what most people serve): its
  *     type decides how far a step of a few tokens stays memory-bound like a decode step;
  *  2. plain vs speculative tokens/s for a Q8_0 target with a Q4_0 draft of the same weights, and
  *     for prompt lookup on a copy-heavy prompt, with acceptance rates;
  *  3. the speedup the measured curve predicts for a real 1B-drafts-8B pair at acceptance 0.6–0.8.
  *
- *   node --import tsx bench/speculative/run.ts [-t 2] [--reps 5] [--gen 32] [--context 64] [--target q8_0|q4_0]
+ *   node --import tsx bench/speculative/run.ts [-t 2] [--reps 5] [--gen 32] [--context 64] [--target q8_0|q4_0|q4_k|f16]
  *
  * Prints one JSON line per measurement, then a summary; every figure names the CPU it ran on.
  * Random weights do not behave like trained ones: the verify-cost curve carries over to real
@@ -96,7 +96,7 @@ async function generate(model: LlamaModel, prompt: readonly number[], o: Generat
 }
 
 const targetType = values.target!;
-if (!['q8_0', 'q4_0', 'f16'].includes(targetType)) throw new Error(`--target: q8_0, q4_0 or f16, got ${targetType}`);
+if (!['q8_0', 'q4_0', 'q4_k', 'f16'].includes(targetType)) throw new Error(`--target: q8_0, q4_0, q4_k or f16, got ${targetType}`);
 const target = await loadModel(ensureModel(targetType), { threads });
 const curve: { k: number; ratioMin: number; ratioMedian: number }[] = [];
 try {
@@ -110,8 +110,9 @@ try {
     emit({ bench: 'verify', target: targetType, k, tokens: k + 1, min_ms: round(t.min), median_ms: round(t.median), ratio_min: round(row.ratioMin), ratio_median: round(row.ratioMedian) });
   }
 
-  // A Q4_0 draft of a Q4_0 target is the target itself: nothing to measure.
-  if (!values['skip-generate'] && targetType !== 'q4_0') {
+  // A Q4_0 draft of a Q4_0 target is the target itself, and the Q4_K file's layers are random
+  // blocks, not the draft's weights: nothing to measure.
+  if (!values['skip-generate'] && targetType !== 'q4_0' && targetType !== 'q4_k') {
     const draft = await loadModel(ensureModel('q4_0'), { threads });
     try {
       const prompt = [128000, ...Array.from({ length: 31 }, (_, i) => 1000 + ((i * 104729) % 30000))];

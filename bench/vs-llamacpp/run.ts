@@ -7,26 +7,18 @@
  *
  * node-llama-cpp is installed into DIR/nlc (never a dependency of this package); models are
  * generated into DIR with ../shared/tools/synth_gguf.py (f16, q8_0, q4_0), and `q4_k` / `q5_k`
- * (Q4_K or Q5_K layers, Q6_K embedding/output) are derived from the q4_0 file by synth-kquant.ts.
+ * (Q4_K or Q5_K layers, Q6_K embedding/output) are derived from the q4_0 file by ../synth-kquant.ts.
  * Prints a table and one JSON object.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { synthKQuant } from './synth-kquant.js';
+import { ensureSyntheticGguf, repoRoot } from '../synthetic-gguf.js';
 import { ensureLlamaCpp as ensureLlamaCpp_ } from '../peers/llamacpp.js';
-import { DType } from '../../src/quant/dtype.js';
 import type { BenchResult } from '../../src/cli/bench.js';
 import { cpuInfo } from '../../src/backend/wasm/cpu-info.js';
-
-function repoRoot(): string {
-  let d = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(d, 'package.json'))) d = dirname(d);
-  return d;
-}
 
 const { values } = parseArgs({
   options: {
@@ -52,17 +44,7 @@ function ensureLlamaCpp(): string {
 }
 
 function ensureModel(type: string): string {
-  const out = join(cache, `${values.shape}-${type}.gguf`);
-  if (!existsSync(out) && (type === 'q4_k' || type === 'q5_k')) {
-    const base = ensureModel('q4_0');
-    console.error(`deriving ${out} from ${base} …`);
-    synthKQuant(base, out, type === 'q4_k' ? DType.Q4_K : DType.Q5_K);
-  } else if (!existsSync(out)) {
-    const tool = join(root, '..', 'shared', 'tools', 'synth_gguf.py');
-    console.error(`generating ${out} …`);
-    execFileSync('python3', [tool, '--shape', values.shape!, '--type', type, '--out', out], { stdio: ['ignore', 'ignore', 'inherit'] });
-  }
-  return out;
+  return ensureSyntheticGguf(cache, values.shape!, type);
 }
 
 interface EngineResult {

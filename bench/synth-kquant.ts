@@ -4,10 +4,10 @@
  * Q5_K) blocks except the embedding/output (Q6_K, as in llama.cpp's Q4_K_M / Q5_K_M), norm
  * vectors kept. The weights are random, the layout and bytes real: enough for speed, not for text.
  */
-import { readGGUF } from '../../src/formats/gguf.js';
-import { writeGGUF } from '../../src/formats/gguf-writer.js';
-import { DType, rowBytes } from '../../src/quant/dtype.js';
-import { f32ToF16 } from '../../src/quant/half.js';
+import { readGGUF } from '../src/formats/gguf.js';
+import { writeGGUF } from '../src/formats/gguf-writer.js';
+import { DType, rowBytes } from '../src/quant/dtype.js';
+import { f32ToF16 } from '../src/quant/half.js';
 
 type KType = DType.Q4_K | DType.Q5_K | DType.Q6_K;
 const BLOCK: Record<KType, number> = { [DType.Q4_K]: 144, [DType.Q5_K]: 176, [DType.Q6_K]: 210 };
