@@ -15,9 +15,10 @@
 //   nibbles arranged as Q4x4 | 16 bytes of fifth bits: bit c of byte 4·row + i is column 4c + i's.
 //   value = D·sc·q − dmin·m, against per-32 records (quant_rec_q8s), finished per block.
 // Q6Kx4, per group and superblock (1104 bytes, 8.6 bits per weight):
-//   D f32×4 | 8 blocks of 136 bytes: sc i8×8 (rows 0..3 for columns 0..15, then 16..31) |
-//   128 bytes of q ∈ [0, 63] arranged as Q8x4 (vector k = each row's columns 4k..4k+3).
-//   value = D·sc·(q − 32).
+//   D f32×4 | 8 blocks of 136 bytes: sc i8×8 by row, [r0 lo, r0 hi, r1 lo, r1 hi, …] (lo: columns
+//   0..15, hi: 16..31) | 128 bytes of q ∈ [0, 63] arranged as Q8x4 (vector k = each row's columns
+//   4k..4k+3). value = D·sc·(q − 32). Against Q8_K-style records a row's superblock is
+//   dx·D·Σ_h sc_h·(Σ q·xq − 32·Σ xq) over its 16 halves: integers, one f32 finish (as Q4_K).
 import { dot8, dotAdd, fma } from './simd';
 import { REC, REC_D, REC_S, REC_S16 } from './quant';
 import { groupTile, tokenBlock, nibbleDot, nibbleDot2, nibbleDotA, PAIR, pin, SINK, storeRows, TILE_SCALES, TILE_SCALES_BYTES } from './kernel-util';
@@ -36,12 +37,9 @@ const Q5CHUNKS = memory.data(128, 16);
 /** A 4-token tile's f32 sums, kept in memory across a superblock's integer work (per-thread memory). */
 const ACC4 = memory.data(64, 16);
 
-/** Four u8 (or i8) at p widened to f32x4. */
+/** Four u8 at p widened to f32x4. */
 @inline function u8x4(p: usize): v128 {
   return f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_u(i16x8.extend_low_i8x16_u(v128.load32_zero(p))));
-}
-@inline function i8x4(p: usize): v128 {
-  return f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_s(i16x8.extend_low_i8x16_s(v128.load32_zero(p))));
 }
 
 /** Block j's scales as i16 pairs per row, [sc_0 sc_0 sc_1 sc_1 …], the pmaddwd partner of nibbleDot's sums. */
@@ -142,25 +140,69 @@ function q4k_t1g2(w: usize, gBytes: usize, nsb: i32, x: usize, xstep: usize, out
   storeRows(out + 16, a1, rem - 4);
 }
 
-/** One token against one Q6Kx4 group: two 16-column sub-blocks per block, q − 32 via the record's 32·Σx per 16. */
+/** Each row's two 16-column scales of the Q6Kx4 block at p, as i16 lanes [lo_0 hi_0 lo_1 hi_1 …]. */
+@inline function q6sc(p: usize): v128 {
+  return v128.load8x8_s(p);
+}
+/** [lo_0 lo_0 lo_1 lo_1 …]: the pmaddwd partner of a half's i16 pair sums (rows in lane pairs). */
+@inline function q6lo(sc: v128): v128 {
+  return v128.shuffle<i16>(sc, sc, 0, 0, 2, 2, 4, 4, 6, 6);
+}
+@inline function q6hi(sc: v128): v128 {
+  return v128.shuffle<i16>(sc, sc, 1, 1, 3, 3, 5, 5, 7, 7);
+}
+
+/**
+ * sc·Σ over one 16-column half of 4 rows: chunks at x, x + 16, x + 32, x + 48 against weight
+ * vectors w0..w3. Pairs of dots fit in i16 (2·2·127·63 < 2^15); pmaddwd applies the scale.
+ */
+@inline function q6half(x: usize, w0: v128, w1: v128, w2: v128, w3: v128, sc: v128): v128 {
+  return i32x4.add(
+    i32x4.dot_i16x8_s(i16x8.add(dot8(v128.load(x), w0), dot8(v128.load(x, 16), w1)), sc),
+    i32x4.dot_i16x8_s(i16x8.add(dot8(v128.load(x, 32), w2), dot8(v128.load(x, 48), w3)), sc),
+  );
+}
+
+/** 32·Σ_h sc_h·Σ xq over a block's two halves, per row (the q − 32 term; x: the token's record). */
+@inline function q6min(sc: v128, x: usize): v128 {
+  return i32x4.shl(i32x4.dot_i16x8_s(sc, v128.load(x, REC_S16)), 5);
+}
+
+/** One token against the Q6Kx4 block at p: Σ_h sc_h·Σ (q − 32)·xq per row, i32. */
+@inline function q6kBlock(x: usize, p: usize): v128 {
+  const sc = q6sc(p);
+  const t = q6half(x, v128.load(p, 8), v128.load(p, 24), v128.load(p, 40), v128.load(p, 56), q6lo(sc));
+  v128.store(SINK, t);
+  const u = q6half(x + 64, v128.load(p, 72), v128.load(p, 88), v128.load(p, 104), v128.load(p, 120), q6hi(sc));
+  return i32x4.sub(i32x4.add(t, u), q6min(sc, x));
+}
+
+/** isum + the next block's sum, pinned before that block's loads (as q4kNext). */
+@inline function q6kNext(isum: v128, x: usize, p: usize): v128 {
+  v128.store(SINK, isum, 16);
+  return i32x4.add(isum, q6kBlock(x, p));
+}
+
+/** acc + dx·(D·t) for one Q6Kx4 superblock at s (weight scale first, as q4kFinish). */
+@inline function q6kFinish(t: v128, s: usize, x: usize, acc: v128): v128 {
+  return fma(f32x4.mul(f32x4.convert_i32x4_s(t), v128.load(s)), v128.load(x, REC_D), acc);
+}
+
+/** One token against one Q6Kx4 group (x: its quant_rec_q8k records, xstep: record to record). */
 function q6k_t1(w: usize, nsb: i32, x: usize, xstep: usize): v128 {
   let acc = f32x4.splat(0);
   const end = w + <usize>nsb * Q6KX4_SB;
-  for (let s = w; s < end; s += Q6KX4_SB) {
-    const D = v128.load(s);
-    for (let p = s + 16; p < s + Q6KX4_SB; p += 136, x += xstep) {
-      // Pairs of dots fit in i16 (2·2·127·63 < 2^15); columns 0..15 are chunks 0..3.
-      const lo = i32x4.add(
-        i32x4.extadd_pairwise_i16x8_s(i16x8.add(dot8(v128.load(x), v128.load(p, 8)), dot8(v128.load(x, 16), v128.load(p, 24)))),
-        i32x4.extadd_pairwise_i16x8_s(i16x8.add(dot8(v128.load(x, 32), v128.load(p, 40)), dot8(v128.load(x, 48), v128.load(p, 56)))),
-      );
-      v128.store(SINK, lo);
-      const hi = i32x4.add(
-        i32x4.extadd_pairwise_i16x8_s(i16x8.add(dot8(v128.load(x, 64), v128.load(p, 72)), dot8(v128.load(x, 80), v128.load(p, 88)))),
-        i32x4.extadd_pairwise_i16x8_s(i16x8.add(dot8(v128.load(x, 96), v128.load(p, 104)), dot8(v128.load(x, 112), v128.load(p, 120)))),
-      );
-      acc = q6fin(lo, hi, x, f32x4.mul(D, i8x4(p)), f32x4.mul(D, i8x4(p + 4)), acc);
-    }
+  for (let s = w; s < end; s += Q6KX4_SB, x += 8 * xstep) {
+    let xb = x;
+    let t = q6kBlock(xb, s + 16);
+    t = q6kNext(t, (xb += xstep), s + 16 + 136);
+    t = q6kNext(t, (xb += xstep), s + 16 + 2 * 136);
+    t = q6kNext(t, (xb += xstep), s + 16 + 3 * 136);
+    t = q6kNext(t, (xb += xstep), s + 16 + 4 * 136);
+    t = q6kNext(t, (xb += xstep), s + 16 + 5 * 136);
+    t = q6kNext(t, (xb += xstep), s + 16 + 6 * 136);
+    t = q6kNext(t, (xb += xstep), s + 16 + 7 * 136);
+    acc = q6kFinish(t, s, x, acc);
   }
   return acc;
 }
@@ -172,36 +214,54 @@ function q6k_t1(w: usize, nsb: i32, x: usize, xstep: usize): v128 {
   return i32x4.add(a, b);
 }
 
-/** q6k_t1 with V_DOTADD. */
+/** q6k_t1 with V_DOTADD: i32 half sums times the widened scales. */
 function q6k_t1a(w: usize, nsb: i32, x: usize, xstep: usize): v128 {
   const ones = i16x8.splat(1);
   let acc = f32x4.splat(0);
   const end = w + <usize>nsb * Q6KX4_SB;
   for (let s = w; s < end; s += Q6KX4_SB) {
-    const D = v128.load(s);
+    const x0 = x;
+    let t = i32x4.splat(0);
     for (let p = s + 16; p < s + Q6KX4_SB; p += 136, x += xstep) {
+      const sc = q6sc(p);
       const lo = q6halfA(x, p, ones);
       v128.store(SINK, lo);
       const hi = q6halfA(x + 64, p + 64, ones);
-      acc = q6fin(lo, hi, x, f32x4.mul(D, i8x4(p)), f32x4.mul(D, i8x4(p + 4)), acc);
+      const l = i32x4.mul(lo, i32x4.extend_low_i16x8_s(v128.shuffle<i16>(sc, sc, 0, 2, 4, 6, 0, 2, 4, 6)));
+      const h = i32x4.mul(hi, i32x4.extend_low_i16x8_s(v128.shuffle<i16>(sc, sc, 1, 3, 5, 7, 1, 3, 5, 7)));
+      t = i32x4.add(t, i32x4.sub(i32x4.add(l, h), q6min(sc, x)));
     }
+    acc = q6kFinish(t, s, x0, acc);
   }
   return acc;
 }
 
-/** Σ of one 16-column half for two groups' blocks at p and q against the same chunks (V_G2); q's sum left at PAIR. */
-@inline function q6half2(x: usize, p: usize, q: usize): v128 {
+/** q6kBlock for two groups' blocks at p and q against the same record (V_G2): q's sum left at PAIR. */
+@inline function q6kBlock2(x: usize, p: usize, q: usize): v128 {
+  const sp = q6sc(p), sq = q6sc(q);
   let x0 = v128.load(x), x1 = v128.load(x, 16);
-  let s = i32x4.extadd_pairwise_i16x8_s(i16x8.add(dot8(x0, v128.load(p, 8)), dot8(x1, v128.load(p, 24))));
-  let t = i32x4.extadd_pairwise_i16x8_s(i16x8.add(dot8(x0, v128.load(q, 8)), dot8(x1, v128.load(q, 24))));
-  v128.store(SINK, s);
-  v128.store(SINK, t, 16);
+  let a = i32x4.dot_i16x8_s(i16x8.add(dot8(x0, v128.load(p, 8)), dot8(x1, v128.load(p, 24))), q6lo(sp));
+  let b = i32x4.dot_i16x8_s(i16x8.add(dot8(x0, v128.load(q, 8)), dot8(x1, v128.load(q, 24))), q6lo(sq));
+  v128.store(SINK, a);
+  v128.store(SINK, b, 16);
   x0 = v128.load(x, 32);
   x1 = v128.load(x, 48);
-  s = i32x4.add(s, i32x4.extadd_pairwise_i16x8_s(i16x8.add(dot8(x0, v128.load(p, 40)), dot8(x1, v128.load(p, 56)))));
-  t = i32x4.add(t, i32x4.extadd_pairwise_i16x8_s(i16x8.add(dot8(x0, v128.load(q, 40)), dot8(x1, v128.load(q, 56)))));
-  v128.store(PAIR, t);
-  return s;
+  a = i32x4.add(a, i32x4.dot_i16x8_s(i16x8.add(dot8(x0, v128.load(p, 40)), dot8(x1, v128.load(p, 56))), q6lo(sp)));
+  b = i32x4.add(b, i32x4.dot_i16x8_s(i16x8.add(dot8(x0, v128.load(q, 40)), dot8(x1, v128.load(q, 56))), q6lo(sq)));
+  v128.store(SINK, a);
+  v128.store(SINK, b, 16);
+  x0 = v128.load(x, 64);
+  x1 = v128.load(x, 80);
+  a = i32x4.add(a, i32x4.dot_i16x8_s(i16x8.add(dot8(x0, v128.load(p, 72)), dot8(x1, v128.load(p, 88))), q6hi(sp)));
+  b = i32x4.add(b, i32x4.dot_i16x8_s(i16x8.add(dot8(x0, v128.load(q, 72)), dot8(x1, v128.load(q, 88))), q6hi(sq)));
+  v128.store(SINK, a);
+  v128.store(SINK, b, 16);
+  x0 = v128.load(x, 96);
+  x1 = v128.load(x, 112);
+  a = i32x4.add(a, i32x4.dot_i16x8_s(i16x8.add(dot8(x0, v128.load(p, 104)), dot8(x1, v128.load(p, 120))), q6hi(sp)));
+  b = i32x4.add(b, i32x4.dot_i16x8_s(i16x8.add(dot8(x0, v128.load(q, 104)), dot8(x1, v128.load(q, 120))), q6hi(sq)));
+  v128.store(PAIR, i32x4.sub(b, q6min(sq, x)));
+  return i32x4.sub(a, q6min(sp, x));
 }
 
 /** V_G2: one token against Q6Kx4 groups g and g + 1 (at w and w + gBytes); rows g·4 .. g·4 + 7 at out. */
@@ -210,19 +270,14 @@ function q6k_t1g2(w: usize, gBytes: usize, nsb: i32, x: usize, xstep: usize, out
   const end = w + <usize>nsb * Q6KX4_SB;
   for (let s = w; s < end; s += Q6KX4_SB) {
     const r = s + gBytes;
+    const x0 = x;
+    let t0 = i32x4.splat(0), t1 = i32x4.splat(0);
     for (let o: usize = 16; o < Q6KX4_SB; o += 136, x += xstep) {
-      const p = s + o, q = r + o;
-      const lo0 = q6half2(x, p, q);
-      const lo1 = v128.load(PAIR);
-      const hi0 = q6half2(x + 64, p + 64, q + 64);
-      const hi1 = v128.load(PAIR);
-      const slo = v128.load32_splat(x + REC_S16);
-      const shi = v128.load32_splat(x + REC_S16 + 4);
-      const d = v128.load(x, REC_D);
-      const D0 = v128.load(s), D1 = v128.load(r);
-      a0 = fma(fma(f32x4.convert_i32x4_s(i32x4.sub(lo0, slo)), f32x4.mul(D0, i8x4(p)), f32x4.mul(f32x4.convert_i32x4_s(i32x4.sub(hi0, shi)), f32x4.mul(D0, i8x4(p + 4)))), d, a0);
-      a1 = fma(fma(f32x4.convert_i32x4_s(i32x4.sub(lo1, slo)), f32x4.mul(D1, i8x4(q)), f32x4.mul(f32x4.convert_i32x4_s(i32x4.sub(hi1, shi)), f32x4.mul(D1, i8x4(q + 4)))), d, a1);
+      t0 = i32x4.add(t0, q6kBlock2(x, s + o, r + o));
+      t1 = i32x4.add(t1, v128.load(PAIR));
     }
+    a0 = q6kFinish(t0, s, x0, a0);
+    a1 = q6kFinish(t1, r, x0, a1);
   }
   storeRows(out, a0, rem);
   storeRows(out + 16, a1, rem - 4);
@@ -341,56 +396,55 @@ function tileFactors(w: usize, g0: i32, g1: i32, gBytes: usize, nsb: i32, sb: us
   }
 }
 
-/** One 4-token tile against one Q6Kx4 group: each 16-column half's weights loaded once for four tokens. */
+/**
+ * One 4-token tile against one Q6Kx4 group: each 16-column half's weights loaded once for four
+ * tokens; integer sums per superblock, the f32 sums in ACC4 meanwhile (as q4k_t4).
+ */
 function q6k_t4(w: usize, nsb: i32, x: usize, out: usize, ldo: i32, rem: i32): void {
-  let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+  v128.store(ACC4, f32x4.splat(0));
+  v128.store(ACC4, f32x4.splat(0), 16);
+  v128.store(ACC4, f32x4.splat(0), 32);
+  v128.store(ACC4, f32x4.splat(0), 48);
   const end = w + <usize>nsb * Q6KX4_SB;
-  for (let s = w; s < end; s += Q6KX4_SB) {
-    const D = v128.load(s);
-    for (let p = s + 16; p < s + Q6KX4_SB; p += 136, x += 4 * REC) {
-      const Alo = f32x4.mul(D, i8x4(p));
-      const Ahi = f32x4.mul(D, i8x4(p + 4));
+  for (let s = w; s < end; s += Q6KX4_SB, x += 32 * REC) {
+    let i0 = i32x4.splat(0), i1 = i32x4.splat(0), i2 = i32x4.splat(0), i3 = i32x4.splat(0);
+    let xb = x;
+    for (let p = s + 16; p < s + Q6KX4_SB; p += 136, xb += 4 * REC) {
+      const sc = q6sc(p);
+      let h = q6lo(sc);
       let w0 = v128.load(p, 8), w1 = v128.load(p, 24), w2 = v128.load(p, 40), w3 = v128.load(p, 56);
-      const l0 = q6half(x, 0, w0, w1, w2, w3);
-      v128.store(SINK, l0);
-      const l1 = q6half(x + REC, 0, w0, w1, w2, w3);
-      v128.store(SINK, l1);
-      const l2 = q6half(x + 2 * REC, 0, w0, w1, w2, w3);
-      v128.store(SINK, l2);
-      const l3 = q6half(x + 3 * REC, 0, w0, w1, w2, w3);
-      v128.store(SINK, l3);
+      i0 = i32x4.add(i0, q6half(xb, w0, w1, w2, w3, h));
+      v128.store(SINK, i0);
+      i1 = i32x4.add(i1, q6half(xb + REC, w0, w1, w2, w3, h));
+      v128.store(SINK, i1, 16);
+      i2 = i32x4.add(i2, q6half(xb + 2 * REC, w0, w1, w2, w3, h));
+      v128.store(SINK, i2, 32);
+      i3 = i32x4.add(i3, q6half(xb + 3 * REC, w0, w1, w2, w3, h));
+      v128.store(SINK, i3, 48);
+      h = q6hi(sc);
       w0 = v128.load(p, 72);
       w1 = v128.load(p, 88);
       w2 = v128.load(p, 104);
       w3 = v128.load(p, 120);
-      a0 = q6fin(l0, q6half(x, 64, w0, w1, w2, w3), x, Alo, Ahi, a0);
-      v128.store(SINK, a0);
-      a1 = q6fin(l1, q6half(x + REC, 64, w0, w1, w2, w3), x + REC, Alo, Ahi, a1);
-      v128.store(SINK, a1);
-      a2 = q6fin(l2, q6half(x + 2 * REC, 64, w0, w1, w2, w3), x + 2 * REC, Alo, Ahi, a2);
-      v128.store(SINK, a2);
-      a3 = q6fin(l3, q6half(x + 3 * REC, 64, w0, w1, w2, w3), x + 3 * REC, Alo, Ahi, a3);
+      i0 = i32x4.sub(i32x4.add(i0, q6half(xb + 64, w0, w1, w2, w3, h)), q6min(sc, xb));
+      v128.store(SINK, i0);
+      i1 = i32x4.sub(i32x4.add(i1, q6half(xb + REC + 64, w0, w1, w2, w3, h)), q6min(sc, xb + REC));
+      v128.store(SINK, i1, 16);
+      i2 = i32x4.sub(i32x4.add(i2, q6half(xb + 2 * REC + 64, w0, w1, w2, w3, h)), q6min(sc, xb + 2 * REC));
+      v128.store(SINK, i2, 32);
+      i3 = i32x4.sub(i32x4.add(i3, q6half(xb + 3 * REC + 64, w0, w1, w2, w3, h)), q6min(sc, xb + 3 * REC));
+      v128.store(SINK, i3, 48);
     }
+    v128.store(ACC4, q6kFinish(i0, s, x, v128.load(ACC4)));
+    v128.store(ACC4, q6kFinish(i1, s, x + REC, v128.load(ACC4, 16)), 16);
+    v128.store(ACC4, q6kFinish(i2, s, x + 2 * REC, v128.load(ACC4, 32)), 32);
+    v128.store(ACC4, q6kFinish(i3, s, x + 3 * REC, v128.load(ACC4, 48)), 48);
   }
   const os = <usize>ldo << 2;
-  storeRows(out, a0, rem);
-  storeRows(out + os, a1, rem);
-  storeRows(out + 2 * os, a2, rem);
-  storeRows(out + 3 * os, a3, rem);
-}
-
-/** Σ over one 16-column half (chunks at x + off .. + 48) of 4 rows, i32x4. */
-@inline function q6half(x: usize, off: usize, w0: v128, w1: v128, w2: v128, w3: v128): v128 {
-  return i32x4.add(
-    i32x4.extadd_pairwise_i16x8_s(i16x8.add(dot8(v128.load(x + off), w0), dot8(v128.load(x + off, 16), w1))),
-    i32x4.extadd_pairwise_i16x8_s(i16x8.add(dot8(v128.load(x + off, 32), w2), dot8(v128.load(x + off, 48), w3))),
-  );
-}
-
-@inline function q6fin(lo: v128, hi: v128, x: usize, Alo: v128, Ahi: v128, acc: v128): v128 {
-  const flo = f32x4.convert_i32x4_s(i32x4.sub(lo, v128.load32_splat(x + REC_S16)));
-  const fhi = f32x4.convert_i32x4_s(i32x4.sub(hi, v128.load32_splat(x + REC_S16 + 4)));
-  return fma(fma(flo, Alo, f32x4.mul(fhi, Ahi)), v128.load(x, REC_D), acc);
+  storeRows(out, v128.load(ACC4), rem);
+  storeRows(out + os, v128.load(ACC4, 16), rem);
+  storeRows(out + 2 * os, v128.load(ACC4, 32), rem);
+  storeRows(out + 3 * os, v128.load(ACC4, 48), rem);
 }
 
 /** Σ over 32 columns of 4 rows against the chunk vectors at c (values ≤ 31: 4 dots per i16 sum, 4·2·127·31 < 2^15). */
@@ -496,7 +550,7 @@ function q5k_t4p(w: usize, nsb: i32, x: usize, out: usize, ldo: i32, rem: i32, a
 
 /**
  * out[t, r] = Σ_c x[t, c] · w[r, c] for r < rowsValid; kind 12 = Q4Kx4, 13 = Q5Kx4, 14 = Q6Kx4; xr: signed
- * 8-bit records (quant_rec_q8k for Q4_K, quant_rec_q8s for the others). Groups are tiled so ~96 KiB of weights stay hot across tokens.
+ * 8-bit records (quant_rec_q8k for Q4_K and Q6_K, quant_rec_q8s for Q5_K). Groups are tiled so ~96 KiB of weights stay hot across tokens.
  */
 export function mm_kx4(kind: i32, w: usize, groups: i32, rowsValid: i32, cols: i32, n: i32, xr: usize, out: usize, ldo: i32): void {
   const nsb = cols >> 8;

@@ -47,15 +47,15 @@ import { hsumi } from './simd';
  * Activation records for the 4-row Q8x4 / Q4x4 kernels: one per (token, 32-value block), REC
  * bytes: the block's 8 chunks of 4 int8 values (chunk j = values 4j..4j+3), each repeated to a
  * whole vector (the kernels load it where they would otherwise broadcast), then d ×4 (f32) at
- * REC_D, the offset term ×4 (i32) at REC_S (the weights' unsigned offset times Σq) and
- * 32·Σq per 16-value half at REC_S16. Tokens are tiled by 4: tile τ (tokens 4τ ..
+ * REC_D, the offset term ×4 (i32) at REC_S (the weights' unsigned offset times Σq) and, in the
+ * K-quant records only, Σq of each 16-value half at REC_S16. Tokens are tiled by 4: tile τ (tokens 4τ ..
  * 4τ+ts−1, ts = min(4, n − 4τ)) starts at τ·4·nb·REC and stores block b of its token j at
  * (b·ts + j)·REC, so a 4-token kernel reads its four tokens at fixed offsets.
  */
 export const REC: usize = 176;
 export const REC_D: usize = 128;
 export const REC_S: usize = 144;
-/** 32·Σq over values 0..15 and 16..31 (i32 each; Q6_K's q − 32 per 16-value sub-block). */
+/** Σq over values 0..15 and 16..31 as i16 lanes, four times (Q6_K's q − 32 per 16-value sub-block, quant_rec_q8k). */
 export const REC_S16: usize = 160;
 
 /** Bytes of the records of n tokens of `cols` values. */
@@ -83,7 +83,7 @@ export function rec_bytes(n: i32, cols: i32): i32 {
 
 /**
  * Records of n tokens: per 32-block q = round(x·levels/amax) ∈ [−levels, levels], d = amax/levels
- * stored times dScale, the offset term (Σq) << sShift, and 32·Σq per 16-value half.
+ * stored times dScale, and the offset term (Σq) << sShift.
  * x: [n, cols] f32 → dst: rec_bytes(n, cols).
  */
 @inline function quantRecords(x: usize, n: i32, cols: i32, dst: usize, levels: f32, dScale: f32, sShift: i32): void {
@@ -98,20 +98,18 @@ export function rec_bytes(n: i32, cols: i32): i32 {
       const r = recAt(dst, t, b, nb, n);
       storeChunks(r, q0, q1);
       v128.store(r, f32x4.splat((amax / levels) * dScale), REC_D);
-      const s0 = sum16(q0);
-      const s1 = sum16(q1);
-      v128.store(r, i32x4.splat((s0 + s1) << sShift), REC_S);
-      v128.store(r, i32x4.replace_lane(i32x4.splat(s0 << 5), 1, s1 << 5), REC_S16);
+      v128.store(r, i32x4.splat((sum16(q0) + sum16(q1)) << sShift), REC_S);
     }
   }
 }
 
 /**
- * Records for Q4_K (llama.cpp's Q8_K numerics: one d = amax/127 per 256 values, q ∈ [-127, 127]):
- * every block of a superblock carries the same d, so the kernel sums the sub-blocks' integer dots
- * times their integer scales and finishes in f32 once per superblock. REC_S holds, as i16 lanes,
- * the Σq of the block pair 2J, 2J+1 that the block belongs to, [b_2J, b_2J+1] four times (pmaddwd
- * against each row's two mins gives that pair's min term); REC_S16 as in the other records.
+ * Records for Q4_K and Q6_K (llama.cpp's Q8_K numerics: one d = amax/127 per 256 values, q ∈
+ * [-127, 127]): every block of a superblock carries the same d, so the kernels sum the sub-blocks'
+ * integer dots times their integer scales and finish in f32 once per superblock. REC_S holds, as
+ * i16 lanes, the Σq of the block pair 2J, 2J+1 that the block belongs to, [b_2J, b_2J+1] four times
+ * (pmaddwd against each row's two mins gives that pair's Q4_K min term); REC_S16 the block's two
+ * 16-value halves' Σq, [h_0, h_1] four times (the partner of each row's two Q6_K scales).
  * x: [n, cols] f32 (cols a multiple of 256) → dst: rec_bytes(n, cols).
  */
 export function quant_rec_q8k(x: usize, n: i32, cols: i32, dst: usize): void {
@@ -133,7 +131,7 @@ export function quant_rec_q8k(x: usize, n: i32, cols: i32, dst: usize): void {
         v128.store(r, d, REC_D);
         const s0 = sum16(q0);
         const s1 = sum16(q1);
-        v128.store(r, i32x4.replace_lane(i32x4.splat(s0 << 5), 1, s1 << 5), REC_S16);
+        v128.store(r, i32x4.splat((s0 & 0xffff) | (s1 << 16)), REC_S16);
         if ((j & 1) == 0) {
           prev = s0 + s1;
         } else {

@@ -129,8 +129,8 @@ export function repack_q6_k(src: usize, rows: i32, cols: i32, dst: usize, tmp: u
       for (let j = 0; j < 8; j++) {
         const b = o + 16 + <usize>j * 136;
         if (real) {
-          store<i8>(b + lane, load<i8>(p + 192 + (j << 1)));
-          store<i8>(b + 4 + lane, load<i8>(p + 192 + (j << 1) + 1));
+          store<i8>(b + (lane << 1), load<i8>(p + 192 + (j << 1)));
+          store<i8>(b + (lane << 1) + 1, load<i8>(p + 192 + (j << 1) + 1));
         }
         const q = tmp + (<usize>j << 5);
         for (let k: usize = 0; k < 8; k++) store<u32>(b + 8 + (k << 4) + (lane << 2), load<u32>(q + (k << 2)));
@@ -186,7 +186,7 @@ export function deq_kx4(kind: i32, w: usize, lane: i32, cols: i32, out: usize): 
       for (let j = 0; j < 8; j++) {
         const b = o + 16 + <usize>j * 136;
         for (let k: usize = 0; k < 8; k++) {
-          const a = d * <f32>load<i8>(b + (k < 4 ? 0 : 4) + l);
+          const a = d * <f32>load<i8>(b + (l << 1) + (k < 4 ? 0 : 1));
           for (let i: usize = 0; i < 4; i++) {
             const q = <i32>load<u8>(b + 8 + (k << 4) + (l << 2) + i) - 32;
             store<f32>(out + ((<usize>(s * 256 + j * 32) + (k << 2) + i) << 2), a * <f32>q);
