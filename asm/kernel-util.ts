@@ -18,7 +18,7 @@ export const SINK = memory.data(64, 16);
 
 /**
  * Per-row block factors of one cache tile of weight groups, computed once for all its token tiles
- * (prefill): Q8x4's f32 scales, Q4Kx4/Q5Kx4's D·sc and −dmin·m/8. Each thread's memory has its own copy.
+ * (prefill): Q8x4's f32 scales. Each thread's memory has its own copy.
  */
 export const TILE_SCALES_BYTES: i32 = 32768;
 export const TILE_SCALES = memory.data(TILE_SCALES_BYTES, 16);

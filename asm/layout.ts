@@ -15,7 +15,6 @@ export const LAYOUT_KX4: i32 = 5;
 
 const KIND_Q4_K = 12;
 const KIND_Q5_K = 13;
-const KIND_Q6_K = 14;
 
 /** Bytes of one 4-row group of `cols` columns (the interleaved layouts), or of one row (Float). */
 export function group_bytes(layout: i32, kind: i32, cols: i32): usize {
@@ -29,7 +28,7 @@ export function group_bytes(layout: i32, kind: i32, cols: i32): usize {
 /** n tokens of x [n, cols] f32 → the activation records `layout` and `kind`'s kernels read (rec_bytes(n, cols) at dst). */
 export function quant_act(layout: i32, kind: i32, x: usize, n: i32, cols: i32, dst: usize): void {
   if (layout == LAYOUT_Q8X4) quant_rec_q7s(x, n, cols, dst);
-  else if (layout == LAYOUT_KX4 && (kind == KIND_Q4_K || kind == KIND_Q6_K)) quant_rec_q8k(x, n, cols, dst);
+  else if (layout == LAYOUT_KX4) quant_rec_q8k(x, n, cols, dst);
   else quant_rec_q8s(x, n, cols, dst);
 }
 

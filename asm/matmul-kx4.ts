@@ -10,10 +10,9 @@
 //   value = d·sc·q − dmin·m (ggml's). Against Q8_K-style records (one dx per 256 values,
 //   quant_rec_q8k) a row's superblock is dx·(d·Σ_j sc_j·Σq·n − dmin·Σ_j m_j·Σq_j): integer sums
 //   (pmaddwd applies the scales and the mins), one f32 finish per superblock as in llama.cpp.
-// Q5Kx4, per group and superblock (736 bytes, 5.75 bits per weight):
-//   D f32×4 | DM f32×4 (−dmin/8) | 8 blocks of 88 bytes: sc u8×4 | m u8×4 | 64 bytes of low
-//   nibbles arranged as Q4x4 | 16 bytes of fifth bits: bit c of byte 4·row + i is column 4c + i's.
-//   value = D·sc·q − dmin·m, against per-32 records (quant_rec_q8s), finished per block.
+// Q5Kx4, per group and superblock (736 bytes, 5.75 bits per weight): Q4Kx4's header (D, DMN, SC,
+//   MIN) | 8 blocks of 80 bytes: 64 bytes of low nibbles arranged as Q4x4 | 16 bytes of fifth
+//   bits: bit c of byte 4·row + i is column 4c + i's. value = d·sc·q − dmin·m, summed as Q4_K.
 // Q6Kx4, per group and superblock (1104 bytes, 8.6 bits per weight):
 //   D f32×4 | 8 blocks of 136 bytes: sc i8×8 by row, [r0 lo, r0 hi, r1 lo, r1 hi, …] (lo: columns
 //   0..15, hi: 16..31) | 128 bytes of q ∈ [0, 63] arranged as Q8x4 (vector k = each row's columns
@@ -21,13 +20,15 @@
 //   dx·D·Σ_h sc_h·(Σ q·xq − 32·Σ xq) over its 16 halves: integers, one f32 finish (as Q4_K).
 import { dot8, dotAdd, fma } from './simd';
 import { REC, REC_D, REC_S, REC_S16 } from './quant';
-import { groupTile, tokenBlock, nibbleDot, nibbleDot2, nibbleDotA, PAIR, pin, SINK, storeRows, TILE_SCALES, TILE_SCALES_BYTES } from './kernel-util';
+import { groupTile, tokenBlock, nibbleDot, nibbleDot2, nibbleDotA, PAIR, pin, SINK, storeRows } from './kernel-util';
 import { OP_Q4_K, OP_Q6_K, V_DOTADD, V_G2, variant } from './variants';
 
 export const Q4KX4_SB: usize = 608;
 export const Q4K_SC: usize = 32;
 export const Q4K_MIN: usize = 64;
 export const Q4K_NIB: usize = 96;
+/** Bytes of one Q5Kx4 block (nibbles, then fifth bits), from Q4K_NIB. */
+const Q5K_BLOCK: usize = 80;
 export const Q6KX4_SB: usize = 1104;
 export const Q5KX4_SB: usize = 736;
 
@@ -36,11 +37,6 @@ const NIBBLES = memory.data<u32>([0x0f0f0f0f, 0x0f0f0f0f, 0x0f0f0f0f, 0x0f0f0f0f
 const Q5CHUNKS = memory.data(128, 16);
 /** A 4-token tile's f32 sums, kept in memory across a superblock's integer work (per-thread memory). */
 const ACC4 = memory.data(64, 16);
-
-/** Four u8 at p widened to f32x4. */
-@inline function u8x4(p: usize): v128 {
-  return f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_u(i16x8.extend_low_i8x16_u(v128.load32_zero(p))));
-}
 
 /** Block j's scales as i16 pairs per row, [sc_0 sc_0 sc_1 sc_1 …], the pmaddwd partner of nibbleDot's sums. */
 @inline function scPairs(s: usize, j: usize): v128 {
@@ -368,34 +364,6 @@ function q4k_t4(w: usize, nsb: i32, x: usize, out: usize, ldo: i32, rem: i32): v
   storeRows(out + 3 * os, v128.load(ACC4, 48), rem);
 }
 
-/** A block's D·sc: from the tile's precomputed factors at ab, or computed from the superblock's D. */
-@inline function factorA(pre: bool, ab: usize, D: v128, p: usize): v128 {
-  return pre ? v128.load(ab) : f32x4.mul(D, u8x4(p));
-}
-/** A block's −dmin·m/8, as factorA. */
-@inline function factorB(pre: bool, ab: usize, DM: v128, p: usize): v128 {
-  return pre ? v128.load(ab, 16) : f32x4.mul(DM, u8x4(p + 4));
-}
-
-/**
- * Q5Kx4 groups [g0, g1): every block's D·sc and −dmin·m/8 (32 bytes) into TILE_SCALES, in
- * weight order, computed with the same f32 products as the kernels so the results do not change.
- */
-function tileFactors(w: usize, g0: i32, g1: i32, gBytes: usize, nsb: i32, sb: usize, bb: usize): void {
-  let o = TILE_SCALES;
-  for (let g = g0; g < g1; g++) {
-    const end = w + <usize>g * gBytes + <usize>nsb * sb;
-    for (let s = w + <usize>g * gBytes; s < end; s += sb) {
-      const D = v128.load(s);
-      const DM = v128.load(s, 16);
-      for (let p = s + 32; p < s + sb; p += bb, o += 32) {
-        v128.store(o, f32x4.mul(D, u8x4(p)));
-        v128.store(o, f32x4.mul(DM, u8x4(p + 4)), 16);
-      }
-    }
-  }
-}
-
 /**
  * One 4-token tile against one Q6Kx4 group: each 16-column half's weights loaded once for four
  * tokens; integer sums per superblock, the f32 sums in ACC4 meanwhile (as q4k_t4).
@@ -447,14 +415,17 @@ function q6k_t4(w: usize, nsb: i32, x: usize, out: usize, ldo: i32, rem: i32): v
   storeRows(out + 3 * os, v128.load(ACC4, 48), rem);
 }
 
-/** Σ over 32 columns of 4 rows against the chunk vectors at c (values ≤ 31: 4 dots per i16 sum, 4·2·127·31 < 2^15). */
-@inline function q5blk(x: usize, c: usize): v128 {
+/**
+ * sc·Σ over 32 columns of 4 rows against the chunk vectors at c (values ≤ 31: 4 dots per i16 sum,
+ * 4·2·127·31 < 2^15); sc: the block's scale pairs (scPairs).
+ */
+@inline function q5blk(x: usize, c: usize, sc: v128): v128 {
   const lo = i16x8.add(i16x8.add(dot8(v128.load(x), v128.load(c)), dot8(v128.load(x, 16), v128.load(c, 16))),
     i16x8.add(dot8(v128.load(x, 32), v128.load(c, 32)), dot8(v128.load(x, 48), v128.load(c, 48))));
   v128.store(SINK, lo);
   const hi = i16x8.add(i16x8.add(dot8(v128.load(x, 64), v128.load(c, 64)), dot8(v128.load(x, 80), v128.load(c, 80))),
     i16x8.add(dot8(v128.load(x, 96), v128.load(c, 96)), dot8(v128.load(x, 112), v128.load(c, 112))));
-  return i32x4.add(i32x4.extadd_pairwise_i16x8_s(lo), i32x4.extadd_pairwise_i16x8_s(hi));
+  return i32x4.add(i32x4.dot_i16x8_s(lo, sc), i32x4.dot_i16x8_s(hi, sc));
 }
 
 /** Chunk k (k < 4) of a Q5Kx4 block: low nibbles of vector k plus fifth bit k (moved to bit 4). */
@@ -466,22 +437,10 @@ function q6k_t4(w: usize, nsb: i32, x: usize, out: usize, ldo: i32, rem: i32): v
   return v128.or(v128.and(i16x8.shr_u(v, 4), m), v128.and(i16x8.shr_u(h, k), b4));
 }
 
-/** One decode token against a Q5Kx4 block at p, unpacking the 5-bit values on the fly. */
-@inline function q5blkPacked(x: usize, p: usize, m: v128, b4: v128): v128 {
-  const h = v128.load(p, 72);
-  const v0 = v128.load(p, 8), v1 = v128.load(p, 24), v2 = v128.load(p, 40), v3 = v128.load(p, 56);
-  const lo = i16x8.add(i16x8.add(dot8(v128.load(x), q5lo(v0, h, 0, m, b4)), dot8(v128.load(x, 16), q5lo(v1, h, 1, m, b4))),
-    i16x8.add(dot8(v128.load(x, 32), q5lo(v2, h, 2, m, b4)), dot8(v128.load(x, 48), q5lo(v3, h, 3, m, b4))));
-  v128.store(SINK, lo);
-  const hi = i16x8.add(i16x8.add(dot8(v128.load(x, 64), q5hi(v0, h, 0, m, b4)), dot8(v128.load(x, 80), q5hi(v1, h, 1, m, b4))),
-    i16x8.add(dot8(v128.load(x, 96), q5hi(v2, h, 2, m, b4)), dot8(v128.load(x, 112), q5hi(v3, h, 3, m, b4))));
-  return i32x4.add(i32x4.extadd_pairwise_i16x8_s(lo), i32x4.extadd_pairwise_i16x8_s(hi));
-}
-
-/** Unpacks a Q5Kx4 block's 8 chunk vectors into Q5CHUNKS. */
+/** Unpacks the Q5Kx4 block at p (nibbles; fifth bits at p + 64) into Q5CHUNKS' 8 chunk vectors. */
 @inline function q5unpack(p: usize, m: v128, b4: v128): void {
-  const h = v128.load(p, 72);
-  const v0 = v128.load(p, 8), v1 = v128.load(p, 24), v2 = v128.load(p, 40), v3 = v128.load(p, 56);
+  const h = v128.load(p, 64);
+  const v0 = v128.load(p), v1 = v128.load(p, 16), v2 = v128.load(p, 32), v3 = v128.load(p, 48);
   v128.store(Q5CHUNKS, q5lo(v0, h, 0, m, b4));
   v128.store(Q5CHUNKS, q5lo(v1, h, 1, m, b4), 16);
   v128.store(Q5CHUNKS, q5lo(v2, h, 2, m, b4), 32);
@@ -492,65 +451,76 @@ function q6k_t4(w: usize, nsb: i32, x: usize, out: usize, ldo: i32, rem: i32): v
   v128.store(Q5CHUNKS, q5hi(v3, h, 3, m, b4), 112);
 }
 
-@inline function q5kfin(i: v128, A: v128, Bn: v128, x: usize, acc: v128): v128 {
-  const v = fma(f32x4.convert_i32x4_s(i), A, f32x4.mul(f32x4.convert_i32x4_s(v128.load(x, REC_S)), Bn));
-  return fma(v, v128.load(x, REC_D), acc);
+/** isum + one token's sum over block j of the Q5Kx4 superblock at s, unpacked through Q5CHUNKS. */
+@inline function q5kNext(isum: v128, s: usize, j: usize, x: usize, m: v128, b4: v128): v128 {
+  q5unpack(s + Q4K_NIB + j * Q5K_BLOCK, m, b4);
+  return i32x4.add(isum, q5blk(x, Q5CHUNKS, scPairs(s, j)));
 }
 
+/**
+ * One token against one Q5Kx4 group (x: its quant_rec_q8k records, xstep: record to record). Each
+ * block is unpacked through memory: in registers (the 8 chunks built and dotted at once) the
+ * body's loads were all hoisted and spilled. Unrolled over the superblock as q4k_t1.
+ */
 function q5k_t1(w: usize, nsb: i32, x: usize, xstep: usize): v128 {
   const m = v128.load(NIBBLES);
   const b4 = v128.load(NIBBLES, 16);
   let acc = f32x4.splat(0);
   const end = w + <usize>nsb * Q5KX4_SB;
-  for (let s = w; s < end; s += Q5KX4_SB) {
-    const D = v128.load(s);
-    const DM = v128.load(s, 16);
-    for (let p = s + 32; p < s + Q5KX4_SB; p += 88, x += xstep) {
-      acc = q5kfin(q5blkPacked(x, p, m, b4), f32x4.mul(D, u8x4(p)), f32x4.mul(DM, u8x4(p + 4)), x, acc);
-    }
+  for (let s = w; s < end; s += Q5KX4_SB, x += 8 * xstep) {
+    let xb = x;
+    let isum = q5kNext(i32x4.splat(0), s, 0, xb, m, b4);
+    isum = q5kNext(isum, s, 1, (xb += xstep), m, b4);
+    isum = q5kNext(isum, s, 2, (xb += xstep), m, b4);
+    isum = q5kNext(isum, s, 3, (xb += xstep), m, b4);
+    isum = q5kNext(isum, s, 4, (xb += xstep), m, b4);
+    isum = q5kNext(isum, s, 5, (xb += xstep), m, b4);
+    isum = q5kNext(isum, s, 6, (xb += xstep), m, b4);
+    isum = q5kNext(isum, s, 7, (xb += xstep), m, b4);
+    acc = q4kFinish(isum, q4kMins(s, x, xstep), s, x, acc);
   }
   return acc;
 }
 
-@inline function q5k_t4b(w: usize, nsb: i32, x: usize, out: usize, ldo: i32, rem: i32, ab: usize, pre: bool): void {
+/** One 4-token tile against one Q5Kx4 group: each block unpacked once (Q5CHUNKS) for four tokens. */
+function q5k_t4(w: usize, nsb: i32, x: usize, out: usize, ldo: i32, rem: i32): void {
   const m = v128.load(NIBBLES);
   const b4 = v128.load(NIBBLES, 16);
-  let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+  v128.store(ACC4, f32x4.splat(0));
+  v128.store(ACC4, f32x4.splat(0), 16);
+  v128.store(ACC4, f32x4.splat(0), 32);
+  v128.store(ACC4, f32x4.splat(0), 48);
   const end = w + <usize>nsb * Q5KX4_SB;
-  for (let s = w; s < end; s += Q5KX4_SB) {
-    const D = v128.load(s);
-    const DM = v128.load(s, 16);
-    for (let p = s + 32; p < s + Q5KX4_SB; p += 88, x += 4 * REC) {
-      const A = factorA(pre, ab, D, p);
-      const Bn = factorB(pre, ab, DM, p);
-      if (pre) ab += 32;
-      q5unpack(p, m, b4);
-      a0 = q5kfin(q5blk(x, Q5CHUNKS), A, Bn, x, a0);
-      v128.store(SINK, a0);
-      a1 = q5kfin(q5blk(x + REC, Q5CHUNKS), A, Bn, x + REC, a1);
-      v128.store(SINK, a1);
-      a2 = q5kfin(q5blk(x + 2 * REC, Q5CHUNKS), A, Bn, x + 2 * REC, a2);
-      v128.store(SINK, a2);
-      a3 = q5kfin(q5blk(x + 3 * REC, Q5CHUNKS), A, Bn, x + 3 * REC, a3);
+  for (let s = w; s < end; s += Q5KX4_SB, x += 32 * REC) {
+    let i0 = i32x4.splat(0), i1 = i32x4.splat(0), i2 = i32x4.splat(0), i3 = i32x4.splat(0);
+    let xb = x;
+    for (let j: usize = 0; j < 8; j++, xb += 4 * REC) {
+      q5unpack(s + Q4K_NIB + j * Q5K_BLOCK, m, b4);
+      const sc = scPairs(s, j);
+      i0 = i32x4.add(i0, q5blk(xb, Q5CHUNKS, sc));
+      v128.store(SINK, i0, 16);
+      i1 = i32x4.add(i1, q5blk(xb + REC, Q5CHUNKS, sc));
+      v128.store(SINK, i1, 16);
+      i2 = i32x4.add(i2, q5blk(xb + 2 * REC, Q5CHUNKS, sc));
+      v128.store(SINK, i2, 16);
+      i3 = i32x4.add(i3, q5blk(xb + 3 * REC, Q5CHUNKS, sc));
+      v128.store(SINK, i3, 16);
     }
+    v128.store(ACC4, q4kFinish(i0, q4kMins(s, x, 4 * REC), s, x, v128.load(ACC4)));
+    v128.store(ACC4, q4kFinish(i1, q4kMins(s, x + REC, 4 * REC), s, x + REC, v128.load(ACC4, 16)), 16);
+    v128.store(ACC4, q4kFinish(i2, q4kMins(s, x + 2 * REC, 4 * REC), s, x + 2 * REC, v128.load(ACC4, 32)), 32);
+    v128.store(ACC4, q4kFinish(i3, q4kMins(s, x + 3 * REC, 4 * REC), s, x + 3 * REC, v128.load(ACC4, 48)), 48);
   }
   const os = <usize>ldo << 2;
-  storeRows(out, a0, rem);
-  storeRows(out + os, a1, rem);
-  storeRows(out + 2 * os, a2, rem);
-  storeRows(out + 3 * os, a3, rem);
-}
-
-function q5k_t4(w: usize, nsb: i32, x: usize, out: usize, ldo: i32, rem: i32): void {
-  q5k_t4b(w, nsb, x, out, ldo, rem, 0, false);
-}
-function q5k_t4p(w: usize, nsb: i32, x: usize, out: usize, ldo: i32, rem: i32, ab: usize): void {
-  q5k_t4b(w, nsb, x, out, ldo, rem, ab, true);
+  storeRows(out, v128.load(ACC4), rem);
+  storeRows(out + os, v128.load(ACC4, 16), rem);
+  storeRows(out + 2 * os, v128.load(ACC4, 32), rem);
+  storeRows(out + 3 * os, v128.load(ACC4, 48), rem);
 }
 
 /**
  * out[t, r] = Σ_c x[t, c] · w[r, c] for r < rowsValid; kind 12 = Q4Kx4, 13 = Q5Kx4, 14 = Q6Kx4; xr: signed
- * 8-bit records (quant_rec_q8k for Q4_K and Q6_K, quant_rec_q8s for Q5_K). Groups are tiled so ~96 KiB of weights stay hot across tokens.
+ * 8-bit records (quant_rec_q8k). Groups are tiled so ~96 KiB of weights stay hot across tokens.
  */
 export function mm_kx4(kind: i32, w: usize, groups: i32, rowsValid: i32, cols: i32, n: i32, xr: usize, out: usize, ldo: i32): void {
   const nsb = cols >> 8;
@@ -558,28 +528,21 @@ export function mm_kx4(kind: i32, w: usize, groups: i32, rowsValid: i32, cols: i
   const gBytes = <usize>nsb * sb;
   const tileBytes = <usize>(cols >> 5) * 4 * REC;
   const vQ4K = variant(OP_Q4_K), vQ6K = variant(OP_Q6_K);
-  // Prefill of Q5_K: each block's two f32 factors once per cache tile, not once per token tile.
-  const abBytes = nsb << 8;
-  const pre = kind == 13 && n >= 8 && abBytes <= TILE_SCALES_BYTES;
-  const gt = pre ? min(groupTile(gBytes), TILE_SCALES_BYTES / abBytes) : groupTile(gBytes);
+  const gt = groupTile(gBytes);
   const tbN = tokenBlock(tileBytes);
   for (let tb = 0; tb < n; tb += tbN) {
     const te = min(n, tb + tbN);
     for (let g0 = 0; g0 < groups; g0 += gt) {
       const g1 = min(groups, g0 + gt);
-      if (pre) tileFactors(w, g0, g1, gBytes, nsb, sb, 88);
       for (let t = tb; t < te; t += 4) {
         const ts = min(4, n - t);
         const xt = xr + <usize>(t >> 2) * tileBytes;
         if (ts == 4) {
           for (let g = g0; g < g1; g++) {
             const o = out + ((<usize>t * ldo + (g << 2)) << 2);
-            const ab = TILE_SCALES + <usize>(g - g0) * <usize>abBytes;
             if (kind == 12) q4k_t4(w + <usize>g * gBytes, nsb, xt, o, ldo, rowsValid - (g << 2));
-            else if (kind == 13) {
-              if (pre) q5k_t4p(w + <usize>g * gBytes, nsb, xt, o, ldo, rowsValid - (g << 2), ab);
-              else q5k_t4(w + <usize>g * gBytes, nsb, xt, o, ldo, rowsValid - (g << 2));
-            } else q6k_t4(w + <usize>g * gBytes, nsb, xt, o, ldo, rowsValid - (g << 2));
+            else if (kind == 13) q5k_t4(w + <usize>g * gBytes, nsb, xt, o, ldo, rowsValid - (g << 2));
+            else q6k_t4(w + <usize>g * gBytes, nsb, xt, o, ldo, rowsValid - (g << 2));
           }
           continue;
         }

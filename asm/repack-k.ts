@@ -67,21 +67,14 @@ function repackQ45(src: usize, rows: i32, cols: i32, dst: usize, tmp: usize, fiv
       const p = src + <usize>r * rb + <usize>s * ib;
       const o = dst + (<usize>(r >> 2) * nsb + s) * sb;
       store<f32>(o + (lane << 2), h2fs(load<u16>(p)));
-      const dmin = h2fs(load<u16>(p, 2));
-      store<f32>(o + 16 + (lane << 2), five ? -dmin / 8 : -dmin);
+      store<f32>(o + 16 + (lane << 2), -h2fs(load<u16>(p, 2)));
       if (five) q5kValues(p, tmp);
       else q4kValues(p, tmp);
       for (let j = 0; j < 8; j++) {
-        const sc = <u8>scaleMin(p + 4, j, false), mn = <u8>scaleMin(p + 4, j, true);
-        // Q4Kx4: scales at 32 + 4j + row, mins in pairs of blocks at 64 + 8·(j/2) + 2·row + j%2.
-        const nib = five ? o + 40 + <usize>j * 88 : o + Q4K_NIB + (<usize>j << 6);
-        if (five) {
-          store<u8>(nib - 8 + lane, sc);
-          store<u8>(nib - 4 + lane, mn);
-        } else {
-          store<u8>(o + Q4K_SC + (<usize>j << 2) + lane, sc);
-          store<u8>(o + Q4K_MIN + (<usize>(j >> 1) << 3) + (lane << 1) + <usize>(j & 1), mn);
-        }
+        // Scales at 32 + 4j + row, mins in pairs of blocks at 64 + 8·(j/2) + 2·row + j%2 (matmul-kx4.ts).
+        store<u8>(o + Q4K_SC + (<usize>j << 2) + lane, <u8>scaleMin(p + 4, j, false));
+        store<u8>(o + Q4K_MIN + (<usize>(j >> 1) << 3) + (lane << 1) + <usize>(j & 1), <u8>scaleMin(p + 4, j, true));
+        const nib = o + Q4K_NIB + <usize>j * (five ? 80 : 64);
         const q = tmp + (<usize>j << 5);
         for (let i: usize = 0; i < 4; i++) {
           for (let k: usize = 0; k < 4; k++) {
@@ -144,36 +137,20 @@ export function deq_kx4(kind: i32, w: usize, lane: i32, cols: i32, out: usize): 
   const nsb = cols >> 8;
   const l = <usize>lane;
   for (let s = 0; s < nsb; s++) {
-    if (kind == 12) {
-      const o = w + <usize>s * Q4KX4_SB;
+    if (kind == 12 || kind == 13) {
+      // Q4Kx4 and Q5Kx4 share the header; Q5_K adds each value's fifth bit from the plane.
+      const five = kind == 13;
+      const o = w + <usize>s * (five ? Q5KX4_SB : Q4KX4_SB);
       const d = load<f32>(o + (l << 2));
       const dmin = -load<f32>(o + 16 + (l << 2));
       for (let j = 0; j < 8; j++) {
         const a = d * <f32>load<u8>(o + Q4K_SC + (<usize>j << 2) + l);
         const m = dmin * <f32>load<u8>(o + Q4K_MIN + (<usize>(j >> 1) << 3) + (l << 1) + <usize>(j & 1));
-        const b = o + Q4K_NIB + (<usize>j << 6);
+        const b = o + Q4K_NIB + <usize>j * (five ? 80 : 64);
         for (let i: usize = 0; i < 4; i++) {
+          const bits = five ? <u32>load<u8>(b + 64 + (l << 2) + i) : 0;
           for (let k: usize = 0; k < 4; k++) {
             const by = <u32>load<u8>(b + (k << 4) + (l << 2) + i);
-            const c = <usize>(s * 256 + j * 32) + (k << 2) + i;
-            store<f32>(out + (c << 2), a * <f32>(by & 15) - m);
-            store<f32>(out + ((c + 16) << 2), a * <f32>(by >> 4) - m);
-          }
-        }
-      }
-    } else if (kind == 13) {
-      // Q5Kx4: Q4Kx4's former layout plus each value's fifth bit from the plane.
-      const o = w + <usize>s * Q5KX4_SB;
-      const d = load<f32>(o + (l << 2));
-      const dmin = -load<f32>(o + 16 + (l << 2)) * 8;
-      for (let j = 0; j < 8; j++) {
-        const b = o + 32 + <usize>j * 88;
-        const a = d * <f32>load<u8>(b + l);
-        const m = dmin * <f32>load<u8>(b + 4 + l);
-        for (let i: usize = 0; i < 4; i++) {
-          const bits = <u32>load<u8>(b + 72 + (l << 2) + i);
-          for (let k: usize = 0; k < 4; k++) {
-            const by = <u32>load<u8>(b + 8 + (k << 4) + (l << 2) + i);
             const c = <usize>(s * 256 + j * 32) + (k << 2) + i;
             store<f32>(out + (c << 2), a * <f32>((by & 15) | (((bits >> <u32>k) & 1) << 4)) - m);
             store<f32>(out + ((c + 16) << 2), a * <f32>((by >> 4) | (((bits >> <u32>(k + 4)) & 1) << 4)) - m);

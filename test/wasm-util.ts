@@ -73,7 +73,7 @@ export const CONVERTED = [DType.Q4_1];
 
 /**
  * Matmul thresholds come from the arithmetic: activations are rounded to a grid of step
- * Δ_b = amax_b/127 per 32-block (signed 8-bit, Q4_0, Q5_K), per 256-block (Q4_K, Q6_K: llama.cpp's
+ * Δ_b = amax_b/127 per 32-block (signed 8-bit, Q4_0), per 256-block (the K-quants: llama.cpp's
  * Q8_K) or amax_b/64 per 32-block (7-bit, Q8_0), so each product's error is at most |w|·Δ_b/2 and
  *   |out − ref| ≤ Σ_b Δ_b/2 · Σ_{c∈b} |w_c|  +  f32 accumulation slack (1e-5 · Σ|w·x|).
  * Float weights (F32/F16/BF16) keep f32 activations: only the slack applies.
@@ -86,7 +86,7 @@ function actStep(dtype: DType): number {
 
 /** Values that share one activation scale. */
 function actBlock(dtype: DType): number {
-  return dtype === DType.Q4_K || dtype === DType.Q6_K ? 256 : 32;
+  return dtype === DType.Q4_K || dtype === DType.Q5_K || dtype === DType.Q6_K ? 256 : 32;
 }
 
 function dequant(dtype: DType, data: Uint8Array, rows: number, cols: number): Float32Array {
