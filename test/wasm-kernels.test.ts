@@ -240,6 +240,64 @@ describe('kernel probe', () => {
   });
 });
 
+describe('activation records', () => {
+  // asm/quant.ts: per (token, 32-value block) REC bytes: 8 chunks of 4 int8 each repeated to 16 bytes,
+  // d ×4 (f32) at 128, the offset slot at 144, the halves' sums at 160; tokens tiled by 4.
+  const REC = 176, REC_D = 128, REC_S = 144, REC_S16 = 160;
+  const LAYOUT_KX4 = 5, LAYOUT_Q4X4 = 2;
+  const rne = (v: number): number => {
+    const f = Math.floor(v);
+    const d = v - f;
+    return d > 0.5 || (d === 0.5 && f % 2 !== 0) ? f + 1 : f;
+  };
+
+  test('K-quant records share one scale per 256 values and carry the pair and half sums (llama.cpp Q8_K)', async () => {
+    const km = await loadKernelModule();
+    const mem = new WebAssembly.Memory({ initial: 64, maximum: 65536, shared: true });
+    const k = instantiateRaw(km.module, mem);
+    const n = 5, cols = 512, nb = cols / 32;
+    const r = rng(7);
+    // Blocks of very different magnitudes, so one scale per 256 differs from one per 32.
+    const x = Float32Array.from({ length: n * cols }, (_, i) => (r() - 0.5) * (1 + ((i >> 5) % 8) * 3));
+    const xp = 1 << 16, dst = xp + x.byteLength + 64;
+    assert.equal(k.rec_bytes(n, cols), n * nb * REC);
+    for (const kind of [DType.Q4_K, DType.Q5_K, DType.Q6_K]) {
+      new Float32Array(mem.buffer, xp, x.length).set(x);
+      k.quant_act(LAYOUT_KX4, kind, xp, n, cols, dst);
+      const dv = new DataView(mem.buffer);
+      for (let t = 0; t < n; t++) {
+        const ts = Math.min(4, n - (t & ~3));
+        for (let b = 0; b < nb; b++) {
+          const rec = dst + (t >> 2) * 4 * nb * REC + (b * ts + (t & 3)) * REC;
+          const sb = b & ~7;
+          let amax = 0;
+          for (let c = sb * 32; c < (sb + 8) * 32; c++) amax = Math.max(amax, Math.abs(x[t * cols + c]!));
+          const d = Math.fround(amax / 127), id = Math.fround(127 / amax);
+          const q = (c: number): number => rne(Math.fround(x[t * cols + c]! * id));
+          for (let l = 0; l < 4; l++) assert.equal(dv.getFloat32(rec + REC_D + 4 * l, true), d, `${dtypeName(kind)} t${t} b${b}: d`);
+          const sums = [0, 0];
+          for (let c = 0; c < 32; c++) {
+            const v = q(b * 32 + c);
+            sums[c >> 4]! += v;
+            for (let rep = 0; rep < 4; rep++) assert.equal(dv.getInt8(rec + (c >> 2) * 16 + rep * 4 + (c & 3)), v, `${dtypeName(kind)} t${t} b${b} c${c}`);
+          }
+          const blockSum = (bb: number): number => { let a = 0; for (let c = 0; c < 32; c++) a += q(bb * 32 + c); return a; };
+          const pair = [blockSum(b & ~1), blockSum(b | 1)];
+          for (let l = 0; l < 4; l++) {
+            assert.deepEqual([dv.getInt16(rec + REC_S16 + 4 * l, true), dv.getInt16(rec + REC_S16 + 4 * l + 2, true)], sums, `t${t} b${b}: halves' sums`);
+            assert.deepEqual([dv.getInt16(rec + REC_S + 4 * l, true), dv.getInt16(rec + REC_S + 4 * l + 2, true)], pair, `t${t} b${b}: block pair's sums`);
+          }
+        }
+      }
+    }
+    // Q4_0 keeps one scale per 32 values.
+    k.quant_act(LAYOUT_Q4X4, DType.Q4_0, xp, n, cols, dst);
+    let amax = 0;
+    for (let c = 32; c < 64; c++) amax = Math.max(amax, Math.abs(x[c]!));
+    assert.equal(new DataView(mem.buffer).getFloat32(dst + 4 * REC + REC_D, true), Math.fround(amax / 127));
+  });
+});
+
 describe('the runtime baseline tier (--liftoff-only)', () => {
   const dist = fileURLToPath(new URL('../src/backend/wasm/', import.meta.url));
   /** Runs a script in a child whose wasm never leaves V8's baseline compiler; returns its JSON line. */
