@@ -104,11 +104,11 @@ export function rec_bytes(n: i32, cols: i32): i32 {
 }
 
 /**
- * Records for Q4_K and Q6_K (llama.cpp's Q8_K numerics: one d = amax/127 per 256 values, q ∈
+ * Records for the K-quants (llama.cpp's Q8_K numerics: one d = amax/127 per 256 values, q ∈
  * [-127, 127]): every block of a superblock carries the same d, so the kernels sum the sub-blocks'
  * integer dots times their integer scales and finish in f32 once per superblock. REC_S holds, as
  * i16 lanes, the Σq of the block pair 2J, 2J+1 that the block belongs to, [b_2J, b_2J+1] four times
- * (pmaddwd against each row's two mins gives that pair's Q4_K min term); REC_S16 the block's two
+ * (pmaddwd against each row's two mins gives that pair's Q4_K/Q5_K min term); REC_S16 the block's two
  * 16-value halves' Σq, [h_0, h_1] four times (the partner of each row's two Q6_K scales).
  * x: [n, cols] f32 (cols a multiple of 256) → dst: rec_bytes(n, cols).
  */
