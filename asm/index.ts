@@ -1,5 +1,5 @@
 // Kernel module entry: every export is a kernel the JS side calls with raw byte offsets.
-export { quant_rec_q8s, quant_rec_q7s, quant_rec_q8k, rec_bytes } from './quant';
+export { rec_bytes } from './quant';
 export { LAYOUT_Q8X4, LAYOUT_Q4X4, LAYOUT_FLOAT, LAYOUT_KX4, group_bytes, mm, deq_row, quant_act } from './layout';
 export { repack_q4_k, repack_q5_k, repack_q6_k } from './repack-k';
 export { dot8_probe } from './simd';

@@ -9,9 +9,6 @@ import { kernelDir } from './kernel-files.js';
 
 /** The kernel exports (asm/index.ts). Pointers are byte offsets into the instance's memory. */
 export interface Kernels {
-  quant_rec_q8s(x: number, n: number, cols: number, dst: number): void;
-  quant_rec_q7s(x: number, n: number, cols: number, dst: number): void;
-  quant_rec_q8k(x: number, n: number, cols: number, dst: number): void;
   /** Activation records of n tokens in the form `layout` and `kind`'s kernels read (asm/layout.ts). */
   quant_act(layout: number, kind: number, x: number, n: number, cols: number, dst: number): void;
   dot8_probe(a: number, b: number): number;
