@@ -2,26 +2,51 @@
 import { dot8, dotAdd } from './simd';
 
 /**
- * A store the next loads must stay behind: V8 schedules a loop body's loads first and the
- * arithmetic late, so a 4-token tile's activation loads would be hoisted and spilled. Storing
- * the running sums here every few steps pins the loads in between (each thread's memory has
- * its own copy).
+ * The kernels' mutable scratch: one block per instance, at SCRATCH. An instance starts with the
+ * block in the module's static data; one that may run beside another instance on the same memory
+ * (a thread running chunks of another thread's share, pool.ts) gets a block of its own through
+ * set_scratch. The exported drivers read SCRATCH once and pass it down as `scr`, so the hot loops
+ * address scratch from a register (reading the global at each use cost 5–25 %).
  */
-export const SINK = memory.data(64, 16);
+export const TILE_SCALES_BYTES: i32 = 32768;
+/** Offsets in the block. SINK: a store the next loads must stay behind (pin). */
+export const SINK: usize = 0;
+/** The second group's sums from nibbleDot2 / q6kBlock2. */
+export const PAIR: usize = 64;
+/** A 4-token tile's f32 sums, kept in memory across a superblock's integer work. */
+export const ACC4: usize = 80;
+/** One Q5Kx4 block's 8 chunk vectors, unpacked once for a 4-token tile. */
+export const Q5CHUNKS: usize = 144;
+/**
+ * Per-row block factors of one cache tile of weight groups, computed once for all its token tiles
+ * (prefill): Q8x4's f32 scales.
+ */
+export const TILE_SCALES: usize = 272;
+export const SCRATCH_BYTES: i32 = 272 + TILE_SCALES_BYTES;
+export let SCRATCH: usize = memory.data(SCRATCH_BYTES, 64);
 
-@inline export function pin(a: v128, b: v128, c: v128, d: v128): void {
-  v128.store(SINK, a);
-  v128.store(SINK, b, 16);
-  v128.store(SINK, c, 32);
-  v128.store(SINK, d, 48);
+/** Moves this instance's scratch to [p, p + SCRATCH_BYTES). */
+export function set_scratch(p: usize): void {
+  SCRATCH = p;
+}
+
+export function scratch_bytes(): i32 {
+  return SCRATCH_BYTES;
 }
 
 /**
- * Per-row block factors of one cache tile of weight groups, computed once for all its token tiles
- * (prefill): Q8x4's f32 scales. Each thread's memory has its own copy.
+ * V8 schedules a loop body's loads first and the arithmetic late, so a 4-token tile's activation
+ * loads would be hoisted and spilled. Storing the running sums at SINK every few steps pins the
+ * loads in between.
  */
-export const TILE_SCALES_BYTES: i32 = 32768;
-export const TILE_SCALES = memory.data(TILE_SCALES_BYTES, 16);
+
+@inline export function pin(scr: usize, a: v128, b: v128, c: v128, d: v128): void {
+  v128.store(scr, a, SINK);
+  v128.store(scr, b, SINK + 16);
+  v128.store(scr, c, SINK + 32);
+  v128.store(scr, d, SINK + 48);
+}
+
 
 /** Writes rows g·4 .. g·4+3 of one token's output (fewer when the shard ends mid-group). */
 @inline export function storeRows(p: usize, v: v128, rem: i32): void {
@@ -58,13 +83,13 @@ export const TILE_SCALES = memory.data(TILE_SCALES_BYTES, 16);
  * kernels keep their own copies of this body: AssemblyScript returns one value, and passing four
  * sums through memory cost ~10 % of Q4_0 prefill.)
  */
-@inline export function nibbleDot(q: usize, x: usize, m: v128): v128 {
+@inline export function nibbleDot(scr: usize, q: usize, x: usize, m: v128): v128 {
   const v0 = v128.load(q), v1 = v128.load(q, 16), v2 = v128.load(q, 32), v3 = v128.load(q, 48);
   let s = dot8(v128.load(x), v128.and(v0, m));
   s = i16x8.add(s, dot8(v128.load(x, 64), v128.and(i16x8.shr_u(v0, 4), m)));
   s = i16x8.add(s, dot8(v128.load(x, 16), v128.and(v1, m)));
   s = i16x8.add(s, dot8(v128.load(x, 80), v128.and(i16x8.shr_u(v1, 4), m)));
-  v128.store(SINK, s);
+  v128.store(scr, s, SINK);
   s = i16x8.add(s, dot8(v128.load(x, 32), v128.and(v2, m)));
   s = i16x8.add(s, dot8(v128.load(x, 96), v128.and(i16x8.shr_u(v2, 4), m)));
   s = i16x8.add(s, dot8(v128.load(x, 48), v128.and(v3, m)));
@@ -73,13 +98,13 @@ export const TILE_SCALES = memory.data(TILE_SCALES_BYTES, 16);
 }
 
 /** nibbleDot with relaxed dot-adds (V_DOTADD): i32 sums, in two chains so the dot's latency overlaps. */
-@inline export function nibbleDotA(q: usize, x: usize, m: v128, ones: v128): v128 {
+@inline export function nibbleDotA(scr: usize, q: usize, x: usize, m: v128, ones: v128): v128 {
   const v0 = v128.load(q), v1 = v128.load(q, 16), v2 = v128.load(q, 32), v3 = v128.load(q, 48);
   let a = dotAdd(v128.load(x), v128.and(v0, m), i32x4.splat(0), ones);
   let b = dotAdd(v128.load(x, 64), v128.and(i16x8.shr_u(v0, 4), m), i32x4.splat(0), ones);
   a = dotAdd(v128.load(x, 16), v128.and(v1, m), a, ones);
   b = dotAdd(v128.load(x, 80), v128.and(i16x8.shr_u(v1, 4), m), b, ones);
-  v128.store(SINK, a);
+  v128.store(scr, a, SINK);
   a = dotAdd(v128.load(x, 32), v128.and(v2, m), a, ones);
   b = dotAdd(v128.load(x, 96), v128.and(i16x8.shr_u(v2, 4), m), b, ones);
   a = dotAdd(v128.load(x, 48), v128.and(v3, m), a, ones);
@@ -87,14 +112,12 @@ export const TILE_SCALES = memory.data(TILE_SCALES_BYTES, 16);
   return i32x4.add(a, b);
 }
 
-/** The second group's sums from nibbleDot2 (per-thread memory). */
-export const PAIR = memory.data(16, 16);
 
 /**
  * nibbleDot for two groups' blocks at q and r against the same record (V_G2): each activation
  * vector is loaded once for both. Returns q's i16 sums; r's are left at PAIR.
  */
-@inline export function nibbleDot2(q: usize, r: usize, x: usize, m: v128): v128 {
+@inline export function nibbleDot2(scr: usize, q: usize, r: usize, x: usize, m: v128): v128 {
   let s = i16x8.splat(0), t = i16x8.splat(0);
   for (let k: usize = 0; k < 64; k += 16) {
     const vq = v128.load(q + k), vr = v128.load(r + k);
@@ -104,10 +127,10 @@ export const PAIR = memory.data(16, 16);
     xv = v128.load(x + k, 64);
     s = i16x8.add(s, dot8(xv, v128.and(i16x8.shr_u(vq, 4), m)));
     t = i16x8.add(t, dot8(xv, v128.and(i16x8.shr_u(vr, 4), m)));
-    v128.store(SINK, s);
-    v128.store(SINK, t, 16);
+    v128.store(scr, s, SINK);
+    v128.store(scr, t, SINK + 16);
   }
-  v128.store(PAIR, t);
+  v128.store(scr, t, PAIR);
   return s;
 }
 
@@ -116,9 +139,9 @@ export const PAIR = memory.data(16, 16);
  * token tiles run over it): the loads are independent, so the lines arrive at the memory
  * system's full rate instead of one by one behind the arithmetic of a many-token kernel.
  */
-export function touch(p: usize, bytes: usize): void {
+export function touch(scr: usize, p: usize, bytes: usize): void {
   let a: i32 = 0;
   const end = p + bytes;
   for (; p < end; p += 256) a += load<u8>(p) + load<u8>(p, 64) + load<u8>(p, 128) + load<u8>(p, 192);
-  store<i32>(SINK, a);
+  store<i32>(scr, a, SINK);
 }

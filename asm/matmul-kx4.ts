@@ -20,7 +20,7 @@
 //   dx·D·Σ_h sc_h·(Σ q·xq − 32·Σ xq) over its 16 halves: integers, one f32 finish (as Q4_K).
 import { dot8, dotAdd, fma } from './simd';
 import { REC, REC_D, REC_S, REC_S16 } from './quant';
-import { groupTile, tokenBlock, nibbleDot, nibbleDot2, nibbleDotA, PAIR, pin, SINK, storeRows } from './kernel-util';
+import { ACC4, groupTile, tokenBlock, nibbleDot, nibbleDot2, nibbleDotA, PAIR, pin, Q5CHUNKS, SCRATCH, SINK, storeRows } from './kernel-util';
 import { OP_Q4_K, OP_Q6_K, V_DOTADD, V_G2, variant } from './variants';
 
 export const Q4KX4_SB: usize = 608;
@@ -33,10 +33,6 @@ export const Q6KX4_SB: usize = 1104;
 export const Q5KX4_SB: usize = 736;
 
 const NIBBLES = memory.data<u32>([0x0f0f0f0f, 0x0f0f0f0f, 0x0f0f0f0f, 0x0f0f0f0f, 0x10101010, 0x10101010, 0x10101010, 0x10101010], 16);
-/** One Q5Kx4 block's 8 chunk vectors, unpacked once for a 4-token tile (per-thread memory). */
-const Q5CHUNKS = memory.data(128, 16);
-/** A 4-token tile's f32 sums, kept in memory across a superblock's integer work (per-thread memory). */
-const ACC4 = memory.data(64, 16);
 
 /** Block j's scales as i16 pairs per row, [sc_0 sc_0 sc_1 sc_1 …], the pmaddwd partner of nibbleDot's sums. */
 @inline function scPairs(s: usize, j: usize): v128 {
@@ -63,18 +59,18 @@ const ACC4 = memory.data(64, 16);
 }
 
 /** Block j of the superblock at s against one token's record x: Σ over its columns of sc·q·n per row (i32). */
-@inline function q4kBlock(s: usize, j: usize, x: usize, m: v128): v128 {
-  return i32x4.dot_i16x8_s(nibbleDot(s + Q4K_NIB + (j << 6), x, m), scPairs(s, j));
+@inline function q4kBlock(scr: usize, s: usize, j: usize, x: usize, m: v128): v128 {
+  return i32x4.dot_i16x8_s(nibbleDot(scr, s + Q4K_NIB + (j << 6), x, m), scPairs(s, j));
 }
 
 /** isum + block j's sum, pinned (stored) before the next block's loads. */
-@inline function q4kNext(isum: v128, s: usize, j: usize, x: usize, m: v128): v128 {
-  v128.store(SINK, isum, 16);
-  return i32x4.add(isum, q4kBlock(s, j, x, m));
+@inline function q4kNext(scr: usize, isum: v128, s: usize, j: usize, x: usize, m: v128): v128 {
+  v128.store(scr, isum, SINK + 16);
+  return i32x4.add(isum, q4kBlock(scr, s, j, x, m));
 }
 
 /** One token against one Q4Kx4 group (x: its records, quant_rec_q8k; xstep: record to record). */
-function q4k_t1(w: usize, nsb: i32, x: usize, xstep: usize): v128 {
+function q4k_t1(scr: usize, w: usize, nsb: i32, x: usize, xstep: usize): v128 {
   const m = v128.load(NIBBLES);
   let acc = f32x4.splat(0);
   const end = w + <usize>nsb * Q4KX4_SB;
@@ -83,21 +79,21 @@ function q4k_t1(w: usize, nsb: i32, x: usize, xstep: usize): v128 {
     // addresses and V8's stack check. Each block's sum is stored (q4kNext) so that its arithmetic
     // happens before the next block's loads instead of holding them all in spilled registers.
     let xb = x;
-    let isum = q4kBlock(s, 0, xb, m);
-    isum = q4kNext(isum, s, 1, (xb += xstep), m);
-    isum = q4kNext(isum, s, 2, (xb += xstep), m);
-    isum = q4kNext(isum, s, 3, (xb += xstep), m);
-    isum = q4kNext(isum, s, 4, (xb += xstep), m);
-    isum = q4kNext(isum, s, 5, (xb += xstep), m);
-    isum = q4kNext(isum, s, 6, (xb += xstep), m);
-    isum = q4kNext(isum, s, 7, (xb += xstep), m);
+    let isum = q4kBlock(scr, s, 0, xb, m);
+    isum = q4kNext(scr, isum, s, 1, (xb += xstep), m);
+    isum = q4kNext(scr, isum, s, 2, (xb += xstep), m);
+    isum = q4kNext(scr, isum, s, 3, (xb += xstep), m);
+    isum = q4kNext(scr, isum, s, 4, (xb += xstep), m);
+    isum = q4kNext(scr, isum, s, 5, (xb += xstep), m);
+    isum = q4kNext(scr, isum, s, 6, (xb += xstep), m);
+    isum = q4kNext(scr, isum, s, 7, (xb += xstep), m);
     acc = q4kFinish(isum, q4kMins(s, x, xstep), s, x, acc);
   }
   return acc;
 }
 
 /** q4k_t1 with V_DOTADD: i32 block sums times the widened scales. */
-function q4k_t1a(w: usize, nsb: i32, x: usize, xstep: usize): v128 {
+function q4k_t1a(scr: usize, w: usize, nsb: i32, x: usize, xstep: usize): v128 {
   const m = v128.load(NIBBLES);
   const ones = i16x8.splat(1);
   let acc = f32x4.splat(0);
@@ -107,7 +103,7 @@ function q4k_t1a(w: usize, nsb: i32, x: usize, xstep: usize): v128 {
     let xb = x;
     for (let j: usize = 0; j < 8; j++, xb += xstep) {
       const sc = i32x4.extend_low_i16x8_u(v128.load8x8_u(s + Q4K_SC + (j << 2)));
-      isum = i32x4.add(isum, i32x4.mul(nibbleDotA(s + Q4K_NIB + (j << 6), xb, m, ones), sc));
+      isum = i32x4.add(isum, i32x4.mul(nibbleDotA(scr, s + Q4K_NIB + (j << 6), xb, m, ones), sc));
     }
     acc = q4kFinish(isum, q4kMins(s, x, xstep), s, x, acc);
   }
@@ -115,7 +111,7 @@ function q4k_t1a(w: usize, nsb: i32, x: usize, xstep: usize): v128 {
 }
 
 /** V_G2: one token against Q4Kx4 groups g and g + 1 (at w and w + gBytes); rows g·4 .. g·4 + 7 at out. */
-function q4k_t1g2(w: usize, gBytes: usize, nsb: i32, x: usize, xstep: usize, out: usize, rem: i32): void {
+function q4k_t1g2(scr: usize, w: usize, gBytes: usize, nsb: i32, x: usize, xstep: usize, out: usize, rem: i32): void {
   const m = v128.load(NIBBLES);
   let a0 = f32x4.splat(0), a1 = f32x4.splat(0);
   const end = w + <usize>nsb * Q4KX4_SB;
@@ -125,9 +121,9 @@ function q4k_t1g2(w: usize, gBytes: usize, nsb: i32, x: usize, xstep: usize, out
     let xb = x;
     for (let j: usize = 0; j < 8; j++, xb += xstep) {
       const o = Q4K_NIB + (j << 6);
-      const t0 = nibbleDot2(s + o, r + o, xb, m);
+      const t0 = nibbleDot2(scr, s + o, r + o, xb, m);
       i0 = i32x4.add(i0, i32x4.dot_i16x8_s(t0, scPairs(s, j)));
-      i1 = i32x4.add(i1, i32x4.dot_i16x8_s(v128.load(PAIR), scPairs(r, j)));
+      i1 = i32x4.add(i1, i32x4.dot_i16x8_s(v128.load(scr, PAIR), scPairs(r, j)));
     }
     a0 = q4kFinish(i0, q4kMins(s, x, xstep), s, x, a0);
     a1 = q4kFinish(i1, q4kMins(r, x, xstep), r, x, a1);
@@ -165,18 +161,18 @@ function q4k_t1g2(w: usize, gBytes: usize, nsb: i32, x: usize, xstep: usize, out
 }
 
 /** One token against the Q6Kx4 block at p: Σ_h sc_h·Σ (q − 32)·xq per row, i32. */
-@inline function q6kBlock(x: usize, p: usize): v128 {
+@inline function q6kBlock(scr: usize, x: usize, p: usize): v128 {
   const sc = q6sc(p);
   const t = q6half(x, v128.load(p, 8), v128.load(p, 24), v128.load(p, 40), v128.load(p, 56), q6lo(sc));
-  v128.store(SINK, t);
+  v128.store(scr, t, SINK);
   const u = q6half(x + 64, v128.load(p, 72), v128.load(p, 88), v128.load(p, 104), v128.load(p, 120), q6hi(sc));
   return i32x4.sub(i32x4.add(t, u), q6min(sc, x));
 }
 
 /** isum + the next block's sum, pinned before that block's loads (as q4kNext). */
-@inline function q6kNext(isum: v128, x: usize, p: usize): v128 {
-  v128.store(SINK, isum, 16);
-  return i32x4.add(isum, q6kBlock(x, p));
+@inline function q6kNext(scr: usize, isum: v128, x: usize, p: usize): v128 {
+  v128.store(scr, isum, SINK + 16);
+  return i32x4.add(isum, q6kBlock(scr, x, p));
 }
 
 /** acc + dx·(D·t) for one Q6Kx4 superblock at s (weight scale first, as q4kFinish). */
@@ -185,19 +181,19 @@ function q4k_t1g2(w: usize, gBytes: usize, nsb: i32, x: usize, xstep: usize, out
 }
 
 /** One token against one Q6Kx4 group (x: its quant_rec_q8k records, xstep: record to record). */
-function q6k_t1(w: usize, nsb: i32, x: usize, xstep: usize): v128 {
+function q6k_t1(scr: usize, w: usize, nsb: i32, x: usize, xstep: usize): v128 {
   let acc = f32x4.splat(0);
   const end = w + <usize>nsb * Q6KX4_SB;
   for (let s = w; s < end; s += Q6KX4_SB, x += 8 * xstep) {
     let xb = x;
-    let t = q6kBlock(xb, s + 16);
-    t = q6kNext(t, (xb += xstep), s + 16 + 136);
-    t = q6kNext(t, (xb += xstep), s + 16 + 2 * 136);
-    t = q6kNext(t, (xb += xstep), s + 16 + 3 * 136);
-    t = q6kNext(t, (xb += xstep), s + 16 + 4 * 136);
-    t = q6kNext(t, (xb += xstep), s + 16 + 5 * 136);
-    t = q6kNext(t, (xb += xstep), s + 16 + 6 * 136);
-    t = q6kNext(t, (xb += xstep), s + 16 + 7 * 136);
+    let t = q6kBlock(scr, xb, s + 16);
+    t = q6kNext(scr, t, (xb += xstep), s + 16 + 136);
+    t = q6kNext(scr, t, (xb += xstep), s + 16 + 2 * 136);
+    t = q6kNext(scr, t, (xb += xstep), s + 16 + 3 * 136);
+    t = q6kNext(scr, t, (xb += xstep), s + 16 + 4 * 136);
+    t = q6kNext(scr, t, (xb += xstep), s + 16 + 5 * 136);
+    t = q6kNext(scr, t, (xb += xstep), s + 16 + 6 * 136);
+    t = q6kNext(scr, t, (xb += xstep), s + 16 + 7 * 136);
     acc = q6kFinish(t, s, x, acc);
   }
   return acc;
@@ -211,7 +207,7 @@ function q6k_t1(w: usize, nsb: i32, x: usize, xstep: usize): v128 {
 }
 
 /** q6k_t1 with V_DOTADD: i32 half sums times the widened scales. */
-function q6k_t1a(w: usize, nsb: i32, x: usize, xstep: usize): v128 {
+function q6k_t1a(scr: usize, w: usize, nsb: i32, x: usize, xstep: usize): v128 {
   const ones = i16x8.splat(1);
   let acc = f32x4.splat(0);
   const end = w + <usize>nsb * Q6KX4_SB;
@@ -221,7 +217,7 @@ function q6k_t1a(w: usize, nsb: i32, x: usize, xstep: usize): v128 {
     for (let p = s + 16; p < s + Q6KX4_SB; p += 136, x += xstep) {
       const sc = q6sc(p);
       const lo = q6halfA(x, p, ones);
-      v128.store(SINK, lo);
+      v128.store(scr, lo, SINK);
       const hi = q6halfA(x + 64, p + 64, ones);
       const l = i32x4.mul(lo, i32x4.extend_low_i16x8_s(v128.shuffle<i16>(sc, sc, 0, 2, 4, 6, 0, 2, 4, 6)));
       const h = i32x4.mul(hi, i32x4.extend_low_i16x8_s(v128.shuffle<i16>(sc, sc, 1, 3, 5, 7, 1, 3, 5, 7)));
@@ -233,35 +229,35 @@ function q6k_t1a(w: usize, nsb: i32, x: usize, xstep: usize): v128 {
 }
 
 /** q6kBlock for two groups' blocks at p and q against the same record (V_G2): q's sum left at PAIR. */
-@inline function q6kBlock2(x: usize, p: usize, q: usize): v128 {
+@inline function q6kBlock2(scr: usize, x: usize, p: usize, q: usize): v128 {
   const sp = q6sc(p), sq = q6sc(q);
   let x0 = v128.load(x), x1 = v128.load(x, 16);
   let a = i32x4.dot_i16x8_s(i16x8.add(dot8(x0, v128.load(p, 8)), dot8(x1, v128.load(p, 24))), q6lo(sp));
   let b = i32x4.dot_i16x8_s(i16x8.add(dot8(x0, v128.load(q, 8)), dot8(x1, v128.load(q, 24))), q6lo(sq));
-  v128.store(SINK, a);
-  v128.store(SINK, b, 16);
+  v128.store(scr, a, SINK);
+  v128.store(scr, b, SINK + 16);
   x0 = v128.load(x, 32);
   x1 = v128.load(x, 48);
   a = i32x4.add(a, i32x4.dot_i16x8_s(i16x8.add(dot8(x0, v128.load(p, 40)), dot8(x1, v128.load(p, 56))), q6lo(sp)));
   b = i32x4.add(b, i32x4.dot_i16x8_s(i16x8.add(dot8(x0, v128.load(q, 40)), dot8(x1, v128.load(q, 56))), q6lo(sq)));
-  v128.store(SINK, a);
-  v128.store(SINK, b, 16);
+  v128.store(scr, a, SINK);
+  v128.store(scr, b, SINK + 16);
   x0 = v128.load(x, 64);
   x1 = v128.load(x, 80);
   a = i32x4.add(a, i32x4.dot_i16x8_s(i16x8.add(dot8(x0, v128.load(p, 72)), dot8(x1, v128.load(p, 88))), q6hi(sp)));
   b = i32x4.add(b, i32x4.dot_i16x8_s(i16x8.add(dot8(x0, v128.load(q, 72)), dot8(x1, v128.load(q, 88))), q6hi(sq)));
-  v128.store(SINK, a);
-  v128.store(SINK, b, 16);
+  v128.store(scr, a, SINK);
+  v128.store(scr, b, SINK + 16);
   x0 = v128.load(x, 96);
   x1 = v128.load(x, 112);
   a = i32x4.add(a, i32x4.dot_i16x8_s(i16x8.add(dot8(x0, v128.load(p, 104)), dot8(x1, v128.load(p, 120))), q6hi(sp)));
   b = i32x4.add(b, i32x4.dot_i16x8_s(i16x8.add(dot8(x0, v128.load(q, 104)), dot8(x1, v128.load(q, 120))), q6hi(sq)));
-  v128.store(PAIR, i32x4.sub(b, q6min(sq, x)));
+  v128.store(scr, i32x4.sub(b, q6min(sq, x)), PAIR);
   return i32x4.sub(a, q6min(sp, x));
 }
 
 /** V_G2: one token against Q6Kx4 groups g and g + 1 (at w and w + gBytes); rows g·4 .. g·4 + 7 at out. */
-function q6k_t1g2(w: usize, gBytes: usize, nsb: i32, x: usize, xstep: usize, out: usize, rem: i32): void {
+function q6k_t1g2(scr: usize, w: usize, gBytes: usize, nsb: i32, x: usize, xstep: usize, out: usize, rem: i32): void {
   let a0 = f32x4.splat(0), a1 = f32x4.splat(0);
   const end = w + <usize>nsb * Q6KX4_SB;
   for (let s = w; s < end; s += Q6KX4_SB) {
@@ -269,8 +265,8 @@ function q6k_t1g2(w: usize, gBytes: usize, nsb: i32, x: usize, xstep: usize, out
     const x0 = x;
     let t0 = i32x4.splat(0), t1 = i32x4.splat(0);
     for (let o: usize = 16; o < Q6KX4_SB; o += 136, x += xstep) {
-      t0 = i32x4.add(t0, q6kBlock2(x, s + o, r + o));
-      t1 = i32x4.add(t1, v128.load(PAIR));
+      t0 = i32x4.add(t0, q6kBlock2(scr, x, s + o, r + o));
+      t1 = i32x4.add(t1, v128.load(scr, PAIR));
     }
     a0 = q6kFinish(t0, s, x0, a0);
     a1 = q6kFinish(t1, r, x0, a1);
@@ -284,12 +280,12 @@ function q6k_t1g2(w: usize, gBytes: usize, nsb: i32, x: usize, xstep: usize, out
  * four tokens' i16 sums meet the scales in one pmaddwd each; the f32 sums wait in ACC4 while a
  * superblock's integer work holds the registers.
  */
-function q4k_t4(w: usize, nsb: i32, x: usize, out: usize, ldo: i32, rem: i32): void {
+function q4k_t4(scr: usize, w: usize, nsb: i32, x: usize, out: usize, ldo: i32, rem: i32): void {
   const m = v128.load(NIBBLES);
-  v128.store(ACC4, f32x4.splat(0));
-  v128.store(ACC4, f32x4.splat(0), 16);
-  v128.store(ACC4, f32x4.splat(0), 32);
-  v128.store(ACC4, f32x4.splat(0), 48);
+  v128.store(scr, f32x4.splat(0), ACC4);
+  v128.store(scr, f32x4.splat(0), ACC4 + 16);
+  v128.store(scr, f32x4.splat(0), ACC4 + 32);
+  v128.store(scr, f32x4.splat(0), ACC4 + 48);
   const end = w + <usize>nsb * Q4KX4_SB;
   for (let s = w; s < end; s += Q4KX4_SB, x += 32 * REC) {
     let i0 = i32x4.splat(0), i1 = i32x4.splat(0), i2 = i32x4.splat(0), i3 = i32x4.splat(0);
@@ -309,7 +305,7 @@ function q4k_t4(w: usize, nsb: i32, x: usize, out: usize, ldo: i32, rem: i32): v
       s1 = i16x8.add(s1, dot8(v128.load(xb, REC + 64), h));
       s2 = i16x8.add(s2, dot8(v128.load(xb, 2 * REC + 64), h));
       s3 = i16x8.add(s3, dot8(v128.load(xb, 3 * REC + 64), h));
-      pin(s0, s1, s2, s3);
+      pin(scr, s0, s1, s2, s3);
       v = v128.load(p, 16);
       h = v128.and(v, m);
       s0 = i16x8.add(s0, dot8(v128.load(xb, 16), h));
@@ -321,7 +317,7 @@ function q4k_t4(w: usize, nsb: i32, x: usize, out: usize, ldo: i32, rem: i32): v
       s1 = i16x8.add(s1, dot8(v128.load(xb, REC + 80), h));
       s2 = i16x8.add(s2, dot8(v128.load(xb, 2 * REC + 80), h));
       s3 = i16x8.add(s3, dot8(v128.load(xb, 3 * REC + 80), h));
-      pin(s0, s1, s2, s3);
+      pin(scr, s0, s1, s2, s3);
       v = v128.load(p, 32);
       h = v128.and(v, m);
       s0 = i16x8.add(s0, dot8(v128.load(xb, 32), h));
@@ -333,7 +329,7 @@ function q4k_t4(w: usize, nsb: i32, x: usize, out: usize, ldo: i32, rem: i32): v
       s1 = i16x8.add(s1, dot8(v128.load(xb, REC + 96), h));
       s2 = i16x8.add(s2, dot8(v128.load(xb, 2 * REC + 96), h));
       s3 = i16x8.add(s3, dot8(v128.load(xb, 3 * REC + 96), h));
-      pin(s0, s1, s2, s3);
+      pin(scr, s0, s1, s2, s3);
       v = v128.load(p, 48);
       h = v128.and(v, m);
       s0 = i16x8.add(s0, dot8(v128.load(xb, 48), h));
@@ -345,34 +341,34 @@ function q4k_t4(w: usize, nsb: i32, x: usize, out: usize, ldo: i32, rem: i32): v
       s1 = i16x8.add(s1, dot8(v128.load(xb, REC + 112), h));
       s2 = i16x8.add(s2, dot8(v128.load(xb, 2 * REC + 112), h));
       s3 = i16x8.add(s3, dot8(v128.load(xb, 3 * REC + 112), h));
-      pin(s0, s1, s2, s3);
+      pin(scr, s0, s1, s2, s3);
       const sc = scPairs(s, (p - s - Q4K_NIB) >> 6);
       i0 = i32x4.add(i0, i32x4.dot_i16x8_s(s0, sc));
       i1 = i32x4.add(i1, i32x4.dot_i16x8_s(s1, sc));
       i2 = i32x4.add(i2, i32x4.dot_i16x8_s(s2, sc));
       i3 = i32x4.add(i3, i32x4.dot_i16x8_s(s3, sc));
     }
-    v128.store(ACC4, q4kFinish(i0, q4kMins(s, x, 4 * REC), s, x, v128.load(ACC4)));
-    v128.store(ACC4, q4kFinish(i1, q4kMins(s, x + REC, 4 * REC), s, x + REC, v128.load(ACC4, 16)), 16);
-    v128.store(ACC4, q4kFinish(i2, q4kMins(s, x + 2 * REC, 4 * REC), s, x + 2 * REC, v128.load(ACC4, 32)), 32);
-    v128.store(ACC4, q4kFinish(i3, q4kMins(s, x + 3 * REC, 4 * REC), s, x + 3 * REC, v128.load(ACC4, 48)), 48);
+    v128.store(scr, q4kFinish(i0, q4kMins(s, x, 4 * REC), s, x, v128.load(scr, ACC4)), ACC4);
+    v128.store(scr, q4kFinish(i1, q4kMins(s, x + REC, 4 * REC), s, x + REC, v128.load(scr, ACC4 + 16)), ACC4 + 16);
+    v128.store(scr, q4kFinish(i2, q4kMins(s, x + 2 * REC, 4 * REC), s, x + 2 * REC, v128.load(scr, ACC4 + 32)), ACC4 + 32);
+    v128.store(scr, q4kFinish(i3, q4kMins(s, x + 3 * REC, 4 * REC), s, x + 3 * REC, v128.load(scr, ACC4 + 48)), ACC4 + 48);
   }
   const os = <usize>ldo << 2;
-  storeRows(out, v128.load(ACC4), rem);
-  storeRows(out + os, v128.load(ACC4, 16), rem);
-  storeRows(out + 2 * os, v128.load(ACC4, 32), rem);
-  storeRows(out + 3 * os, v128.load(ACC4, 48), rem);
+  storeRows(out, v128.load(scr, ACC4), rem);
+  storeRows(out + os, v128.load(scr, ACC4 + 16), rem);
+  storeRows(out + 2 * os, v128.load(scr, ACC4 + 32), rem);
+  storeRows(out + 3 * os, v128.load(scr, ACC4 + 48), rem);
 }
 
 /**
  * One 4-token tile against one Q6Kx4 group: each 16-column half's weights loaded once for four
  * tokens; integer sums per superblock, the f32 sums in ACC4 meanwhile (as q4k_t4).
  */
-function q6k_t4(w: usize, nsb: i32, x: usize, out: usize, ldo: i32, rem: i32): void {
-  v128.store(ACC4, f32x4.splat(0));
-  v128.store(ACC4, f32x4.splat(0), 16);
-  v128.store(ACC4, f32x4.splat(0), 32);
-  v128.store(ACC4, f32x4.splat(0), 48);
+function q6k_t4(scr: usize, w: usize, nsb: i32, x: usize, out: usize, ldo: i32, rem: i32): void {
+  v128.store(scr, f32x4.splat(0), ACC4);
+  v128.store(scr, f32x4.splat(0), ACC4 + 16);
+  v128.store(scr, f32x4.splat(0), ACC4 + 32);
+  v128.store(scr, f32x4.splat(0), ACC4 + 48);
   const end = w + <usize>nsb * Q6KX4_SB;
   for (let s = w; s < end; s += Q6KX4_SB, x += 32 * REC) {
     let i0 = i32x4.splat(0), i1 = i32x4.splat(0), i2 = i32x4.splat(0), i3 = i32x4.splat(0);
@@ -382,49 +378,49 @@ function q6k_t4(w: usize, nsb: i32, x: usize, out: usize, ldo: i32, rem: i32): v
       let h = q6lo(sc);
       let w0 = v128.load(p, 8), w1 = v128.load(p, 24), w2 = v128.load(p, 40), w3 = v128.load(p, 56);
       i0 = i32x4.add(i0, q6half(xb, w0, w1, w2, w3, h));
-      v128.store(SINK, i0);
+      v128.store(scr, i0, SINK);
       i1 = i32x4.add(i1, q6half(xb + REC, w0, w1, w2, w3, h));
-      v128.store(SINK, i1, 16);
+      v128.store(scr, i1, SINK + 16);
       i2 = i32x4.add(i2, q6half(xb + 2 * REC, w0, w1, w2, w3, h));
-      v128.store(SINK, i2, 32);
+      v128.store(scr, i2, SINK + 32);
       i3 = i32x4.add(i3, q6half(xb + 3 * REC, w0, w1, w2, w3, h));
-      v128.store(SINK, i3, 48);
+      v128.store(scr, i3, SINK + 48);
       h = q6hi(sc);
       w0 = v128.load(p, 72);
       w1 = v128.load(p, 88);
       w2 = v128.load(p, 104);
       w3 = v128.load(p, 120);
       i0 = i32x4.sub(i32x4.add(i0, q6half(xb + 64, w0, w1, w2, w3, h)), q6min(sc, xb));
-      v128.store(SINK, i0);
+      v128.store(scr, i0, SINK);
       i1 = i32x4.sub(i32x4.add(i1, q6half(xb + REC + 64, w0, w1, w2, w3, h)), q6min(sc, xb + REC));
-      v128.store(SINK, i1, 16);
+      v128.store(scr, i1, SINK + 16);
       i2 = i32x4.sub(i32x4.add(i2, q6half(xb + 2 * REC + 64, w0, w1, w2, w3, h)), q6min(sc, xb + 2 * REC));
-      v128.store(SINK, i2, 32);
+      v128.store(scr, i2, SINK + 32);
       i3 = i32x4.sub(i32x4.add(i3, q6half(xb + 3 * REC + 64, w0, w1, w2, w3, h)), q6min(sc, xb + 3 * REC));
-      v128.store(SINK, i3, 48);
+      v128.store(scr, i3, SINK + 48);
     }
-    v128.store(ACC4, q6kFinish(i0, s, x, v128.load(ACC4)));
-    v128.store(ACC4, q6kFinish(i1, s, x + REC, v128.load(ACC4, 16)), 16);
-    v128.store(ACC4, q6kFinish(i2, s, x + 2 * REC, v128.load(ACC4, 32)), 32);
-    v128.store(ACC4, q6kFinish(i3, s, x + 3 * REC, v128.load(ACC4, 48)), 48);
+    v128.store(scr, q6kFinish(i0, s, x, v128.load(scr, ACC4)), ACC4);
+    v128.store(scr, q6kFinish(i1, s, x + REC, v128.load(scr, ACC4 + 16)), ACC4 + 16);
+    v128.store(scr, q6kFinish(i2, s, x + 2 * REC, v128.load(scr, ACC4 + 32)), ACC4 + 32);
+    v128.store(scr, q6kFinish(i3, s, x + 3 * REC, v128.load(scr, ACC4 + 48)), ACC4 + 48);
   }
   const os = <usize>ldo << 2;
-  storeRows(out, v128.load(ACC4), rem);
-  storeRows(out + os, v128.load(ACC4, 16), rem);
-  storeRows(out + 2 * os, v128.load(ACC4, 32), rem);
-  storeRows(out + 3 * os, v128.load(ACC4, 48), rem);
+  storeRows(out, v128.load(scr, ACC4), rem);
+  storeRows(out + os, v128.load(scr, ACC4 + 16), rem);
+  storeRows(out + 2 * os, v128.load(scr, ACC4 + 32), rem);
+  storeRows(out + 3 * os, v128.load(scr, ACC4 + 48), rem);
 }
 
 /**
- * sc·Σ over 32 columns of 4 rows against the chunk vectors at c (values ≤ 31: 4 dots per i16 sum,
+ * sc·Σ over 32 columns of 4 rows against the chunk vectors in Q5CHUNKS (values ≤ 31: 4 dots per i16 sum,
  * 4·2·127·31 < 2^15); sc: the block's scale pairs (scPairs).
  */
-@inline function q5blk(x: usize, c: usize, sc: v128): v128 {
-  const lo = i16x8.add(i16x8.add(dot8(v128.load(x), v128.load(c)), dot8(v128.load(x, 16), v128.load(c, 16))),
-    i16x8.add(dot8(v128.load(x, 32), v128.load(c, 32)), dot8(v128.load(x, 48), v128.load(c, 48))));
-  v128.store(SINK, lo);
-  const hi = i16x8.add(i16x8.add(dot8(v128.load(x, 64), v128.load(c, 64)), dot8(v128.load(x, 80), v128.load(c, 80))),
-    i16x8.add(dot8(v128.load(x, 96), v128.load(c, 96)), dot8(v128.load(x, 112), v128.load(c, 112))));
+@inline function q5blk(scr: usize, x: usize, sc: v128): v128 {
+  const lo = i16x8.add(i16x8.add(dot8(v128.load(x), v128.load(scr, Q5CHUNKS)), dot8(v128.load(x, 16), v128.load(scr, Q5CHUNKS + 16))),
+    i16x8.add(dot8(v128.load(x, 32), v128.load(scr, Q5CHUNKS + 32)), dot8(v128.load(x, 48), v128.load(scr, Q5CHUNKS + 48))));
+  v128.store(scr, lo, SINK);
+  const hi = i16x8.add(i16x8.add(dot8(v128.load(x, 64), v128.load(scr, Q5CHUNKS + 64)), dot8(v128.load(x, 80), v128.load(scr, Q5CHUNKS + 80))),
+    i16x8.add(dot8(v128.load(x, 96), v128.load(scr, Q5CHUNKS + 96)), dot8(v128.load(x, 112), v128.load(scr, Q5CHUNKS + 112))));
   return i32x4.add(i32x4.dot_i16x8_s(lo, sc), i32x4.dot_i16x8_s(hi, sc));
 }
 
@@ -438,23 +434,23 @@ function q6k_t4(w: usize, nsb: i32, x: usize, out: usize, ldo: i32, rem: i32): v
 }
 
 /** Unpacks the Q5Kx4 block at p (nibbles; fifth bits at p + 64) into Q5CHUNKS' 8 chunk vectors. */
-@inline function q5unpack(p: usize, m: v128, b4: v128): void {
+@inline function q5unpack(scr: usize, p: usize, m: v128, b4: v128): void {
   const h = v128.load(p, 64);
   const v0 = v128.load(p), v1 = v128.load(p, 16), v2 = v128.load(p, 32), v3 = v128.load(p, 48);
-  v128.store(Q5CHUNKS, q5lo(v0, h, 0, m, b4));
-  v128.store(Q5CHUNKS, q5lo(v1, h, 1, m, b4), 16);
-  v128.store(Q5CHUNKS, q5lo(v2, h, 2, m, b4), 32);
-  v128.store(Q5CHUNKS, q5lo(v3, h, 3, m, b4), 48);
-  v128.store(Q5CHUNKS, q5hi(v0, h, 0, m, b4), 64);
-  v128.store(Q5CHUNKS, q5hi(v1, h, 1, m, b4), 80);
-  v128.store(Q5CHUNKS, q5hi(v2, h, 2, m, b4), 96);
-  v128.store(Q5CHUNKS, q5hi(v3, h, 3, m, b4), 112);
+  v128.store(scr, q5lo(v0, h, 0, m, b4), Q5CHUNKS);
+  v128.store(scr, q5lo(v1, h, 1, m, b4), Q5CHUNKS + 16);
+  v128.store(scr, q5lo(v2, h, 2, m, b4), Q5CHUNKS + 32);
+  v128.store(scr, q5lo(v3, h, 3, m, b4), Q5CHUNKS + 48);
+  v128.store(scr, q5hi(v0, h, 0, m, b4), Q5CHUNKS + 64);
+  v128.store(scr, q5hi(v1, h, 1, m, b4), Q5CHUNKS + 80);
+  v128.store(scr, q5hi(v2, h, 2, m, b4), Q5CHUNKS + 96);
+  v128.store(scr, q5hi(v3, h, 3, m, b4), Q5CHUNKS + 112);
 }
 
 /** isum + one token's sum over block j of the Q5Kx4 superblock at s, unpacked through Q5CHUNKS. */
-@inline function q5kNext(isum: v128, s: usize, j: usize, x: usize, m: v128, b4: v128): v128 {
-  q5unpack(s + Q4K_NIB + j * Q5K_BLOCK, m, b4);
-  return i32x4.add(isum, q5blk(x, Q5CHUNKS, scPairs(s, j)));
+@inline function q5kNext(scr: usize, isum: v128, s: usize, j: usize, x: usize, m: v128, b4: v128): v128 {
+  q5unpack(scr, s + Q4K_NIB + j * Q5K_BLOCK, m, b4);
+  return i32x4.add(isum, q5blk(scr, x, scPairs(s, j)));
 }
 
 /**
@@ -462,60 +458,60 @@ function q6k_t4(w: usize, nsb: i32, x: usize, out: usize, ldo: i32, rem: i32): v
  * block is unpacked through memory: in registers (the 8 chunks built and dotted at once) the
  * body's loads were all hoisted and spilled. Unrolled over the superblock as q4k_t1.
  */
-function q5k_t1(w: usize, nsb: i32, x: usize, xstep: usize): v128 {
+function q5k_t1(scr: usize, w: usize, nsb: i32, x: usize, xstep: usize): v128 {
   const m = v128.load(NIBBLES);
   const b4 = v128.load(NIBBLES, 16);
   let acc = f32x4.splat(0);
   const end = w + <usize>nsb * Q5KX4_SB;
   for (let s = w; s < end; s += Q5KX4_SB, x += 8 * xstep) {
     let xb = x;
-    let isum = q5kNext(i32x4.splat(0), s, 0, xb, m, b4);
-    isum = q5kNext(isum, s, 1, (xb += xstep), m, b4);
-    isum = q5kNext(isum, s, 2, (xb += xstep), m, b4);
-    isum = q5kNext(isum, s, 3, (xb += xstep), m, b4);
-    isum = q5kNext(isum, s, 4, (xb += xstep), m, b4);
-    isum = q5kNext(isum, s, 5, (xb += xstep), m, b4);
-    isum = q5kNext(isum, s, 6, (xb += xstep), m, b4);
-    isum = q5kNext(isum, s, 7, (xb += xstep), m, b4);
+    let isum = q5kNext(scr, i32x4.splat(0), s, 0, xb, m, b4);
+    isum = q5kNext(scr, isum, s, 1, (xb += xstep), m, b4);
+    isum = q5kNext(scr, isum, s, 2, (xb += xstep), m, b4);
+    isum = q5kNext(scr, isum, s, 3, (xb += xstep), m, b4);
+    isum = q5kNext(scr, isum, s, 4, (xb += xstep), m, b4);
+    isum = q5kNext(scr, isum, s, 5, (xb += xstep), m, b4);
+    isum = q5kNext(scr, isum, s, 6, (xb += xstep), m, b4);
+    isum = q5kNext(scr, isum, s, 7, (xb += xstep), m, b4);
     acc = q4kFinish(isum, q4kMins(s, x, xstep), s, x, acc);
   }
   return acc;
 }
 
 /** One 4-token tile against one Q5Kx4 group: each block unpacked once (Q5CHUNKS) for four tokens. */
-function q5k_t4(w: usize, nsb: i32, x: usize, out: usize, ldo: i32, rem: i32): void {
+function q5k_t4(scr: usize, w: usize, nsb: i32, x: usize, out: usize, ldo: i32, rem: i32): void {
   const m = v128.load(NIBBLES);
   const b4 = v128.load(NIBBLES, 16);
-  v128.store(ACC4, f32x4.splat(0));
-  v128.store(ACC4, f32x4.splat(0), 16);
-  v128.store(ACC4, f32x4.splat(0), 32);
-  v128.store(ACC4, f32x4.splat(0), 48);
+  v128.store(scr, f32x4.splat(0), ACC4);
+  v128.store(scr, f32x4.splat(0), ACC4 + 16);
+  v128.store(scr, f32x4.splat(0), ACC4 + 32);
+  v128.store(scr, f32x4.splat(0), ACC4 + 48);
   const end = w + <usize>nsb * Q5KX4_SB;
   for (let s = w; s < end; s += Q5KX4_SB, x += 32 * REC) {
     let i0 = i32x4.splat(0), i1 = i32x4.splat(0), i2 = i32x4.splat(0), i3 = i32x4.splat(0);
     let xb = x;
     for (let j: usize = 0; j < 8; j++, xb += 4 * REC) {
-      q5unpack(s + Q4K_NIB + j * Q5K_BLOCK, m, b4);
+      q5unpack(scr, s + Q4K_NIB + j * Q5K_BLOCK, m, b4);
       const sc = scPairs(s, j);
-      i0 = i32x4.add(i0, q5blk(xb, Q5CHUNKS, sc));
-      v128.store(SINK, i0, 16);
-      i1 = i32x4.add(i1, q5blk(xb + REC, Q5CHUNKS, sc));
-      v128.store(SINK, i1, 16);
-      i2 = i32x4.add(i2, q5blk(xb + 2 * REC, Q5CHUNKS, sc));
-      v128.store(SINK, i2, 16);
-      i3 = i32x4.add(i3, q5blk(xb + 3 * REC, Q5CHUNKS, sc));
-      v128.store(SINK, i3, 16);
+      i0 = i32x4.add(i0, q5blk(scr, xb, sc));
+      v128.store(scr, i0, SINK + 16);
+      i1 = i32x4.add(i1, q5blk(scr, xb + REC, sc));
+      v128.store(scr, i1, SINK + 16);
+      i2 = i32x4.add(i2, q5blk(scr, xb + 2 * REC, sc));
+      v128.store(scr, i2, SINK + 16);
+      i3 = i32x4.add(i3, q5blk(scr, xb + 3 * REC, sc));
+      v128.store(scr, i3, SINK + 16);
     }
-    v128.store(ACC4, q4kFinish(i0, q4kMins(s, x, 4 * REC), s, x, v128.load(ACC4)));
-    v128.store(ACC4, q4kFinish(i1, q4kMins(s, x + REC, 4 * REC), s, x + REC, v128.load(ACC4, 16)), 16);
-    v128.store(ACC4, q4kFinish(i2, q4kMins(s, x + 2 * REC, 4 * REC), s, x + 2 * REC, v128.load(ACC4, 32)), 32);
-    v128.store(ACC4, q4kFinish(i3, q4kMins(s, x + 3 * REC, 4 * REC), s, x + 3 * REC, v128.load(ACC4, 48)), 48);
+    v128.store(scr, q4kFinish(i0, q4kMins(s, x, 4 * REC), s, x, v128.load(scr, ACC4)), ACC4);
+    v128.store(scr, q4kFinish(i1, q4kMins(s, x + REC, 4 * REC), s, x + REC, v128.load(scr, ACC4 + 16)), ACC4 + 16);
+    v128.store(scr, q4kFinish(i2, q4kMins(s, x + 2 * REC, 4 * REC), s, x + 2 * REC, v128.load(scr, ACC4 + 32)), ACC4 + 32);
+    v128.store(scr, q4kFinish(i3, q4kMins(s, x + 3 * REC, 4 * REC), s, x + 3 * REC, v128.load(scr, ACC4 + 48)), ACC4 + 48);
   }
   const os = <usize>ldo << 2;
-  storeRows(out, v128.load(ACC4), rem);
-  storeRows(out + os, v128.load(ACC4, 16), rem);
-  storeRows(out + 2 * os, v128.load(ACC4, 32), rem);
-  storeRows(out + 3 * os, v128.load(ACC4, 48), rem);
+  storeRows(out, v128.load(scr, ACC4), rem);
+  storeRows(out + os, v128.load(scr, ACC4 + 16), rem);
+  storeRows(out + 2 * os, v128.load(scr, ACC4 + 32), rem);
+  storeRows(out + 3 * os, v128.load(scr, ACC4 + 48), rem);
 }
 
 /**
@@ -523,6 +519,7 @@ function q5k_t4(w: usize, nsb: i32, x: usize, out: usize, ldo: i32, rem: i32): v
  * 8-bit records (quant_rec_q8k). Groups are tiled so ~96 KiB of weights stay hot across tokens.
  */
 export function mm_kx4(kind: i32, w: usize, groups: i32, rowsValid: i32, cols: i32, n: i32, xr: usize, out: usize, ldo: i32): void {
+  const scr = SCRATCH;
   const nsb = cols >> 8;
   const sb = kind == 12 ? Q4KX4_SB : kind == 13 ? Q5KX4_SB : Q6KX4_SB;
   const gBytes = <usize>nsb * sb;
@@ -540,9 +537,9 @@ export function mm_kx4(kind: i32, w: usize, groups: i32, rowsValid: i32, cols: i
         if (ts == 4) {
           for (let g = g0; g < g1; g++) {
             const o = out + ((<usize>t * ldo + (g << 2)) << 2);
-            if (kind == 12) q4k_t4(w + <usize>g * gBytes, nsb, xt, o, ldo, rowsValid - (g << 2));
-            else if (kind == 13) q5k_t4(w + <usize>g * gBytes, nsb, xt, o, ldo, rowsValid - (g << 2));
-            else q6k_t4(w + <usize>g * gBytes, nsb, xt, o, ldo, rowsValid - (g << 2));
+            if (kind == 12) q4k_t4(scr, w + <usize>g * gBytes, nsb, xt, o, ldo, rowsValid - (g << 2));
+            else if (kind == 13) q5k_t4(scr, w + <usize>g * gBytes, nsb, xt, o, ldo, rowsValid - (g << 2));
+            else q6k_t4(scr, w + <usize>g * gBytes, nsb, xt, o, ldo, rowsValid - (g << 2));
           }
           continue;
         }
@@ -552,16 +549,16 @@ export function mm_kx4(kind: i32, w: usize, groups: i32, rowsValid: i32, cols: i
           const step = <usize>ts * REC;
           if (kind == 12 && vQ4K == V_G2) {
             for (; g + 1 < g1; g += 2) {
-              q4k_t1g2(w + <usize>g * gBytes, gBytes, nsb, xj, step, out + ((<usize>(t + j) * ldo + (g << 2)) << 2), rowsValid - (g << 2));
+              q4k_t1g2(scr, w + <usize>g * gBytes, gBytes, nsb, xj, step, out + ((<usize>(t + j) * ldo + (g << 2)) << 2), rowsValid - (g << 2));
             }
           } else if (kind == 14 && vQ6K == V_G2) {
             for (; g + 1 < g1; g += 2) {
-              q6k_t1g2(w + <usize>g * gBytes, gBytes, nsb, xj, step, out + ((<usize>(t + j) * ldo + (g << 2)) << 2), rowsValid - (g << 2));
+              q6k_t1g2(scr, w + <usize>g * gBytes, gBytes, nsb, xj, step, out + ((<usize>(t + j) * ldo + (g << 2)) << 2), rowsValid - (g << 2));
             }
           }
           for (; g < g1; g++) {
             const wg = w + <usize>g * gBytes;
-            const v = kind == 12 ? (vQ4K == V_DOTADD ? q4k_t1a(wg, nsb, xj, step) : q4k_t1(wg, nsb, xj, step)) : kind == 13 ? q5k_t1(wg, nsb, xj, step) : vQ6K == V_DOTADD ? q6k_t1a(wg, nsb, xj, step) : q6k_t1(wg, nsb, xj, step);
+            const v = kind == 12 ? (vQ4K == V_DOTADD ? q4k_t1a(scr, wg, nsb, xj, step) : q4k_t1(scr, wg, nsb, xj, step)) : kind == 13 ? q5k_t1(scr, wg, nsb, xj, step) : vQ6K == V_DOTADD ? q6k_t1a(scr, wg, nsb, xj, step) : q6k_t1(scr, wg, nsb, xj, step);
             storeRows(out + ((<usize>(t + j) * ldo + (g << 2)) << 2), v, rowsValid - (g << 2));
           }
         }

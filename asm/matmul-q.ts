@@ -13,7 +13,7 @@
 import { dot8, dotAdd, fma } from './simd';
 import { OP_Q4_0, OP_Q8_0, V_DOTADD, V_G2, variant } from './variants';
 import { REC, REC_D, REC_S } from './quant';
-import { groupTile, tokenBlock, touch, nibbleDot, nibbleDot2, nibbleDotA, PAIR, pin, SINK, storeRows, TILE_SCALES, TILE_SCALES_BYTES } from './kernel-util';
+import { groupTile, tokenBlock, touch, nibbleDot, nibbleDot2, nibbleDotA, PAIR, pin, SCRATCH, SINK, storeRows, TILE_SCALES, TILE_SCALES_BYTES } from './kernel-util';
 
 /** Loop-invariant vectors, loaded once per kernel call (V8 rematerializes v128 constants per use). */
 const CONSTS = memory.data<u32>([
@@ -47,12 +47,12 @@ const CONSTS = memory.data<u32>([
 }
 
 /** Σ over one block of 4 rows: i32x4 of (w+128)·q, before the 128·Σq correction. */
-@inline function q8blk(p: usize, x: usize, ones: v128): v128 {
+@inline function q8blk(scr: usize, p: usize, x: usize, ones: v128): v128 {
   let i = i32x4.dot_i16x8_s(dot8(v128.load(x), v128.load(p, 8)), ones);
   i = i32x4.add(i, i32x4.dot_i16x8_s(dot8(v128.load(x, 16), v128.load(p, 24)), ones));
   i = i32x4.add(i, i32x4.dot_i16x8_s(dot8(v128.load(x, 32), v128.load(p, 40)), ones));
   i = i32x4.add(i, i32x4.dot_i16x8_s(dot8(v128.load(x, 48), v128.load(p, 56)), ones));
-  v128.store(SINK, i);
+  v128.store(scr, i, SINK);
   i = i32x4.add(i, i32x4.dot_i16x8_s(dot8(v128.load(x, 64), v128.load(p, 72)), ones));
   i = i32x4.add(i, i32x4.dot_i16x8_s(dot8(v128.load(x, 80), v128.load(p, 88)), ones));
   i = i32x4.add(i, i32x4.dot_i16x8_s(dot8(v128.load(x, 96), v128.load(p, 104)), ones));
@@ -61,24 +61,24 @@ const CONSTS = memory.data<u32>([
 }
 
 /** One token against one group; xstep = bytes between the token's consecutive block records. */
-function q8x4_t1(w: usize, nb: i32, x: usize, xstep: usize): v128 {
+function q8x4_t1(scr: usize, w: usize, nb: i32, x: usize, xstep: usize): v128 {
   const ones = v128.load(CONSTS, 16);
   let acc = f32x4.splat(0);
   const end = w + <usize>nb * 136;
   for (let p = w; p < end; p += 136, x += xstep) {
-    const i = i32x4.sub(q8blk(p, x, ones), v128.load(x, REC_S));
+    const i = i32x4.sub(q8blk(scr, p, x, ones), v128.load(x, REC_S));
     acc = fma(f32x4.convert_i32x4_s(i), f32x4.mul(scales16(p), v128.load(x, REC_D)), acc);
   }
   return q8out(acc);
 }
 
 /** As q8blk with relaxed dot-adds, in two chains so the dot's latency overlaps. */
-@inline function q8blkA(p: usize, x: usize, ones: v128): v128 {
+@inline function q8blkA(scr: usize, p: usize, x: usize, ones: v128): v128 {
   let a = dotAdd(v128.load(x), v128.load(p, 8), i32x4.splat(0), ones);
   let b = dotAdd(v128.load(x, 16), v128.load(p, 24), i32x4.splat(0), ones);
   a = dotAdd(v128.load(x, 32), v128.load(p, 40), a, ones);
   b = dotAdd(v128.load(x, 48), v128.load(p, 56), b, ones);
-  v128.store(SINK, a);
+  v128.store(scr, a, SINK);
   a = dotAdd(v128.load(x, 64), v128.load(p, 72), a, ones);
   b = dotAdd(v128.load(x, 80), v128.load(p, 88), b, ones);
   a = dotAdd(v128.load(x, 96), v128.load(p, 104), a, ones);
@@ -87,12 +87,12 @@ function q8x4_t1(w: usize, nb: i32, x: usize, xstep: usize): v128 {
 }
 
 /** q8x4_t1 with V_DOTADD. */
-function q8x4_t1a(w: usize, nb: i32, x: usize, xstep: usize): v128 {
+function q8x4_t1a(scr: usize, w: usize, nb: i32, x: usize, xstep: usize): v128 {
   const ones = v128.load(CONSTS, 16);
   let acc = f32x4.splat(0);
   const end = w + <usize>nb * 136;
   for (let p = w; p < end; p += 136, x += xstep) {
-    const i = i32x4.sub(q8blkA(p, x, ones), v128.load(x, REC_S));
+    const i = i32x4.sub(q8blkA(scr, p, x, ones), v128.load(x, REC_S));
     acc = fma(f32x4.convert_i32x4_s(i), f32x4.mul(scales16(p), v128.load(x, REC_D)), acc);
   }
   return q8out(acc);
@@ -102,7 +102,7 @@ function q8x4_t1a(w: usize, nb: i32, x: usize, xstep: usize): v128 {
  * V_G2: one token against groups g and g + 1 (weights at w and w + gBytes), each activation
  * vector loaded once for both; rows g·4 .. g·4 + 7 of the token's output at out.
  */
-function q8x4_t1g2(w: usize, gBytes: usize, nb: i32, x: usize, xstep: usize, out: usize, rem: i32): void {
+function q8x4_t1g2(scr: usize, w: usize, gBytes: usize, nb: i32, x: usize, xstep: usize, out: usize, rem: i32): void {
   const ones = v128.load(CONSTS, 16);
   let a0 = f32x4.splat(0), a1 = f32x4.splat(0);
   const end = w + <usize>nb * 136;
@@ -116,8 +116,8 @@ function q8x4_t1g2(w: usize, gBytes: usize, nb: i32, x: usize, xstep: usize, out
       xv = v128.load(x + k, 16);
       i0 = i32x4.add(i0, i32x4.dot_i16x8_s(dot8(xv, v128.load(p + k, 24)), ones));
       i1 = i32x4.add(i1, i32x4.dot_i16x8_s(dot8(xv, v128.load(q + k, 24)), ones));
-      v128.store(SINK, i0);
-      v128.store(SINK, i1, 16);
+      v128.store(scr, i0, SINK);
+      v128.store(scr, i1, SINK + 16);
     }
     const d = v128.load(x, REC_D);
     const s = v128.load(x, REC_S);
@@ -133,7 +133,7 @@ function q8x4_t1g2(w: usize, gBytes: usize, nb: i32, x: usize, xstep: usize, out
 }
 
 /** One 4-token tile against one group: each weight vector is loaded once and used four times. */
-function q8x4_t4(w: usize, sp: usize, nb: i32, x: usize, out: usize, ldo: i32, rem: i32): void {
+function q8x4_t4(scr: usize, w: usize, sp: usize, nb: i32, x: usize, out: usize, ldo: i32, rem: i32): void {
   const ones = v128.load(CONSTS, 16);
   let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
   const end = w + <usize>nb * 136;
@@ -152,7 +152,7 @@ function q8x4_t4(w: usize, sp: usize, nb: i32, x: usize, out: usize, ldo: i32, r
     i1 = i32x4.add(i1, i32x4.dot_i16x8_s(dot8(v128.load(x, REC + 16), v), ones));
     i2 = i32x4.add(i2, i32x4.dot_i16x8_s(dot8(v128.load(x, 2 * REC + 16), v), ones));
     i3 = i32x4.add(i3, i32x4.dot_i16x8_s(dot8(v128.load(x, 3 * REC + 16), v), ones));
-    pin(i0, i1, i2, i3);
+    pin(scr, i0, i1, i2, i3);
     v = v128.load(p, 40);
     i0 = i32x4.add(i0, i32x4.dot_i16x8_s(dot8(v128.load(x, 32), v), ones));
     i1 = i32x4.add(i1, i32x4.dot_i16x8_s(dot8(v128.load(x, REC + 32), v), ones));
@@ -163,7 +163,7 @@ function q8x4_t4(w: usize, sp: usize, nb: i32, x: usize, out: usize, ldo: i32, r
     i1 = i32x4.add(i1, i32x4.dot_i16x8_s(dot8(v128.load(x, REC + 48), v), ones));
     i2 = i32x4.add(i2, i32x4.dot_i16x8_s(dot8(v128.load(x, 2 * REC + 48), v), ones));
     i3 = i32x4.add(i3, i32x4.dot_i16x8_s(dot8(v128.load(x, 3 * REC + 48), v), ones));
-    pin(i0, i1, i2, i3);
+    pin(scr, i0, i1, i2, i3);
     v = v128.load(p, 72);
     i0 = i32x4.add(i0, i32x4.dot_i16x8_s(dot8(v128.load(x, 64), v), ones));
     i1 = i32x4.add(i1, i32x4.dot_i16x8_s(dot8(v128.load(x, REC + 64), v), ones));
@@ -174,7 +174,7 @@ function q8x4_t4(w: usize, sp: usize, nb: i32, x: usize, out: usize, ldo: i32, r
     i1 = i32x4.add(i1, i32x4.dot_i16x8_s(dot8(v128.load(x, REC + 80), v), ones));
     i2 = i32x4.add(i2, i32x4.dot_i16x8_s(dot8(v128.load(x, 2 * REC + 80), v), ones));
     i3 = i32x4.add(i3, i32x4.dot_i16x8_s(dot8(v128.load(x, 3 * REC + 80), v), ones));
-    pin(i0, i1, i2, i3);
+    pin(scr, i0, i1, i2, i3);
     v = v128.load(p, 104);
     i0 = i32x4.add(i0, i32x4.dot_i16x8_s(dot8(v128.load(x, 96), v), ones));
     i1 = i32x4.add(i1, i32x4.dot_i16x8_s(dot8(v128.load(x, REC + 96), v), ones));
@@ -185,15 +185,15 @@ function q8x4_t4(w: usize, sp: usize, nb: i32, x: usize, out: usize, ldo: i32, r
     i1 = i32x4.add(i1, i32x4.dot_i16x8_s(dot8(v128.load(x, REC + 112), v), ones));
     i2 = i32x4.add(i2, i32x4.dot_i16x8_s(dot8(v128.load(x, 2 * REC + 112), v), ones));
     i3 = i32x4.add(i3, i32x4.dot_i16x8_s(dot8(v128.load(x, 3 * REC + 112), v), ones));
-    pin(i0, i1, i2, i3);
+    pin(scr, i0, i1, i2, i3);
     const sc = v128.load(sp);
     sp += 16;
     a0 = q8fin(i0, sc, x, a0);
-    v128.store(SINK, a0, 16);
+    v128.store(scr, a0, SINK + 16);
     a1 = q8fin(i1, sc, x + REC, a1);
-    v128.store(SINK, a1, 16);
+    v128.store(scr, a1, SINK + 16);
     a2 = q8fin(i2, sc, x + 2 * REC, a2);
-    v128.store(SINK, a2, 16);
+    v128.store(scr, a2, SINK + 16);
     a3 = q8fin(i3, sc, x + 3 * REC, a3);
   }
   const os = <usize>ldo << 2;
@@ -207,7 +207,7 @@ function q8x4_t4(w: usize, sp: usize, nb: i32, x: usize, out: usize, ldo: i32, r
  * q8x4_t4 with V_DOTADD: one relaxed dot-add per weight vector and token (a single vpdpbusd
  * where V8 has AVX-VNNI, Node 24 on), the same integer sums.
  */
-function q8x4_t4a(w: usize, sp: usize, nb: i32, x: usize, out: usize, ldo: i32, rem: i32): void {
+function q8x4_t4a(scr: usize, w: usize, sp: usize, nb: i32, x: usize, out: usize, ldo: i32, rem: i32): void {
   const ones = v128.load(CONSTS, 16);
   let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
   const end = w + <usize>nb * 136;
@@ -225,7 +225,7 @@ function q8x4_t4a(w: usize, sp: usize, nb: i32, x: usize, out: usize, ldo: i32, 
       i1 = dotAdd(v128.load(x + k, REC + 16), v, i1, ones);
       i2 = dotAdd(v128.load(x + k, 2 * REC + 16), v, i2, ones);
       i3 = dotAdd(v128.load(x + k, 3 * REC + 16), v, i3, ones);
-      pin(i0, i1, i2, i3);
+      pin(scr, i0, i1, i2, i3);
     }
     const sc = v128.load(sp);
     sp += 16;
@@ -246,6 +246,7 @@ function q8x4_t4a(w: usize, sp: usize, nb: i32, x: usize, out: usize, ldo: i32, 
  * 7-bit signed records (quant_rec_q7s); out row stride ldo floats.
  */
 export function mm_q8x4(w: usize, groups: i32, rowsValid: i32, cols: i32, n: i32, xr: usize, out: usize, ldo: i32): void {
+  const scr = SCRATCH;
   const nb = cols >> 5;
   const gBytes = <usize>nb * 136;
   const vQ8 = variant(OP_Q8_0);
@@ -259,34 +260,34 @@ export function mm_q8x4(w: usize, groups: i32, rowsValid: i32, cols: i32, n: i32
       // Q8_0's many-token kernels are the most bytes per multiply: demand misses behind their
       // arithmetic left DRAM idle (4 tokens cost 1.9× one); loading the tile first streams it.
       // (Q4_0 and the K-quants measured no gain or a loss.)
-      if (n >= 4) touch(w + <usize>g0 * gBytes, <usize>(g1 - g0) * gBytes);
+      if (n >= 4) touch(scr, w + <usize>g0 * gBytes, <usize>(g1 - g0) * gBytes);
       if (n >= 4 && nb << 4 <= TILE_SCALES_BYTES) {
         const total = (g1 - g0) * nb;
         const p0 = w + <usize>g0 * gBytes;
-        for (let i = 0; i < total; i++) v128.store(TILE_SCALES + (<usize>i << 4), scales16(p0 + <usize>i * 136));
+        for (let i = 0; i < total; i++) v128.store(scr + TILE_SCALES + (<usize>i << 4), scales16(p0 + <usize>i * 136));
       }
       for (let t = tb; t < te; t += 4) {
         const xt = xr + <usize>(t >> 2) * tileBytes(nb);
         const ts = min(4, n - t);
         if (ts == 4 && nb << 4 <= TILE_SCALES_BYTES) {
           for (let g = g0; g < g1; g++) {
-            const sp = TILE_SCALES + <usize>(g - g0) * (<usize>nb << 4);
+            const sp = scr + TILE_SCALES + <usize>(g - g0) * (<usize>nb << 4);
             const o = out + ((<usize>t * ldo + (g << 2)) << 2);
-            if (vQ8 == V_DOTADD) q8x4_t4a(w + <usize>g * gBytes, sp, nb, xt, o, ldo, rowsValid - (g << 2));
-            else q8x4_t4(w + <usize>g * gBytes, sp, nb, xt, o, ldo, rowsValid - (g << 2));
+            if (vQ8 == V_DOTADD) q8x4_t4a(scr, w + <usize>g * gBytes, sp, nb, xt, o, ldo, rowsValid - (g << 2));
+            else q8x4_t4(scr, w + <usize>g * gBytes, sp, nb, xt, o, ldo, rowsValid - (g << 2));
           }
         } else {
           for (let j = 0; j < ts; j++) {
             let g = g0;
             if (vQ8 == V_G2) {
               for (; g + 1 < g1; g += 2) {
-                q8x4_t1g2(w + <usize>g * gBytes, gBytes, nb, xt + <usize>j * REC, <usize>ts * REC, out + ((<usize>(t + j) * ldo + (g << 2)) << 2), rowsValid - (g << 2));
+                q8x4_t1g2(scr, w + <usize>g * gBytes, gBytes, nb, xt + <usize>j * REC, <usize>ts * REC, out + ((<usize>(t + j) * ldo + (g << 2)) << 2), rowsValid - (g << 2));
               }
             }
             for (; g < g1; g++) {
               const wg = w + <usize>g * gBytes;
               const xj = xt + <usize>j * REC;
-              const v = vQ8 == V_DOTADD ? q8x4_t1a(wg, nb, xj, <usize>ts * REC) : q8x4_t1(wg, nb, xj, <usize>ts * REC);
+              const v = vQ8 == V_DOTADD ? q8x4_t1a(scr, wg, nb, xj, <usize>ts * REC) : q8x4_t1(scr, wg, nb, xj, <usize>ts * REC);
               storeRows(out + ((<usize>(t + j) * ldo + (g << 2)) << 2), v, rowsValid - (g << 2));
             }
           }
@@ -304,11 +305,11 @@ export function mm_q8x4(w: usize, groups: i32, rowsValid: i32, cols: i32, n: i32
   return fma(f32x4.convert_i32x4_s(i), f32x4.mul(sc, v128.load(x, REC_D)), acc);
 }
 
-function q4x4_t1(w: usize, nb: i32, x: usize, xstep: usize): v128 {
+function q4x4_t1(scr: usize, w: usize, nb: i32, x: usize, xstep: usize): v128 {
   const m = v128.load(CONSTS);
   let acc = f32x4.splat(0);
   const end = w + <usize>nb * 80;
-  for (let p = w; p < end; p += 80, x += xstep) acc = q4fin(nibbleDot(p + 16, x, m), v128.load(p), x, acc);
+  for (let p = w; p < end; p += 80, x += xstep) acc = q4fin(nibbleDot(scr, p + 16, x, m), v128.load(p), x, acc);
   return acc;
 }
 
@@ -318,30 +319,30 @@ function q4x4_t1(w: usize, nb: i32, x: usize, xstep: usize): v128 {
 }
 
 /** q4x4_t1 with V_DOTADD. */
-function q4x4_t1a(w: usize, nb: i32, x: usize, xstep: usize): v128 {
+function q4x4_t1a(scr: usize, w: usize, nb: i32, x: usize, xstep: usize): v128 {
   const m = v128.load(CONSTS);
   const ones = v128.load(CONSTS, 16);
   let acc = f32x4.splat(0);
   const end = w + <usize>nb * 80;
-  for (let p = w; p < end; p += 80, x += xstep) acc = q4finI(nibbleDotA(p + 16, x, m, ones), v128.load(p), x, acc);
+  for (let p = w; p < end; p += 80, x += xstep) acc = q4finI(nibbleDotA(scr, p + 16, x, m, ones), v128.load(p), x, acc);
   return acc;
 }
 
 /** V_G2: one token against groups g and g + 1 (at w and w + gBytes); rows g·4 .. g·4 + 7 at out. */
-function q4x4_t1g2(w: usize, gBytes: usize, nb: i32, x: usize, xstep: usize, out: usize, rem: i32): void {
+function q4x4_t1g2(scr: usize, w: usize, gBytes: usize, nb: i32, x: usize, xstep: usize, out: usize, rem: i32): void {
   const m = v128.load(CONSTS);
   let a0 = f32x4.splat(0), a1 = f32x4.splat(0);
   const end = w + <usize>nb * 80;
   for (let p = w; p < end; p += 80, x += xstep) {
     const q = p + gBytes;
-    a0 = q4fin(nibbleDot2(p + 16, q + 16, x, m), v128.load(p), x, a0);
-    a1 = q4fin(v128.load(PAIR), v128.load(q), x, a1);
+    a0 = q4fin(nibbleDot2(scr, p + 16, q + 16, x, m), v128.load(p), x, a0);
+    a1 = q4fin(v128.load(scr, PAIR), v128.load(q), x, a1);
   }
   storeRows(out, a0, rem);
   storeRows(out + 16, a1, rem - 4);
 }
 
-function q4x4_t4(w: usize, nb: i32, x: usize, out: usize, ldo: i32, rem: i32): void {
+function q4x4_t4(scr: usize, w: usize, nb: i32, x: usize, out: usize, ldo: i32, rem: i32): void {
   const m = v128.load(CONSTS);
   let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
   const end = w + <usize>nb * 80;
@@ -361,7 +362,7 @@ function q4x4_t4(w: usize, nb: i32, x: usize, out: usize, ldo: i32, rem: i32): v
     s1 = i16x8.add(s1, dot8(v128.load(x, REC + 64), h));
     s2 = i16x8.add(s2, dot8(v128.load(x, 2 * REC + 64), h));
     s3 = i16x8.add(s3, dot8(v128.load(x, 3 * REC + 64), h));
-    pin(s0, s1, s2, s3);
+    pin(scr, s0, s1, s2, s3);
     v = v128.load(p, 32);
     h = v128.and(v, m);
     s0 = i16x8.add(s0, dot8(v128.load(x, 16), h));
@@ -373,7 +374,7 @@ function q4x4_t4(w: usize, nb: i32, x: usize, out: usize, ldo: i32, rem: i32): v
     s1 = i16x8.add(s1, dot8(v128.load(x, REC + 80), h));
     s2 = i16x8.add(s2, dot8(v128.load(x, 2 * REC + 80), h));
     s3 = i16x8.add(s3, dot8(v128.load(x, 3 * REC + 80), h));
-    pin(s0, s1, s2, s3);
+    pin(scr, s0, s1, s2, s3);
     v = v128.load(p, 48);
     h = v128.and(v, m);
     s0 = i16x8.add(s0, dot8(v128.load(x, 32), h));
@@ -385,7 +386,7 @@ function q4x4_t4(w: usize, nb: i32, x: usize, out: usize, ldo: i32, rem: i32): v
     s1 = i16x8.add(s1, dot8(v128.load(x, REC + 96), h));
     s2 = i16x8.add(s2, dot8(v128.load(x, 2 * REC + 96), h));
     s3 = i16x8.add(s3, dot8(v128.load(x, 3 * REC + 96), h));
-    pin(s0, s1, s2, s3);
+    pin(scr, s0, s1, s2, s3);
     v = v128.load(p, 64);
     h = v128.and(v, m);
     s0 = i16x8.add(s0, dot8(v128.load(x, 48), h));
@@ -397,14 +398,14 @@ function q4x4_t4(w: usize, nb: i32, x: usize, out: usize, ldo: i32, rem: i32): v
     s1 = i16x8.add(s1, dot8(v128.load(x, REC + 112), h));
     s2 = i16x8.add(s2, dot8(v128.load(x, 2 * REC + 112), h));
     s3 = i16x8.add(s3, dot8(v128.load(x, 3 * REC + 112), h));
-    pin(s0, s1, s2, s3);
+    pin(scr, s0, s1, s2, s3);
     const sc = v128.load(p);
     a0 = q4fin(s0, sc, x, a0);
-    v128.store(SINK, a0, 16);
+    v128.store(scr, a0, SINK + 16);
     a1 = q4fin(s1, sc, x + REC, a1);
-    v128.store(SINK, a1, 16);
+    v128.store(scr, a1, SINK + 16);
     a2 = q4fin(s2, sc, x + 2 * REC, a2);
-    v128.store(SINK, a2, 16);
+    v128.store(scr, a2, SINK + 16);
     a3 = q4fin(s3, sc, x + 3 * REC, a3);
   }
   const os = <usize>ldo << 2;
@@ -415,7 +416,7 @@ function q4x4_t4(w: usize, nb: i32, x: usize, out: usize, ldo: i32, rem: i32): v
 }
 
 /** q4x4_t4 with V_DOTADD: relaxed dot-adds into i32 sums (the same integers as the i16 sums). */
-function q4x4_t4a(w: usize, nb: i32, x: usize, out: usize, ldo: i32, rem: i32): void {
+function q4x4_t4a(scr: usize, w: usize, nb: i32, x: usize, out: usize, ldo: i32, rem: i32): void {
   const m = v128.load(CONSTS);
   const ones = v128.load(CONSTS, 16);
   let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
@@ -434,7 +435,7 @@ function q4x4_t4a(w: usize, nb: i32, x: usize, out: usize, ldo: i32, rem: i32): 
       i1 = dotAdd(v128.load(x + k, REC + 64), h, i1, ones);
       i2 = dotAdd(v128.load(x + k, 2 * REC + 64), h, i2, ones);
       i3 = dotAdd(v128.load(x + k, 3 * REC + 64), h, i3, ones);
-      pin(i0, i1, i2, i3);
+      pin(scr, i0, i1, i2, i3);
     }
     const sc = v128.load(p);
     a0 = q4finI(i0, sc, x, a0);
@@ -451,6 +452,7 @@ function q4x4_t4a(w: usize, nb: i32, x: usize, out: usize, ldo: i32, rem: i32): 
 
 /** As mm_q8x4 for Q4x4 groups against signed 8-bit records (quant_rec_q8s). */
 export function mm_q4x4(w: usize, groups: i32, rowsValid: i32, cols: i32, n: i32, xr: usize, out: usize, ldo: i32): void {
+  const scr = SCRATCH;
   const nb = cols >> 5;
   const gBytes = <usize>nb * 80;
   const vQ4 = variant(OP_Q4_0);
@@ -466,21 +468,21 @@ export function mm_q4x4(w: usize, groups: i32, rowsValid: i32, cols: i32, n: i32
         if (ts == 4) {
           for (let g = g0; g < g1; g++) {
             const o = out + ((<usize>t * ldo + (g << 2)) << 2);
-            if (vQ4 == V_DOTADD) q4x4_t4a(w + <usize>g * gBytes, nb, xt, o, ldo, rowsValid - (g << 2));
-            else q4x4_t4(w + <usize>g * gBytes, nb, xt, o, ldo, rowsValid - (g << 2));
+            if (vQ4 == V_DOTADD) q4x4_t4a(scr, w + <usize>g * gBytes, nb, xt, o, ldo, rowsValid - (g << 2));
+            else q4x4_t4(scr, w + <usize>g * gBytes, nb, xt, o, ldo, rowsValid - (g << 2));
           }
         } else {
           for (let j = 0; j < ts; j++) {
             let g = g0;
             if (vQ4 == V_G2) {
               for (; g + 1 < g1; g += 2) {
-                q4x4_t1g2(w + <usize>g * gBytes, gBytes, nb, xt + <usize>j * REC, <usize>ts * REC, out + ((<usize>(t + j) * ldo + (g << 2)) << 2), rowsValid - (g << 2));
+                q4x4_t1g2(scr, w + <usize>g * gBytes, gBytes, nb, xt + <usize>j * REC, <usize>ts * REC, out + ((<usize>(t + j) * ldo + (g << 2)) << 2), rowsValid - (g << 2));
               }
             }
             for (; g < g1; g++) {
               const wg = w + <usize>g * gBytes;
               const xj = xt + <usize>j * REC;
-              const v = vQ4 == V_DOTADD ? q4x4_t1a(wg, nb, xj, <usize>ts * REC) : q4x4_t1(wg, nb, xj, <usize>ts * REC);
+              const v = vQ4 == V_DOTADD ? q4x4_t1a(scr, wg, nb, xj, <usize>ts * REC) : q4x4_t1(scr, wg, nb, xj, <usize>ts * REC);
               storeRows(out + ((<usize>(t + j) * ldo + (g << 2)) << 2), v, rowsValid - (g << 2));
             }
           }

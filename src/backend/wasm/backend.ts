@@ -1,9 +1,10 @@
 import type { Backend, BackendInfo, KVCache, KVCacheSpec, OpName, Tensor, Weight, WeightSpec } from '../backend.js';
 import { DType, dtypeName } from '../../quant/dtype.js';
 import { canDequantize } from '../../quant/dequant.js';
-import { BadArgumentError } from '../../errors/errors.js';
+import { BadArgumentError, LlamaError } from '../../errors/errors.js';
 import type { Arena } from './arena.js';
 import { measureReadBandwidth } from './bandwidth.js';
+import { chunksOf, MAX_CHUNKS, planChunks } from './chunks.js';
 import { KVCaches, type WKVCache } from './kv-cache.js';
 import { layoutOf } from './layout.js';
 import { align64, ThreadMemories } from './memory.js';
@@ -221,17 +222,35 @@ export class WasmBackend implements Backend {
     const wts = ws.map(w_);
     const ops = outs.map((o) => t_(o).ptr);
     const a = this.quantizeActivations(layout, kind, t_(x).ptr, n, cols);
+    if (this.threads === 1) {
+      for (const [j, wt] of wts.entries()) {
+        const sh = wt.byThread[0]!;
+        this.k0.mm(layout, kind, sh.ptr, sh.groups, sh.rows, cols, n, a.xSrc, ops[j]!, wt.rows);
+      }
+    } else {
+      this.pool.runChunked(this.writeMatmul(wts, ops, a, n));
+    }
+    if (this.profile) note(this.profile, `matmul ${dtypeName(w0.dtype)} ${wts.map((w) => w.rows).join('+')}x${cols}${n === 1 ? '' : ' prefill'}`, t0);
+  }
+
+  /**
+   * Every share's matmul parameters, its chunk plan included (chunks.ts); returns the chunks in all.
+   * Share 0 reads x and writes the outputs in place; another share copies x into its memory first
+   * and computes into its scratch before its rows are copied out.
+   */
+  private writeMatmul(wts: readonly WWeight[], ops: readonly number[], a: { xSrc: number; xBytes: number }, n: number): number {
     const pool = this.pool;
     const cu = pool.ctrlU;
-    for (let t = 1; t < this.threads; t++) {
+    const { layout, kind, cols } = wts[0]!;
+    const groupBytes = (layout === Layout.Float ? 4 : 1) * this.k0.group_bytes(layout, kind, cols);
+    let total = 0;
+    for (let t = 0; t < this.threads; t++) {
       const mine = wts.map((w) => w.byThread[t]);
-      if (mine.every((sh) => sh === undefined)) {
-        cu[pool.index(t, 0)] = Op.Nop;
-        continue;
-      }
-      const outBytes = mine.map((sh) => (sh ? align64(n * sh.rows * 4) : 0));
-      const base = this.mem.ensure(t, this.mem.scratch[t]!, a.xBytes + outBytes.reduce((p, b) => p + b, 0) + 128);
       const i = (s: number): number => pool.index(t, s);
+      const outBytes = mine.map((sh) => (sh ? align64(n * sh.rows * 4) : 0));
+      const has = mine.some((sh) => sh !== undefined);
+      const base = t === 0 || !has ? a.xSrc : this.mem.ensure(t, this.mem.scratch[t]!, a.xBytes + outBytes.reduce((p, b) => p + b, 0) + 128);
+      const plan = planChunks(mine.reduce((g, sh) => g + (sh?.groups ?? 0), 0), groupBytes, n);
       cu[i(0)] = Op.Matmul;
       cu[i(MM.layout)] = layout;
       cu[i(MM.kind)] = kind;
@@ -241,7 +260,11 @@ export class WasmBackend implements Backend {
       cu[i(MM.xBytes)] = a.xBytes;
       cu[i(MM.xLocal)] = base;
       cu[i(MM.count)] = wts.length;
+      cu[i(MM.chunkGroups)] = plan.groups;
+      cu[i(MM.chunkTokens)] = plan.tokens;
+      cu[i(MM.groupBytes)] = groupBytes;
       let outLocal = align64(base + a.xBytes);
+      let chunks = 0;
       mine.forEach((sh, j) => {
         const at = (f: number): number => i(MM.weights + j * MM_W.stride + f);
         cu[at(MM_W.rowsValid)] = sh ? sh.rows : 0;
@@ -252,19 +275,13 @@ export class WasmBackend implements Backend {
         cu[at(MM_W.outMain)] = ops[j]! + sh.rowStart * 4;
         cu[at(MM_W.ldoMain)] = wts[j]!.rows;
         outLocal += outBytes[j]!;
+        chunks += chunksOf(sh.groups, n, plan);
       });
+      if (chunks > MAX_CHUNKS) throw new LlamaError('BACKEND_ERROR', `a matmul share of ${chunks} chunks (at most ${MAX_CHUNKS})`);
+      cu[i(MM.chunks)] = chunks;
+      total += chunks;
     }
-    const k = this.k0;
-    pool.run(() => {
-      wts.forEach((wt, j) => {
-        const own = wt.byThread[0];
-        if (!own) return;
-        const o = ops[j]! + own.rowStart * 4;
-        const rows = wt.rows;
-        k.mm(layout, kind, own.ptr, own.groups, own.rows, cols, n, a.xSrc, o, rows);
-      });
-    });
-    if (this.profile) note(this.profile, `matmul ${dtypeName(w0.dtype)} ${wts.map((w) => w.rows).join('+')}x${cols}${n === 1 ? '' : ' prefill'}`, t0);
+    return total;
   }
 
   /**
@@ -323,6 +340,11 @@ export class WasmBackend implements Backend {
     this.mem.refresh();
     const s = t_(src).ptr / 4 + srcOffset;
     this.mem.f32.copyWithin(t_(dst).ptr / 4 + dstOffset, s, s + length);
+  }
+
+  /** Matmul chunks run so far, and how many by a thread other than their rows' owner (chunks.ts). */
+  chunkStats(): { chunks: number; stolen: number } {
+    return this.pool.chunkStats();
   }
 
   /**

@@ -25,6 +25,6 @@ export async function createWasmBackend(options: WasmBackendOptions = {}): Promi
   const kernels = selectKernels(km.module, km.bytes, km.relaxed);
   const memories = Array.from({ length: threads }, () => new WebAssembly.Memory({ initial: 2, maximum: MAX_PAGES, shared: true }));
   const arenas = memories.map((m, t) => new Arena(m, `wasm thread ${t} memory`));
-  const pool = await Pool.start(threads, km.module, memories[0]!, memories, kernels.choice);
+  const pool = await Pool.start(threads, km.module, memories, arenas, kernels.choice);
   return new WasmBackend(pool, memories, arenas, km.module, km.relaxed, kernels);
 }

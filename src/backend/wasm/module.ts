@@ -40,6 +40,9 @@ export interface Kernels {
   /** Sets the variant of decode kernel `op` (asm/variants.ts); 0 for an unknown op or variant. */
   set_variant(op: number, variant: number): number;
   get_variant(op: number): number;
+  /** Moves the instance's kernel scratch (asm/kernel-util.ts) to a block of scratch_bytes() at p. */
+  set_scratch(p: number): void;
+  scratch_bytes(): number;
 }
 
 export interface KernelModule {

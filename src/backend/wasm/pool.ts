@@ -2,11 +2,14 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { LlamaError } from '../../errors/errors.js';
+import type { Arena } from './arena.js';
+import { chunkTag, exhausted, runChunks, stealOrder } from './chunks.js';
+import { claim } from './claim.js';
 import { instantiate } from './module.js';
 import type { KernelChoice } from './kernel-choice.js';
 import { SpinBudget } from './spin.js';
-import { ThreadOps, claim } from './thread-ops.js';
-import { CLAIM, DONE, ERROR, MAIN_WAITING, Op, PARAMS, PARAM_SLOTS, QUIT, SEQ, SLEEPERS } from './protocol.js';
+import { ThreadOps } from './thread-ops.js';
+import { CLAIM, DONE, ERROR, MAIN_WAITING, NEXT, Op, PARAMS, PARAM_SLOTS, QUIT, SEQ, SLEEPERS, STOLEN } from './protocol.js';
 
 /** Most iterations a worker polls SEQ before sleeping (~0.1–0.5 ms: covers the gaps between ops); see SpinBudget. */
 const WORKER_SPIN = 200_000;
@@ -26,10 +29,19 @@ function workerEntry(): { code: URL | string; eval: boolean } {
   return { code, eval: true };
 }
 
+/** Most other shares a worker takes matmul chunks from (each costs a kernel instance and a scratch block in that memory). */
+const STEAL_SPAN = 15;
+
+/** The shares thread u may run matmul chunks of, in the order it takes them: its own first. */
+function sharesOf(u: number, threads: number): number[] {
+  return u === 0 ? stealOrder(0, threads) : stealOrder(u, threads).slice(0, STEAL_SPAN + 1);
+}
+
 /**
  * The main-thread side of the worker pool. Thread 0 is the calling thread itself; threads
  * 1..T-1 are workers. `run` wakes the workers, runs the caller's own share, then runs any
  * worker's share that worker has not claimed yet, and waits for the workers that did.
+ * `runChunked` (matmuls) lets every thread run chunks of every share (chunks.ts).
  */
 export class Pool {
   readonly ctrl: Int32Array;
@@ -38,8 +50,10 @@ export class Pool {
   private readonly workers: Worker[] = [];
   private lastError = '';
   private readonly spin = new SpinBudget(MAIN_SPIN);
-  /** Each worker's share, runnable on this thread (index 0 unused). */
-  private readonly ops: ThreadOps[] = [];
+  /** Each share as this thread runs it: [0] over the main memory, [t] over worker t's memory. */
+  private readonly shares: ThreadOps[] = [];
+  private readonly order: number[];
+  private chunks = 0;
 
   private constructor(
     readonly threads: number,
@@ -48,18 +62,38 @@ export class Pool {
     this.ctrl = new Int32Array(sab);
     this.ctrlU = new Uint32Array(sab);
     this.ctrlF = new Float32Array(sab);
+    this.order = sharesOf(0, threads);
   }
 
-  static async start(threads: number, module: WebAssembly.Module, main: WebAssembly.Memory, memories: WebAssembly.Memory[], choice: KernelChoice): Promise<Pool> {
+  /**
+   * Starts threads − 1 workers. Every thread gets a kernel instance over each memory whose matmul
+   * chunks it may run; an instance over another thread's memory gets its own scratch block there
+   * (allocated from `arenas` now, before anything else lives in them).
+   */
+  static async start(threads: number, module: WebAssembly.Module, memories: WebAssembly.Memory[], arenas: Arena[], choice: KernelChoice): Promise<Pool> {
     const sab = new SharedArrayBuffer(4 * (PARAMS + PARAM_SLOTS * threads));
     const pool = new Pool(threads, sab);
-    for (let t = 1; t < threads; t++) pool.ops[t] = new ThreadOps(instantiate(module, memories[t]!, choice), memories[t]!, main, sab, t);
+    const main = memories[0]!;
+    const k0 = instantiate(module, main, choice);
+    pool.shares[0] = new ThreadOps(k0, main, main, sab, 0);
+    const scratchBytes = k0.scratch_bytes();
+    /** scratch[u][v]: thread u's scratch block in memory v (u ≠ v). */
+    const scratch = Array.from({ length: threads }, (_, u) => {
+      const row: number[] = [];
+      for (const v of sharesOf(u, threads)) if (v !== u) row[v] = arenas[v]!.alloc(scratchBytes);
+      return row;
+    });
+    for (let t = 1; t < threads; t++) {
+      const k = instantiate(module, memories[t]!, choice);
+      k.set_scratch(scratch[0]![t]!);
+      pool.shares[t] = new ThreadOps(k, memories[t]!, main, sab, t);
+    }
     const entry = workerEntry();
     const ready: Promise<void>[] = [];
     for (let t = 1; t < threads; t++) {
       const w = new Worker(entry.code, {
         eval: entry.eval,
-        workerData: { module, memory: memories[t], main, ctrl: sab, index: t, spin: WORKER_SPIN, choice },
+        workerData: { module, memories, shares: sharesOf(t, threads), scratch: scratch[t], ctrl: sab, index: t, spin: WORKER_SPIN, choice },
       });
       w.unref();
       ready.push(
@@ -113,12 +147,52 @@ export class Pool {
         if (!claim(c, this.index(t, CLAIM), seq)) continue;
         want--;
         try {
-          this.ops[t]!.run();
+          this.shares[t]!.run();
         } catch (e) {
           err ??= e;
         }
       }
     }
+    this.await(want);
+    this.check(err);
+  }
+
+  /**
+   * Runs a matmul whose parameters, chunk counts included, were just written to every share's
+   * block (`total` chunks in all): this thread runs chunks of its own share, then of any other
+   * share with chunks left, as every worker does (chunks.ts), and returns when all have run.
+   */
+  runChunked(total: number): void {
+    const c = this.ctrl;
+    this.chunks += total;
+    const seq = (Atomics.load(c, SEQ) + 1) | 0;
+    const tag = chunkTag(seq);
+    for (let t = 0; t < this.threads; t++) Atomics.store(c, this.index(t, NEXT), tag);
+    Atomics.store(c, DONE, 0);
+    Atomics.add(c, SEQ, 1);
+    if (Atomics.load(c, SLEEPERS) > 0) Atomics.notify(c, SEQ);
+    let err: unknown;
+    const mine = runChunks(c, this.shares, this.order, seq, (e) => {
+      err ??= e;
+    });
+    this.await(total - mine);
+    // Closed before the next op's parameters are written: a worker that wakes late and reads them
+    // finds no chunk of this op to claim and cannot claim its share of this op either.
+    for (let t = 0; t < this.threads; t++) {
+      Atomics.store(c, this.index(t, NEXT), exhausted(seq));
+      if (t > 0) claim(c, this.index(t, CLAIM), seq);
+    }
+    this.check(err);
+  }
+
+  /** Matmul chunks run since the pool started, and how many of them by a thread other than their share's owner. */
+  chunkStats(): { chunks: number; stolen: number } {
+    return { chunks: this.chunks, stolen: Atomics.load(this.ctrl, STOLEN) };
+  }
+
+  /** Waits until the workers have counted `want` in DONE: polling, then sleeping until notified. */
+  private await(want: number): void {
+    const c = this.ctrl;
     let spins = 0;
     let sleptAt = -1;
     for (;;) {
@@ -134,9 +208,12 @@ export class Pool {
     }
     if (sleptAt >= 0) this.spin.slept(performance.now() - sleptAt);
     else this.spin.caught();
+  }
+
+  private check(err: unknown): void {
     if (err !== undefined) throw err;
-    if (Atomics.load(c, ERROR)) {
-      Atomics.store(c, ERROR, 0);
+    if (Atomics.load(this.ctrl, ERROR)) {
+      Atomics.store(this.ctrl, ERROR, 0);
       throw new LlamaError('BACKEND_ERROR', `a wasm worker failed${this.lastError ? `: ${this.lastError}` : ''}`);
     }
   }

@@ -11,15 +11,25 @@ export const SLEEPERS = 3;
 export const QUIT = 4;
 /** Set while the main thread sleeps on DONE: the last worker to finish notifies it. */
 export const MAIN_WAITING = 5;
+/** Matmul chunks run by a thread other than their share's owner, since the pool started (chunks.ts). */
+export const STOLEN = 6;
 
-/** Per-thread parameter block: 32 slots starting at PARAMS + thread · PARAM_SLOTS. */
+/** Per-thread parameter block: 40 slots starting at PARAMS + thread · PARAM_SLOTS. */
 export const PARAMS = 16;
-export const PARAM_SLOTS = 32;
+export const PARAM_SLOTS = 40;
 /**
  * The last slot of each worker's block: the sequence number of the newest op whose share has been
  * claimed, by the worker or by the main thread running it in the worker's place.
  */
 export const CLAIM = PARAM_SLOTS - 1;
+
+// A matmul's share is cut into chunks of whole row groups that any thread may run (chunks.ts):
+/** The share's next unclaimed chunk, tagged with the op's sequence number (chunkTag). */
+export const NEXT = PARAM_SLOTS - 2;
+/** The sequence number of the newest op whose activations some thread has begun copying into this memory. */
+export const PULL = PARAM_SLOTS - 3;
+/** The sequence number of the newest op whose activations are in this memory. */
+export const READY = PARAM_SLOTS - 4;
 
 export const enum Op {
   Nop = 0,
@@ -42,9 +52,11 @@ export const enum Layout {
   KX4 = 5,
 }
 
-// Matmul parameter slots: shared activations, then up to MM_MAX weights of MM_W.stride slots each.
+// Matmul parameter slots: shared activations, then up to MM_MAX weights of MM_W.stride slots each,
+// then the chunking (chunks.ts): row groups and tokens per chunk, chunks in the share, bytes per 4-row group.
 export const MM = {
   layout: 1, kind: 2, cols: 3, n: 4, xSrc: 5, xBytes: 6, xLocal: 7, count: 8, weights: 9,
+  chunkGroups: 27, chunkTokens: 28, chunks: 29, groupBytes: 30,
 } as const;
 /** Per-weight slots (relative to MM.weights + j · stride); rowsValid 0: no rows of it on this thread. */
 export const MM_W = { w: 0, groups: 1, rowsValid: 2, outLocal: 3, outMain: 4, ldoMain: 5, stride: 6 } as const;

@@ -1,38 +1,46 @@
 /**
- * One thread's share of an op, run against that thread's memory: the code every worker runs, and
- * what the main thread runs in a worker's place when it claims that worker's share first (the
- * worker was asleep or preempted; see pool.ts). Kernels are pure: every address comes from the
- * parameter block, so two instances on one memory never share hidden state.
+ * One thread's share of an op, run against that thread's memory, as seen from the thread running
+ * it: the share's owner, or another thread that runs the share (its StoreKV or Attention share when
+ * it claims it first, pool.ts; chunks of its matmul share, chunks.ts). Every address comes from the
+ * parameter block and each instance has its own kernel scratch (set_scratch), so instances over one
+ * memory never share hidden state.
  */
+import type { ChunkRunner } from './chunks.js';
 import type { Kernels } from './module.js';
-import { AT, RD, MM, MM_W, Op, PARAMS, PARAM_SLOTS, SK } from './protocol.js';
+import { claim } from './claim.js';
+import { AT, RD, MM, MM_W, Op, PARAMS, PARAM_SLOTS, PULL, READY, SK } from './protocol.js';
 
-export class ThreadOps {
+export class ThreadOps implements ChunkRunner {
   private own: Uint8Array;
   private main: Uint8Array;
+  private readonly ctrl: Int32Array;
   private readonly ctrlU: Uint32Array;
   private readonly ctrlF: Float32Array;
   private readonly base: number;
 
+  /**
+   * k: a kernel instance over `memory`, the memory of share `index` (the main memory for share 0);
+   * mainMemory: where activations come from and results go.
+   */
   constructor(
     private readonly k: Kernels,
     private readonly memory: WebAssembly.Memory,
     private readonly mainMemory: WebAssembly.Memory,
     ctrl: SharedArrayBuffer,
-    index: number,
+    private readonly index: number,
   ) {
     this.own = new Uint8Array(memory.buffer);
     this.main = new Uint8Array(mainMemory.buffer);
+    this.ctrl = new Int32Array(ctrl);
     this.ctrlU = new Uint32Array(ctrl);
     this.ctrlF = new Float32Array(ctrl);
     this.base = PARAMS + index * PARAM_SLOTS;
   }
 
-  /** Runs the op whose parameters are in this thread's block. */
+  /** Runs the op whose parameters are in this share's block (not Matmul: its chunks run through runChunk). */
   run(): void {
     const op = this.ctrlU[this.base]!;
-    if (op === Op.Matmul) this.matmul();
-    else if (op === Op.StoreKV) this.storeKV();
+    if (op === Op.StoreKV) this.storeKV();
     else if (op === Op.Attention) this.attention();
     else if (op === Op.Read) for (let r = 0; r < this.p(RD.reps); r++) this.k.read_bytes(this.p(RD.ptr), this.p(RD.bytes));
   }
@@ -70,24 +78,69 @@ export class ThreadOps {
     return this.ctrlU[this.base + slot]!;
   }
 
-  private matmul(): void {
-    const { k } = this;
+  slot(slot: number): number {
+    return this.base + slot;
+  }
+
+  chunkCount(): number {
+    return this.p(MM.chunks);
+  }
+
+  /**
+   * Chunk i of this share of the matmul op seq: weight j's row groups [g0, g1) over tokens
+   * [t0, t1) (chunks.ts). Share 0 lives in the main memory, which holds x and the outputs; any
+   * other share computes into its memory and copies the rows out.
+   */
+  runChunk(i: number, seq: number): void {
     const p = (s: number): number => this.p(s);
-    const layout = p(MM.layout);
-    const kind = p(MM.kind);
     const n = p(MM.n);
-    const cols = p(MM.cols);
-    const x = p(MM.xLocal);
-    this.pull(p(MM.xSrc), x, p(MM.xBytes));
-    for (let j = 0; j < p(MM.count); j++) {
-      const at = (f: number): number => p(MM.weights + j * MM_W.stride + f);
-      const rowsValid = at(MM_W.rowsValid);
+    const cg = p(MM.chunkGroups);
+    const ct = p(MM.chunkTokens);
+    const perToken = Math.ceil(n / ct);
+    let j = 0;
+    let groups = 0;
+    let rowsValid = 0;
+    for (; ; j++) {
+      rowsValid = p(MM.weights + j * MM_W.stride + MM_W.rowsValid);
       if (rowsValid === 0) continue;
-      const w = at(MM_W.w);
-      const out = at(MM_W.outLocal);
-      k.mm(layout, kind, w, at(MM_W.groups), rowsValid, cols, n, x, out, rowsValid);
-      this.push(out, rowsValid, at(MM_W.outMain), at(MM_W.ldoMain), rowsValid, n);
+      groups = p(MM.weights + j * MM_W.stride + MM_W.groups);
+      const c = Math.ceil(groups / cg) * perToken;
+      if (i < c) break;
+      i -= c;
     }
+    const at = (f: number): number => p(MM.weights + j * MM_W.stride + f);
+    const g0 = Math.floor(i / perToken) * cg;
+    const t0 = (i % perToken) * ct;
+    const gs = Math.min(cg, groups - g0);
+    const ts = Math.min(ct, n - t0);
+    const rows = Math.min(rowsValid - 4 * g0, 4 * gs);
+    const w = at(MM_W.w) + g0 * p(MM.groupBytes);
+    const ldoMain = at(MM_W.ldoMain);
+    const outMain = at(MM_W.outMain) + (t0 * ldoMain + 4 * g0) * 4;
+    const xOff = t0 * (p(MM.xBytes) / n);
+    if (this.index === 0) {
+      this.k.mm(p(MM.layout), p(MM.kind), w, gs, rows, p(MM.cols), ts, p(MM.xSrc) + xOff, outMain, ldoMain);
+      return;
+    }
+    this.pulled(seq);
+    const out = at(MM_W.outLocal) + (t0 * rowsValid + 4 * g0) * 4;
+    this.k.mm(p(MM.layout), p(MM.kind), w, gs, rows, p(MM.cols), ts, p(MM.xLocal) + xOff, out, rowsValid);
+    this.push(out, rowsValid, outMain, ldoMain, rows, ts);
+  }
+
+  /**
+   * Makes sure op seq's activations are in this memory: the first thread to run a chunk of the
+   * share copies them, any other waits for that copy (a few microseconds).
+   */
+  private pulled(seq: number): void {
+    const ready = this.base + READY;
+    if (Atomics.load(this.ctrl, ready) === seq) return;
+    if (claim(this.ctrl, this.base + PULL, seq)) {
+      this.pull(this.p(MM.xSrc), this.p(MM.xLocal), this.p(MM.xBytes));
+      Atomics.store(this.ctrl, ready, seq);
+      return;
+    }
+    while (Atomics.load(this.ctrl, ready) !== seq);
   }
 
   private storeKV(): void {
@@ -126,17 +179,5 @@ export class ThreadOps {
     this.k.attn(n, hd, grp, nkv, len, this.ctrlF[this.base + AT.scale]!, p(AT.f16), qL + colOff * 4, qStride, qpL, kpL,
       p(AT.kbase), p(AT.vbase), p(AT.headStride), oL + colOff * 4, qStride, scr);
     this.push(oL + colOff * 4, qStride, p(AT.outMain) + colOff * 4, qStride, nkv * grp * hd, n);
-  }
-}
-
-/**
- * Takes thread t's share of op `seq` for the caller: true for exactly one of the worker and the
- * main thread (a compare-and-swap of the op's sequence number into the thread's claim slot).
- */
-export function claim(ctrl: Int32Array, slot: number, seq: number): boolean {
-  for (;;) {
-    const old = Atomics.load(ctrl, slot);
-    if (((old - seq) | 0) >= 0) return false; // int32 difference: SEQ wraps
-    if (Atomics.compareExchange(ctrl, slot, old, seq) === old) return true;
   }
 }
