@@ -6,6 +6,7 @@ import { chunkTag, chunksOf, claimChunk, exhausted, MAX_CHUNKS, planChunks } fro
 import { createWasmBackend, type WasmBackend } from '../src/backend/wasm/index.js';
 import type { Backend } from '../src/backend/backend.js';
 import { DType, dtypeName } from '../src/quant/dtype.js';
+import type { LlamaError } from '../src/errors/errors.js';
 import { randn, randomWeight, rng } from './wasm-util.js';
 
 /**
@@ -91,6 +92,23 @@ describe('a matmul gives the same bits on 1 to 4 threads', () => {
       }
     });
   }
+
+  test('a chunk that traps fails the op with BACKEND_ERROR, and the next op runs', () => {
+    const be = backends[1]!;
+    const r = rng(5);
+    const [rows, cols, n] = [64, 256, 3];
+    const raw = randomWeight(r, DType.Q8_0, rows, cols);
+    const w = be.loadWeight({ name: 'w', dtype: DType.Q8_0, shape: [rows, cols], data: raw });
+    const w1 = backends[0]!.loadWeight({ name: 'w', dtype: DType.Q8_0, shape: [rows, cols], data: raw });
+    const x = randn(r, n * cols);
+    // Thread 1's rows pointed past the end of its memory: whichever thread runs them traps.
+    const shard = (w as unknown as { byThread: { ptr: number }[] }).byThread[1]!;
+    const ptr = shard.ptr;
+    shard.ptr = 0xffff0000;
+    for (let i = 0; i < 3; i++) assert.throws(() => run(be, [w], [rows], x, n), (e: unknown) => (e as LlamaError).code === 'BACKEND_ERROR');
+    shard.ptr = ptr;
+    assert.deepEqual(run(be, [w], [rows], x, n), run(backends[0]!, [w1], [rows], x, n));
+  });
 
   test('threads took chunks of other threads\' shares (more threads than cores)', { skip: availableParallelism() >= 4 ? 'as many cores as threads: stealing is likely, not certain' : false }, () => {
     const four = backends[3]!;

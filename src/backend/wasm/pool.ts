@@ -210,12 +210,12 @@ export class Pool {
     else this.spin.caught();
   }
 
+  /** Throws the op's first failure on this thread, or a worker's, as a BACKEND_ERROR; clears the flag either way. */
   private check(err: unknown): void {
-    if (err !== undefined) throw err;
-    if (Atomics.load(this.ctrl, ERROR)) {
-      Atomics.store(this.ctrl, ERROR, 0);
-      throw new LlamaError('BACKEND_ERROR', `a wasm worker failed${this.lastError ? `: ${this.lastError}` : ''}`);
-    }
+    const workerFailed = Atomics.exchange(this.ctrl, ERROR, 0) !== 0;
+    if (err instanceof LlamaError) throw err;
+    if (err !== undefined) throw new LlamaError('BACKEND_ERROR', `a wasm kernel failed: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+    if (workerFailed) throw new LlamaError('BACKEND_ERROR', `a wasm worker failed${this.lastError ? `: ${this.lastError}` : ''}`);
   }
 
   async close(): Promise<void> {

@@ -10,6 +10,9 @@ import type { Kernels } from './module.js';
 import { claim } from './claim.js';
 import { AT, RD, MM, MM_W, Op, PARAMS, PARAM_SLOTS, PULL, READY, SK } from './protocol.js';
 
+/** Polls of READY before a thread waiting for another's activation copy starts sleeping. */
+const PULL_SPIN = 20_000;
+
 export class ThreadOps implements ChunkRunner {
   private own: Uint8Array;
   private main: Uint8Array;
@@ -130,17 +133,20 @@ export class ThreadOps implements ChunkRunner {
 
   /**
    * Makes sure op seq's activations are in this memory: the first thread to run a chunk of the
-   * share copies them, any other waits for that copy (a few microseconds).
+   * share copies them, any other waits for that copy (microseconds; if the copying thread was
+   * preempted, the waiting one sleeps in 1 ms steps rather than hold a core it may need).
    */
   private pulled(seq: number): void {
+    const c = this.ctrl;
     const ready = this.base + READY;
-    if (Atomics.load(this.ctrl, ready) === seq) return;
-    if (claim(this.ctrl, this.base + PULL, seq)) {
+    if (Atomics.load(c, ready) === seq) return;
+    if (claim(c, this.base + PULL, seq)) {
       this.pull(this.p(MM.xSrc), this.p(MM.xLocal), this.p(MM.xBytes));
-      Atomics.store(this.ctrl, ready, seq);
+      Atomics.store(c, ready, seq);
       return;
     }
-    while (Atomics.load(this.ctrl, ready) !== seq);
+    let spins = 0;
+    for (let r: number; (r = Atomics.load(c, ready)) !== seq; ) if (++spins > PULL_SPIN) Atomics.wait(c, ready, r, 1);
   }
 
   private storeKV(): void {
