@@ -93,6 +93,40 @@ describe('a matmul gives the same bits on 1 to 4 threads', () => {
     });
   }
 
+  test('row-wise ops over many tokens (on every thread) give the bits one thread gives', () => {
+    const r = rng(11);
+    const [n, heads, hd] = [70, 4, 64];
+    const dim = heads * hd;
+    const x = randn(r, n * dim);
+    const y = randn(r, n * dim);
+    const g = randn(r, n * 1100, 3);
+    const u = randn(r, n * 1100);
+    const wv = randn(r, dim);
+    const positions = Int32Array.from({ length: n }, (_, i) => 3 * i + 1);
+    const invFreq = Float64Array.from({ length: hd / 2 }, (_, j) => 500000 ** (-(2 * j) / hd));
+    const results = backends.map((be) => {
+      const w = be.loadWeight({ name: 'norm', dtype: DType.F32, shape: [dim], data: new Uint8Array(wv.buffer.slice(0)) });
+      const [xt, yt, ot, gt, ut, st] = [n * dim, n * dim, n * dim, g.length, u.length, g.length].map((len) => be.alloc(len));
+      be.write(xt, x);
+      be.write(yt, y);
+      be.write(gt, g);
+      be.write(ut, u);
+      be.rmsnorm(ot, xt, w, n, dim, 1e-5);
+      const norm = be.read(ot);
+      be.rope(xt, n, heads, hd, positions, invFreq);
+      const roped = be.read(xt);
+      be.add(ot, xt, yt, n * dim);
+      const sum = be.read(ot);
+      be.siluMul(st, gt, ut, g.length);
+      const silu = be.read(st);
+      be.add(st, gt, ut, g.length);
+      const wide = be.read(st);
+      for (const t of [xt, yt, ot, gt, ut, st]) be.free(t);
+      return { norm, roped, sum, silu, wide };
+    });
+    for (let b = 1; b < backends.length; b++) assert.deepEqual(results[b], results[0], `${b + 1} threads`);
+  });
+
   test('a chunk that traps fails the op with BACKEND_ERROR, and the next op runs', () => {
     const be = backends[1]!;
     const r = rng(5);

@@ -13,7 +13,7 @@ import { applyChoice, formatChoice, kernelOpOf, type KernelOp } from './kernel-c
 import { MODEL_TUNE_MAX_BYTES, tuneOnModel, type KernelSelection, type ModelTuneOptions } from './kernel-probe.js';
 import type { Pool } from './pool.js';
 import { createProfile, note, type OpTimes } from './profiler.js';
-import { Layout, MM, MM_MAX, MM_W, Op } from './protocol.js';
+import { Layout, MM, MM_MAX, MM_W, Op, RowFn, RW } from './protocol.js';
 import { RopeTable } from './rope-table.js';
 import { loadWeight, type WWeight } from './weights.js';
 
@@ -23,6 +23,15 @@ class WTensor implements Tensor {
     readonly ptr: number,
   ) {}
 }
+
+/**
+ * Row-wise ops (rmsnorm, rope, activation quantization from this many tokens; siluMul and add from
+ * this many elements) run on every thread: below, waking the workers costs more than they save.
+ */
+const ROWS_MIN_TOKENS = 32;
+const ROWS_MIN_ELEMENTS = 65536;
+/** Chunks per thread of a row-wise op: enough to even out threads running at different speeds. */
+const ROW_CHUNKS_PER_THREAD = 4;
 
 const w_ = (w: Weight): WWeight => w as WWeight;
 const t_ = (t: Tensor): WTensor => t as WTensor;
@@ -285,6 +294,33 @@ export class WasmBackend implements Backend {
   }
 
   /**
+   * Runs a row-wise kernel over memory 0 on every thread, cut into ranges of `items` (tokens, or
+   * elements for siluMul and add) in multiples of `unit`, when the step is large enough to pay for
+   * waking the workers; false when the caller should run it on this thread. `f32` goes to the
+   * argument slot after `args` (rmsnorm's eps).
+   */
+  private onAllThreads(fn: RowFn, items: number, unit: number, args: readonly number[], f32?: number): boolean {
+    const elementwise = fn === RowFn.SiluMul || fn === RowFn.Add;
+    if (this.threads === 1 || items < (elementwise ? ROWS_MIN_ELEMENTS : ROWS_MIN_TOKENS)) return false;
+    const pool = this.pool;
+    const cu = pool.ctrlU;
+    const per = Math.ceil(items / (this.threads * ROW_CHUNKS_PER_THREAD) / unit) * unit;
+    const chunks = Math.ceil(items / per);
+    for (let t = 0; t < this.threads; t++) {
+      cu[pool.index(t, 0)] = Op.Rows;
+      cu[pool.index(t, MM.chunks)] = t === 0 ? chunks : 0;
+    }
+    const i = (s: number): number => pool.index(0, s);
+    cu[i(RW.fn)] = fn;
+    cu[i(RW.n)] = items;
+    cu[i(RW.per)] = per;
+    args.forEach((v, j) => (cu[i(RW.args + j)] = v));
+    if (f32 !== undefined) pool.ctrlF[i(RW.args + args.length)] = f32;
+    pool.runChunked(chunks);
+    return true;
+  }
+
+  /**
    * Activations in the form `layout`'s kernels read, in this thread's scratch (f32 x itself for
    * float weights); workers copy [xSrc, xSrc + xBytes) into their own memory.
    */
@@ -294,21 +330,22 @@ export class WasmBackend implements Backend {
     // Records (asm/quant.ts): each 4-value chunk pre-broadcast, with its block's scale and offsets.
     const xBytes = this.k0.rec_bytes(n, cols);
     const xSrc = this.mem.ensure(0, this.mem.scratch[0]!, xBytes + 128);
-    this.k0.quant_act(layout, kind, xp, n, cols, xSrc);
+    if (!this.onAllThreads(RowFn.Quant, n, 4, [layout, kind, xp, cols, xSrc, xBytes / n])) this.k0.quant_act(layout, kind, xp, n, cols, xSrc);
     if (this.profile) note(this.profile, 'quantize activations', t0);
     return { xSrc, xBytes };
   }
 
   rmsnorm(out: Tensor, x: Tensor, w: Weight, n: number, dim: number, eps: number): void {
     const t0 = this.profile ? performance.now() : 0;
-    this.k0.rmsnorm(t_(x).ptr, w_(w).vec, t_(out).ptr, n, dim, eps);
+    if (!this.onAllThreads(RowFn.RmsNorm, n, 1, [t_(x).ptr, w_(w).vec, t_(out).ptr, dim], eps)) this.k0.rmsnorm(t_(x).ptr, w_(w).vec, t_(out).ptr, n, dim, eps);
     if (this.profile) note(this.profile, 'rmsnorm', t0);
   }
 
   rope(x: Tensor, n: number, heads: number, headDim: number, positions: Int32Array, invFreq: ArrayLike<number>): void {
     const t0 = this.profile ? performance.now() : 0;
     const tab = this.ropeTable.get(n, headDim, positions, invFreq);
-    this.k0.rope(t_(x).ptr, n, heads, headDim, tab, tab + n * headDim * 4);
+    const sn = tab + n * headDim * 4;
+    if (!this.onAllThreads(RowFn.Rope, n, 1, [t_(x).ptr, heads, headDim, tab, sn])) this.k0.rope(t_(x).ptr, n, heads, headDim, tab, sn);
     if (this.profile) note(this.profile, 'rope', t0);
   }
 
@@ -326,13 +363,15 @@ export class WasmBackend implements Backend {
 
   siluMul(out: Tensor, gate: Tensor, up: Tensor, length: number): void {
     const t0 = this.profile ? performance.now() : 0;
-    this.k0.silu_mul(t_(out).ptr, t_(gate).ptr, t_(up).ptr, length);
+    const args = [t_(out).ptr, t_(gate).ptr, t_(up).ptr];
+    if (!this.onAllThreads(RowFn.SiluMul, length, 16, args)) this.k0.silu_mul(args[0]!, args[1]!, args[2]!, length);
     if (this.profile) note(this.profile, 'siluMul', t0);
   }
 
   add(out: Tensor, a: Tensor, b: Tensor, length: number): void {
     const t0 = this.profile ? performance.now() : 0;
-    this.k0.add(t_(out).ptr, t_(a).ptr, t_(b).ptr, length);
+    const args = [t_(out).ptr, t_(a).ptr, t_(b).ptr];
+    if (!this.onAllThreads(RowFn.Add, length, 16, args)) this.k0.add(args[0]!, args[1]!, args[2]!, length);
     if (this.profile) note(this.profile, 'add', t0);
   }
 

@@ -38,7 +38,27 @@ export const enum Op {
   Attention = 3,
   /** Memory-bandwidth probe: read a region of the thread's own memory. */
   Read = 4,
+  /**
+   * A row-wise kernel over memory 0 (rmsnorm, rope, siluMul, add, activation quantization) cut into
+   * ranges of tokens or elements that any thread runs (chunks.ts), for steps of many tokens.
+   */
+  Rows = 5,
 }
+
+/** Which row-wise kernel an Op.Rows runs. */
+export const enum RowFn {
+  RmsNorm = 1,
+  Rope = 2,
+  SiluMul = 3,
+  Add = 4,
+  Quant = 5,
+}
+
+/**
+ * Op.Rows parameter slots (share 0's block; the chunk count sits at MM.chunks as for a matmul):
+ * the kernel, the items (tokens or elements), items per chunk, then its arguments.
+ */
+export const RW = { fn: 1, n: 2, per: 3, args: 4 } as const;
 
 /** Weight layouts (what the matmul kernel dispatches on). */
 export const enum Layout {

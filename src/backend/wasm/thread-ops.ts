@@ -8,7 +8,7 @@
 import type { ChunkRunner } from './chunks.js';
 import type { Kernels } from './module.js';
 import { claim } from './claim.js';
-import { AT, RD, MM, MM_W, Op, PARAMS, PARAM_SLOTS, PULL, READY, SK } from './protocol.js';
+import { AT, RD, MM, MM_W, Op, PARAMS, PARAM_SLOTS, PULL, READY, RowFn, RW, SK } from './protocol.js';
 
 /** Polls of READY before a thread waiting for another's activation copy starts sleeping. */
 const PULL_SPIN = 20_000;
@@ -95,6 +95,10 @@ export class ThreadOps implements ChunkRunner {
    * other share computes into its memory and copies the rows out.
    */
   runChunk(i: number, seq: number): void {
+    if (this.ctrlU[this.base] === Op.Rows) {
+      this.rowsChunk(i);
+      return;
+    }
     const p = (s: number): number => this.p(s);
     const n = p(MM.n);
     const cg = p(MM.chunkGroups);
@@ -129,6 +133,43 @@ export class ThreadOps implements ChunkRunner {
     const out = at(MM_W.outLocal) + (t0 * rowsValid + 4 * g0) * 4;
     this.k.mm(p(MM.layout), p(MM.kind), w, gs, rows, p(MM.cols), ts, p(MM.xLocal) + xOff, out, rowsValid);
     this.push(out, rowsValid, outMain, ldoMain, rows, ts);
+  }
+
+  /**
+   * Chunk i of a row-wise op over memory 0 (share 0 only): items [s0, s0 + m) of its tokens, or of
+   * its elements for siluMul and add. Each kernel works per token or per element, so any cut gives
+   * the bits one call over all items gives (token cuts of the quantization fall on 4-token tiles).
+   */
+  private rowsChunk(i: number): void {
+    const k = this.k;
+    const a = (j: number): number => this.p(RW.args + j);
+    const n = this.p(RW.n);
+    const per = this.p(RW.per);
+    const s0 = i * per;
+    const m = Math.min(per, n - s0);
+    switch (this.p(RW.fn)) {
+      case RowFn.RmsNorm: {
+        const off = s0 * a(3) * 4;
+        k.rmsnorm(a(0) + off, a(1), a(2) + off, m, a(3), this.ctrlF[this.base + RW.args + 4]!);
+        break;
+      }
+      case RowFn.Rope: {
+        const [heads, hd] = [a(1), a(2)];
+        k.rope(a(0) + s0 * heads * hd * 4, m, heads, hd, a(3) + s0 * hd * 4, a(4) + s0 * hd * 4);
+        break;
+      }
+      case RowFn.SiluMul:
+        k.silu_mul(a(0) + s0 * 4, a(1) + s0 * 4, a(2) + s0 * 4, m);
+        break;
+      case RowFn.Add:
+        k.add(a(0) + s0 * 4, a(1) + s0 * 4, a(2) + s0 * 4, m);
+        break;
+      case RowFn.Quant:
+        k.quant_act(a(0), a(1), a(2) + s0 * a(3) * 4, m, a(3), a(4) + s0 * a(5));
+        break;
+      default:
+        throw new Error(`unknown row op ${this.p(RW.fn)}`);
+    }
   }
 
   /**

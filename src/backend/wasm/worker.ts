@@ -11,7 +11,8 @@ import { CLAIM, DONE, ERROR, MAIN_WAITING, Op, PARAMS, PARAM_SLOTS, QUIT, SEQ, S
  * A compute thread: owns one WebAssembly.Memory (its row shard of every weight, its KV heads,
  * scratch), reads inputs from the main thread's memory and writes its share of outputs back.
  * It runs a StoreKV or Attention share only if it claims it before the main thread does, and a
- * matmul's chunks of its own share and then of others' (chunks.ts, pool.ts).
+ * matmul's chunks of its own share and then of others' (chunks.ts, pool.ts), as it runs chunks of
+ * a row-wise op over the main memory.
  */
 interface Init {
   module: WebAssembly.Module;
@@ -69,7 +70,8 @@ for (;;) {
   else spin.caught();
   last = Atomics.load(ctrl, SEQ);
   if (Atomics.load(ctrl, QUIT)) break;
-  if (ctrl[opSlot] === Op.Matmul) {
+  const op = ctrl[opSlot];
+  if (op === Op.Matmul || op === Op.Rows) {
     // Counted per chunk run: the main thread waits for all of the op's chunks, whoever ran them.
     const ran = runChunks(ctrl, shares, init.shares, last, report);
     if (ran > 0) finished(ran);
