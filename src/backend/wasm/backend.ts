@@ -381,7 +381,7 @@ export class WasmBackend implements Backend {
     this.mem.f32.copyWithin(t_(dst).ptr / 4 + dstOffset, s, s + length);
   }
 
-  /** Matmul chunks run so far, and how many by a thread other than their rows' owner (chunks.ts). */
+  /** Chunks run so far (matmuls and row-wise ops), and how many by a thread other than their share's owner (chunks.ts). */
   chunkStats(): { chunks: number; stolen: number } {
     return this.pool.chunkStats();
   }

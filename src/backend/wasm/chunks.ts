@@ -7,7 +7,9 @@
  * into chunks (a range of row groups of one weight, and a range of tokens), every thread holds a
  * kernel instance over every memory, and a thread that has run out of its own chunks takes the next
  * unclaimed ones of another share. A row's arithmetic does not depend on which rows or tokens share
- * its kernel call, so results are bit-identical however the chunks fall.
+ * its kernel call, so results are bit-identical however the chunks fall. Row-wise ops of many-token
+ * steps (Op.Rows: rmsnorm, rope, siluMul, add, activation quantization) use the same claims, with
+ * every chunk in share 0 (the main memory, where their tensors live).
  */
 import { NEXT, STOLEN } from './protocol.js';
 

@@ -158,9 +158,10 @@ export class Pool {
   }
 
   /**
-   * Runs a matmul whose parameters, chunk counts included, were just written to every share's
-   * block (`total` chunks in all): this thread runs chunks of its own share, then of any other
-   * share with chunks left, as every worker does (chunks.ts), and returns when all have run.
+   * Runs a chunked op (a matmul, or a row-wise op whose chunks are all share 0's) whose parameters,
+   * chunk counts included, were just written to every share's block (`total` chunks in all): this
+   * thread runs chunks of its own share, then of any other share with chunks left, as every worker
+   * does (chunks.ts), and returns when all have run.
    */
   runChunked(total: number): void {
     const c = this.ctrl;
@@ -185,7 +186,7 @@ export class Pool {
     this.check(err);
   }
 
-  /** Matmul chunks run since the pool started, and how many of them by a thread other than their share's owner. */
+  /** Chunks (matmul and row-wise ops) run since the pool started, and how many by a thread other than their share's owner. */
   chunkStats(): { chunks: number; stolen: number } {
     return { chunks: this.chunks, stolen: Atomics.load(this.ctrl, STOLEN) };
   }
