@@ -146,7 +146,7 @@ describe('a matmul gives the same bits on 1 to 4 threads', () => {
 
   test('threads took chunks of other threads\' shares (more threads than cores)', { skip: availableParallelism() >= 4 ? 'as many cores as threads: stealing is likely, not certain' : false }, () => {
     const four = backends[3]!;
-    const { chunks, stolen } = four.chunkStats();
+    const { chunks, stolen } = four.workSharing();
     assert.ok(chunks > 0);
     assert.ok(stolen > 0, `${stolen} of ${chunks} chunks run by another thread`);
   });

@@ -473,6 +473,12 @@ describe('llama-ts bench and info show the choice', { skip: skipNoFixtures }, ()
     assert.ok(Array.isArray(j['cpu_flags']));
     const share = j['tg_bandwidth_share'] as number;
     assert.ok(share > 0 && Math.abs(share - (j['tg_gbps'] as number) / (j['mem_read_gbps'] as number)) < 1e-9);
+    // 2 threads: the share of work chunks one thread ran for the other, a fraction (or null: no chunks).
+    for (const k of ['pp_work_stolen_share', 'tg_work_stolen_share']) {
+      const v = j[k];
+      assert.ok(v === null || (typeof v === 'number' && v >= 0 && v <= 1), `${k}: ${String(v)}`);
+    }
+    assert.equal(typeof j['tg_work_stolen_share'], 'number', 'decode ran chunked matmuls');
     const text = run(['bench', '-m', model, '-p', '8', '-n', '4', '-r', '1', '-t', '2']);
     assert.match(text, /^cpu: .+, node v\d+/m);
     assert.match(text, /^kernels: q8_0=g2,q4_0=i16,q4_k=i16,q6_k=g2 \(override\)/m);

@@ -72,6 +72,15 @@ export interface KVCache {
   readonly positions: Int32Array;
 }
 
+/**
+ * How a multi-threaded backend shared out its work: chunks run, and how many of them by a thread
+ * other than the one holding their data (wasm: a thread that ran out of its own work took them).
+ */
+export interface WorkSharing {
+  readonly chunks: number;
+  readonly stolen: number;
+}
+
 /** What a backend reports about itself (bench, info). */
 export interface BackendInfo {
   readonly name: string;
@@ -163,6 +172,8 @@ export interface Backend {
 
   /** Memory read bandwidth in bytes/s, where the backend can measure it (bench). */
   measureReadBandwidth?(): number;
+  /** Work-sharing counters since the backend started (wasm). */
+  workSharing?(): WorkSharing;
   /** Per-op time accumulated since the last clear, where the backend profiles (LLAMA_TS_WASM_PROFILE=1). */
   readonly profile?: Map<string, { calls: number; ms: number }>;
 

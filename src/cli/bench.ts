@@ -2,6 +2,7 @@ import { loadModelForCli } from './progress.js';
 import type { LlamaModel } from '../model/model.js';
 import { BadArgumentError } from '../errors/errors.js';
 import type { OpProfile } from '../engine/executor.js';
+import type { WorkSharing } from '../backend/backend.js';
 import { cpuInfo } from '../backend/wasm/cpu-info.js';
 
 export interface BenchOptions {
@@ -48,9 +49,21 @@ export interface BenchResult {
   /** tg_gbps / mem_read_gbps: how close decode comes to the memory bound. */
   tg_bandwidth_share: number | null;
   load_s: number;
+  /**
+   * wasm, more than one thread: the share of the prefill's / decode's work chunks that a thread ran
+   * for another (it had finished its own): how unevenly the threads ran during the measurement.
+   */
+  pp_work_stolen_share: number | null;
+  tg_work_stolen_share: number | null;
   /** With LLAMA_TS_WASM_PROFILE=1 (wasm backend): wall ms per token spent in each op kind. */
   pp_profile_ms_per_token?: Record<string, number>;
   tg_profile_ms_per_token?: Record<string, number>;
+}
+
+/** Chunks run by another thread between two readings, as a share of all chunks run; null without threads or chunks. */
+function stolenShare(a: WorkSharing | undefined, b: WorkSharing | undefined): number | null {
+  if (!a || !b || b.chunks === a.chunks) return null;
+  return (b.stolen - a.stolen) / (b.chunks - a.chunks);
 }
 
 function profileOf(p: OpProfile, tokens: number): Record<string, number> {
@@ -127,10 +140,13 @@ export async function benchCommand(opts: BenchOptions, out: (s: string) => void)
     const ppRuns: number[] = [];
     const tgRuns: number[] = [];
     await m.profile(true);
+    const ws0 = await m.workSharing();
     for (let r = 0; r < opts.reps && opts.p > 0; r++) ppRuns.push(await pp(m, opts.p, 100 + r));
+    const ws1 = await m.workSharing();
     const pprof = await m.profile(true);
     const ppProfile = pprof ? profileOf(pprof, opts.reps * opts.p) : undefined;
     for (let r = 0; r < opts.reps && opts.n > 0; r++) tgRuns.push(await tg(m, opts.n, 200 + r));
+    const ws2 = await m.workSharing();
     const tprof = await m.profile(true);
     const tgProfile = tprof ? profileOf(tprof, opts.reps * opts.n) : undefined;
     const bw = await m.measureReadBandwidth();
@@ -162,6 +178,8 @@ export async function benchCommand(opts: BenchOptions, out: (s: string) => void)
       mem_read_gbps: bw !== undefined ? bw / 1e9 : null,
       tg_bandwidth_share: bw && tgMed !== null ? (tgMed * bpt) / bw : null,
       load_s: loadS,
+      pp_work_stolen_share: stolenShare(ws0, ws1),
+      tg_work_stolen_share: stolenShare(ws1, ws2),
       ...(ppProfile ? { pp_profile_ms_per_token: ppProfile, tg_profile_ms_per_token: tgProfile } : {}),
     };
     out(opts.json ? JSON.stringify(res) + '\n' : table(res));
@@ -187,6 +205,10 @@ function table(r: BenchResult): string {
   if (r.tg_gbps !== null) {
     const bw = r.mem_read_gbps;
     lines.push(`decode reads ${f(r.tg_gbps)} GB/s${bw ? ` of ${f(bw)} GB/s measured read bandwidth (${((100 * r.tg_gbps) / bw).toFixed(0)}%)` : ''}`);
+  }
+  const pct = (x: number | null): string => (x === null ? '-' : `${(100 * x).toFixed(0)}%`);
+  if (r.pp_work_stolen_share !== null || r.tg_work_stolen_share !== null) {
+    lines.push(`work chunks a thread ran for another (it had finished its own): pp ${pct(r.pp_work_stolen_share)}, tg ${pct(r.tg_work_stolen_share)}`);
   }
   for (const [label, prof] of [['pp', r.pp_profile_ms_per_token], ['tg', r.tg_profile_ms_per_token]] as const) {
     if (!prof) continue;

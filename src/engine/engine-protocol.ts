@@ -1,4 +1,4 @@
-import type { BackendInfo, KVDType } from '../backend/backend.js';
+import type { BackendInfo, KVDType, WorkSharing } from '../backend/backend.js';
 import type { ErrorData } from '../errors/transfer.js';
 import type { ForwardBatch } from './batch.js';
 import type { OpProfile } from './executor.js';
@@ -17,11 +17,12 @@ export type EngineRequest = { readonly id: number } & (
   | { readonly op: 'copyCache'; readonly dst: number; readonly src: number; readonly n: number }
   | { readonly op: 'step'; readonly batch: ForwardBatch }
   | { readonly op: 'bandwidth' }
+  | { readonly op: 'workSharing' }
   | { readonly op: 'profile'; readonly clear: boolean }
   | { readonly op: 'dispose' }
 );
 
-export type ReplyValue = Float32Array | number | OpProfile | null;
+export type ReplyValue = Float32Array | number | OpProfile | WorkSharing | null;
 
 /** Engine thread → main thread. */
 export type FromEngine =

@@ -44,6 +44,8 @@ async function handle(exec: LocalExecutor, m: EngineRequest): Promise<void> {
       }
       case 'bandwidth':
         return post({ kind: 'reply', id: m.id, value: (await exec.measureReadBandwidth()) ?? null });
+      case 'workSharing':
+        return post({ kind: 'reply', id: m.id, value: (await exec.workSharing()) ?? null });
       case 'profile':
         return post({ kind: 'reply', id: m.id, value: (await exec.profile(m.clear)) ?? null });
       case 'dispose':

@@ -1,6 +1,6 @@
 import { appendFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Backend, BackendInfo, KVCache, KVDType } from '../backend/backend.js';
+import type { Backend, BackendInfo, KVCache, KVDType, WorkSharing } from '../backend/backend.js';
 import type { LlamaConfig } from '../config/config.js';
 import type { ModelWeights } from '../model/weights.js';
 import type { ForwardBatch } from './batch.js';
@@ -24,6 +24,8 @@ export interface Executor {
   /** One forward step; logits [batch.logitRows.length × vocab]. */
   step(batch: ForwardBatch): Promise<Float32Array>;
   measureReadBandwidth(): Promise<number | undefined>;
+  /** The backend's work-sharing counters (wasm), if it keeps them. */
+  workSharing(): Promise<WorkSharing | undefined>;
   /** The backend's per-op profile (when profiling is on), optionally cleared after reading. */
   profile(clear: boolean): Promise<OpProfile | undefined>;
   dispose(): Promise<void>;
@@ -111,6 +113,10 @@ export class LocalExecutor implements Executor {
 
   async measureReadBandwidth(): Promise<number | undefined> {
     return this.backend.measureReadBandwidth?.();
+  }
+
+  async workSharing(): Promise<WorkSharing | undefined> {
+    return this.backend.workSharing?.();
   }
 
   async profile(clear: boolean): Promise<OpProfile | undefined> {

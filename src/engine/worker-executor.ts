@@ -1,5 +1,5 @@
 import { Worker } from 'node:worker_threads';
-import type { BackendInfo, KVDType } from '../backend/backend.js';
+import type { BackendInfo, KVDType, WorkSharing } from '../backend/backend.js';
 import type { ForwardBatch } from './batch.js';
 import type { Executor, OpProfile } from './executor.js';
 import type { EngineRequest, EngineWorkerData, FromEngine, ReplyValue } from './engine-protocol.js';
@@ -107,9 +107,14 @@ export class WorkerExecutor implements Executor {
     return typeof v === 'number' ? v : undefined;
   }
 
+  async workSharing(): Promise<WorkSharing | undefined> {
+    const v = await this.call({ op: 'workSharing' });
+    return v && typeof v === 'object' && 'stolen' in v ? (v as WorkSharing) : undefined;
+  }
+
   async profile(clear: boolean): Promise<OpProfile | undefined> {
     const v = await this.call({ op: 'profile', clear });
-    return v && !(v instanceof Float32Array) && typeof v === 'object' ? v : undefined;
+    return v && !(v instanceof Float32Array) && typeof v === 'object' ? (v as OpProfile) : undefined;
   }
 
   async dispose(): Promise<void> {

@@ -1,4 +1,4 @@
-import type { BackendInfo, KVDType } from '../backend/backend.js';
+import type { BackendInfo, KVDType, WorkSharing } from '../backend/backend.js';
 import type { LlamaConfig } from '../config/config.js';
 import type { Tokenizer } from '../tokenizer/types.js';
 import type { GenerateChunk, GenerateOptions, GenerateResult } from '../generate/options.js';
@@ -221,6 +221,12 @@ export class LlamaModel implements Model {
   measureReadBandwidth(): Promise<number | undefined> {
     this.check();
     return this.exec.measureReadBandwidth();
+  }
+
+  /** How the backend's threads shared out work (wasm: chunks run, and how many by a thread other than their owner). */
+  workSharing(): Promise<WorkSharing | undefined> {
+    this.check();
+    return this.exec.workSharing();
   }
 
   /** Per-op time on the backend (LLAMA_TS_WASM_PROFILE=1), optionally cleared. */

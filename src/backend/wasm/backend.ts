@@ -1,4 +1,4 @@
-import type { Backend, BackendInfo, KVCache, KVCacheSpec, OpName, Tensor, Weight, WeightSpec } from '../backend.js';
+import type { Backend, BackendInfo, KVCache, KVCacheSpec, OpName, Tensor, Weight, WeightSpec, WorkSharing } from '../backend.js';
 import { DType, dtypeName } from '../../quant/dtype.js';
 import { canDequantize } from '../../quant/dequant.js';
 import { BadArgumentError, LlamaError } from '../../errors/errors.js';
@@ -382,7 +382,7 @@ export class WasmBackend implements Backend {
   }
 
   /** Chunks run so far (matmuls and row-wise ops), and how many by a thread other than their share's owner (chunks.ts). */
-  chunkStats(): { chunks: number; stolen: number } {
+  workSharing(): WorkSharing {
     return this.pool.chunkStats();
   }
 
