@@ -383,7 +383,7 @@ export class WasmBackend implements Backend {
 
   /** Chunks run so far (matmuls and row-wise ops), and how many by a thread other than their share's owner (chunks.ts). */
   workSharing(): WorkSharing {
-    return this.pool.chunkStats();
+    return this.pool.workSharing();
   }
 
   /**

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import type { WorkSharing } from '../backend.js';
 import { LlamaError } from '../../errors/errors.js';
 import type { Arena } from './arena.js';
 import { chunkTag, exhausted, runChunks, stealOrder } from './chunks.js';
@@ -41,7 +42,7 @@ function sharesOf(u: number, threads: number): number[] {
  * The main-thread side of the worker pool. Thread 0 is the calling thread itself; threads
  * 1..T-1 are workers. `run` wakes the workers, runs the caller's own share, then runs any
  * worker's share that worker has not claimed yet, and waits for the workers that did.
- * `runChunked` (matmuls) lets every thread run chunks of every share (chunks.ts).
+ * `runChunked` (matmuls, row-wise ops) lets every thread run chunks of every share (chunks.ts).
  */
 export class Pool {
   readonly ctrl: Int32Array;
@@ -187,7 +188,7 @@ export class Pool {
   }
 
   /** Chunks (matmul and row-wise ops) run since the pool started, and how many by a thread other than their share's owner. */
-  chunkStats(): { chunks: number; stolen: number } {
+  workSharing(): WorkSharing {
     return { chunks: this.chunks, stolen: Atomics.load(this.ctrl, STOLEN) };
   }
 

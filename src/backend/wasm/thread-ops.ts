@@ -103,21 +103,24 @@ export class ThreadOps implements ChunkRunner {
     const n = p(MM.n);
     const cg = p(MM.chunkGroups);
     const ct = p(MM.chunkTokens);
-    const perToken = Math.ceil(n / ct);
+    // Chunks go weight by weight, each weight's row-group ranges in turn, each range's token ranges in turn.
+    const tokenChunks = Math.ceil(n / ct);
+    const count = p(MM.count);
     let j = 0;
     let groups = 0;
     let rowsValid = 0;
-    for (; ; j++) {
+    for (; j < count; j++) {
       rowsValid = p(MM.weights + j * MM_W.stride + MM_W.rowsValid);
       if (rowsValid === 0) continue;
       groups = p(MM.weights + j * MM_W.stride + MM_W.groups);
-      const c = Math.ceil(groups / cg) * perToken;
+      const c = Math.ceil(groups / cg) * tokenChunks;
       if (i < c) break;
       i -= c;
     }
+    if (j === count) throw new Error(`matmul chunk past the share's ${this.p(MM.chunks)} chunks`);
     const at = (f: number): number => p(MM.weights + j * MM_W.stride + f);
-    const g0 = Math.floor(i / perToken) * cg;
-    const t0 = (i % perToken) * ct;
+    const g0 = Math.floor(i / tokenChunks) * cg;
+    const t0 = (i % tokenChunks) * ct;
     const gs = Math.min(cg, groups - g0);
     const ts = Math.min(ct, n - t0);
     const rows = Math.min(rowsValid - 4 * g0, 4 * gs);
