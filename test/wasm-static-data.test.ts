@@ -6,8 +6,9 @@ import { fileURLToPath } from 'node:url';
 import { ARENA_BASE } from '../src/backend/wasm/arena.js';
 
 /**
- * The kernels keep constants and per-thread scratch (sinks, staging rows, scale tiles) as static
- * data at low addresses; the arena allocates from ARENA_BASE up. Every active data segment of both
+ * The kernels keep constants, the repack staging rows and each memory's default scratch block
+ * (sinks, tile factors; other instances over the memory get blocks from the arena, set_scratch) as
+ * static data at low addresses; the arena allocates from ARENA_BASE up. Every active data segment of both
  * kernel modules must end below it, or weights would overwrite kernel state.
  */
 function dataEnd(bytes: Uint8Array): number {
