@@ -293,15 +293,17 @@ export class WasmBackend implements Backend {
     return total;
   }
 
-  /**
-   * Runs a row-wise kernel over memory 0 on every thread, cut into ranges of `items` (tokens, or
-   * elements for siluMul and add) in multiples of `unit`, when the step is large enough to pay for
-   * waking the workers; false when the caller should run it on this thread. `f32` goes to the
-   * argument slot after `args` (rmsnorm's eps).
-   */
-  private onAllThreads(fn: RowFn, items: number, unit: number, args: readonly number[], f32?: number): boolean {
+  /** Whether a row-wise op over `items` (tokens, or elements for siluMul and add) is worth waking the workers for. */
+  private spread(fn: RowFn, items: number): boolean {
     const elementwise = fn === RowFn.SiluMul || fn === RowFn.Add;
-    if (this.threads === 1 || items < (elementwise ? ROWS_MIN_ELEMENTS : ROWS_MIN_TOKENS)) return false;
+    return this.threads > 1 && items >= (elementwise ? ROWS_MIN_ELEMENTS : ROWS_MIN_TOKENS);
+  }
+
+  /**
+   * Runs a row-wise kernel over memory 0 on every thread, cut into ranges of `items` in multiples of
+   * `unit` (callers check `spread` first). `f32` goes to the argument slot after `args` (rmsnorm's eps).
+   */
+  private onAllThreads(fn: RowFn, items: number, unit: number, args: readonly number[], f32?: number): void {
     const pool = this.pool;
     const cu = pool.ctrlU;
     const per = Math.ceil(items / (this.threads * ROW_CHUNKS_PER_THREAD) / unit) * unit;
@@ -317,7 +319,6 @@ export class WasmBackend implements Backend {
     args.forEach((v, j) => (cu[i(RW.args + j)] = v));
     if (f32 !== undefined) pool.ctrlF[i(RW.args + args.length)] = f32;
     pool.runChunked(chunks);
-    return true;
   }
 
   /**
@@ -330,14 +331,16 @@ export class WasmBackend implements Backend {
     // Records (asm/quant.ts): each 4-value chunk pre-broadcast, with its block's scale and offsets.
     const xBytes = this.k0.rec_bytes(n, cols);
     const xSrc = this.mem.ensure(0, this.mem.scratch[0]!, xBytes + 128);
-    if (!this.onAllThreads(RowFn.Quant, n, 4, [layout, kind, xp, cols, xSrc, xBytes / n])) this.k0.quant_act(layout, kind, xp, n, cols, xSrc);
+    if (this.spread(RowFn.Quant, n)) this.onAllThreads(RowFn.Quant, n, 4, [layout, kind, xp, cols, xSrc, xBytes / n]);
+    else this.k0.quant_act(layout, kind, xp, n, cols, xSrc);
     if (this.profile) note(this.profile, 'quantize activations', t0);
     return { xSrc, xBytes };
   }
 
   rmsnorm(out: Tensor, x: Tensor, w: Weight, n: number, dim: number, eps: number): void {
     const t0 = this.profile ? performance.now() : 0;
-    if (!this.onAllThreads(RowFn.RmsNorm, n, 1, [t_(x).ptr, w_(w).vec, t_(out).ptr, dim], eps)) this.k0.rmsnorm(t_(x).ptr, w_(w).vec, t_(out).ptr, n, dim, eps);
+    if (this.spread(RowFn.RmsNorm, n)) this.onAllThreads(RowFn.RmsNorm, n, 1, [t_(x).ptr, w_(w).vec, t_(out).ptr, dim], eps);
+    else this.k0.rmsnorm(t_(x).ptr, w_(w).vec, t_(out).ptr, n, dim, eps);
     if (this.profile) note(this.profile, 'rmsnorm', t0);
   }
 
@@ -345,7 +348,8 @@ export class WasmBackend implements Backend {
     const t0 = this.profile ? performance.now() : 0;
     const tab = this.ropeTable.get(n, headDim, positions, invFreq);
     const sn = tab + n * headDim * 4;
-    if (!this.onAllThreads(RowFn.Rope, n, 1, [t_(x).ptr, heads, headDim, tab, sn])) this.k0.rope(t_(x).ptr, n, heads, headDim, tab, sn);
+    if (this.spread(RowFn.Rope, n)) this.onAllThreads(RowFn.Rope, n, 1, [t_(x).ptr, heads, headDim, tab, sn]);
+    else this.k0.rope(t_(x).ptr, n, heads, headDim, tab, sn);
     if (this.profile) note(this.profile, 'rope', t0);
   }
 
@@ -363,15 +367,15 @@ export class WasmBackend implements Backend {
 
   siluMul(out: Tensor, gate: Tensor, up: Tensor, length: number): void {
     const t0 = this.profile ? performance.now() : 0;
-    const args = [t_(out).ptr, t_(gate).ptr, t_(up).ptr];
-    if (!this.onAllThreads(RowFn.SiluMul, length, 16, args)) this.k0.silu_mul(args[0]!, args[1]!, args[2]!, length);
+    if (this.spread(RowFn.SiluMul, length)) this.onAllThreads(RowFn.SiluMul, length, 16, [t_(out).ptr, t_(gate).ptr, t_(up).ptr]);
+    else this.k0.silu_mul(t_(out).ptr, t_(gate).ptr, t_(up).ptr, length);
     if (this.profile) note(this.profile, 'siluMul', t0);
   }
 
   add(out: Tensor, a: Tensor, b: Tensor, length: number): void {
     const t0 = this.profile ? performance.now() : 0;
-    const args = [t_(out).ptr, t_(a).ptr, t_(b).ptr];
-    if (!this.onAllThreads(RowFn.Add, length, 16, args)) this.k0.add(args[0]!, args[1]!, args[2]!, length);
+    if (this.spread(RowFn.Add, length)) this.onAllThreads(RowFn.Add, length, 16, [t_(out).ptr, t_(a).ptr, t_(b).ptr]);
+    else this.k0.add(t_(out).ptr, t_(a).ptr, t_(b).ptr, length);
     if (this.profile) note(this.profile, 'add', t0);
   }
 
