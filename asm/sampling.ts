@@ -37,6 +37,27 @@ export function row_argmax(x: usize, n: i32, padded: i32): i32 {
   return -1;
 }
 
+/** Index of the first NaN or +∞ in x[0..n) (−∞ is a masked token, not an error); −1 when none. */
+export function row_first_bad(x: usize, n: i32, padded: i32): i32 {
+  const inf = f32x4.splat(Infinity);
+  for (let i = 0; i < padded; i += 16) {
+    const p = x + (<usize>i << 2);
+    const a = v128.load(p), b = v128.load(p, 16), c = v128.load(p, 32), d = v128.load(p, 48);
+    // v ≠ v is NaN; v == +∞ the other failure. One test per 16 values, the index found only on a hit.
+    const bad = v128.or(
+      v128.or(v128.or(f32x4.ne(a, a), f32x4.eq(a, inf)), v128.or(f32x4.ne(b, b), f32x4.eq(b, inf))),
+      v128.or(v128.or(f32x4.ne(c, c), f32x4.eq(c, inf)), v128.or(f32x4.ne(d, d), f32x4.eq(d, inf))),
+    );
+    if (v128.any_true(bad)) {
+      for (let j = i; j < i + 16 && j < n; j++) {
+        const v = load<f32>(x + (<usize>j << 2));
+        if (v != v || v == Infinity) return j;
+      }
+    }
+  }
+  return -1;
+}
+
 /** exp((v − top)·scale) per lane, exactly 0 below e^FLOOR. */
 @inline function weights4(v: v128, top: v128, scale: v128): v128 {
   const e = f32x4.mul(f32x4.sub(v, top), scale);
@@ -105,6 +126,64 @@ export function row_pick(x: usize, padded: i32, top: f32, scale: f32, blocks: us
     if (w3 > 0) { last = i + 3; rem -= w3; if (rem < 0) return i + 3; }
   }
   return last;
+}
+
+/**
+ * Top-p's bins: value v ≥ floor goes to bin min(⌊(top − v)·k⌋, bins − 1) (bin 0 holds the largest
+ * logits); values below floor (NaN and the −∞ padding too) to bin `bins`, the discard bin. One
+ * formula for both passes below, so a value lands in the same bin in each.
+ */
+@inline function bins4(v: v128, top: v128, floor: v128, k: v128, bins: v128): v128 {
+  const b = i32x4.min_s(i32x4.trunc_sat_f32x4_s(f32x4.mul(f32x4.sub(top, v), k)), i32x4.sub(bins, i32x4.splat(1)));
+  return v128.bitselect(b, bins, f32x4.ge(v, floor));
+}
+
+/** Adds w to bin b (f64 sums). */
+@inline function addToBin(hist: usize, b: i32, w: f32): void {
+  const h = hist + (<usize>b << 3);
+  store<f64>(h, load<f64>(h) + <f64>w);
+}
+
+/**
+ * Top-p's first pass: w[i] = exp(x[i] − top) as f32 (0 below floor), each weight added to its bin
+ * (f64 sums in hist[0..bins); hist[bins] is the discard bin, left 0).
+ */
+export function row_mass_bins(x: usize, padded: i32, top: f32, floor: f32, k: f32, bins: i32, w: usize, hist: usize): void {
+  memory.fill(hist, 0, <usize>(bins + 1) << 3);
+  const t = f32x4.splat(top), f = f32x4.splat(floor), kv = f32x4.splat(k), bv = i32x4.splat(bins);
+  for (let i = 0; i < padded; i += 4) {
+    const v = v128.load(x + (<usize>i << 2));
+    const b = bins4(v, t, f, kv, bv);
+    const e = v128.andnot(exp4(f32x4.sub(v, t)), i32x4.eq(b, bv));
+    v128.store(w + (<usize>i << 2), e);
+    // No branch on the lane: discarded values add their 0 to the discard bin.
+    addToBin(hist, i32x4.extract_lane(b, 0), f32x4.extract_lane(e, 0));
+    addToBin(hist, i32x4.extract_lane(b, 1), f32x4.extract_lane(e, 1));
+    addToBin(hist, i32x4.extract_lane(b, 2), f32x4.extract_lane(e, 2));
+    addToBin(hist, i32x4.extract_lane(b, 3), f32x4.extract_lane(e, 3));
+  }
+}
+
+/** The ids of the values in bins 0..last (same bins as row_mass_bins), ascending, into ids; their count. */
+export function row_gather_bins(x: usize, padded: i32, top: f32, floor: f32, k: f32, bins: i32, last: i32, ids: usize): i32 {
+  const t = f32x4.splat(top), f = f32x4.splat(floor), kv = f32x4.splat(k), bv = i32x4.splat(bins);
+  let n = 0;
+  for (let i = 0; i < padded; i += 4) {
+    const b = bins4(v128.load(x + (<usize>i << 2)), t, f, kv, bv);
+    // In: bin ≤ last (the discard bin is past every last). Each id is written, kept when its lane is
+    // in (true lanes are −1): ids needs 3 slots of slack.
+    const inn = i32x4.le_s(b, i32x4.splat(last));
+    if (!v128.any_true(inn)) continue;
+    store<i32>(ids + (<usize>n << 2), i);
+    n -= i32x4.extract_lane(inn, 0);
+    store<i32>(ids + (<usize>n << 2), i + 1);
+    n -= i32x4.extract_lane(inn, 1);
+    store<i32>(ids + (<usize>n << 2), i + 2);
+    n -= i32x4.extract_lane(inn, 2);
+    store<i32>(ids + (<usize>n << 2), i + 3);
+    n -= i32x4.extract_lane(inn, 3);
+  }
+  return n;
 }
 
 /** How many of the padded row are ≥ theta (the −∞ padding never counts unless theta is −∞). */

@@ -132,11 +132,19 @@ export function f2h(x: f32): u32 {
  * e^x for four lanes (Cephes-style: 2^n · p(r), |rel err| < 2e-7). Inputs below -87.3 give a
  * tiny positive value, not 0: callers that need exact zeros mask them.
  */
+/** 1.5·2^23 and its bits: see exp4. */
+const MAGIC: f32 = 12582912.0;
+const MAGIC_BITS: i32 = 0x4b400000;
+
 @inline export function exp4(x: v128): v128 {
   // pmax/pmin (one maxps/minps each) instead of max/min (~9 instructions each on x64 for their NaN
   // and ±0 rules): with x first, a NaN x still comes out NaN, and the clamp bounds are not zero.
   x = f32x4.pmin(f32x4.pmax(x, f32x4.splat(-87.33)), f32x4.splat(88.3));
-  const n = f32x4.nearest(f32x4.mul(x, f32x4.splat(1.44269504)));
+  // Adding 1.5·2^23 rounds x·log2(e) to the nearest integer, ties to even (as f32x4.nearest does:
+  // |x·log2(e)| < 2^22), and leaves that integer in the low mantissa bits: the exponent for 2^n
+  // without trunc_sat, which x64 lowers to a long NaN/overflow-safe sequence.
+  const t = f32x4.add(f32x4.mul(x, f32x4.splat(1.44269504)), f32x4.splat(MAGIC));
+  const n = f32x4.sub(t, f32x4.splat(MAGIC));
   let r = f32x4.sub(x, f32x4.mul(n, f32x4.splat(0.693359375)));
   r = f32x4.sub(r, f32x4.mul(n, f32x4.splat(-2.12194440e-4)));
   let p = f32x4.splat(1.9875691500e-4);
@@ -147,6 +155,6 @@ export function f2h(x: f32): u32 {
   p = fma(p, r, f32x4.splat(5.0000001201e-1));
   const r2 = f32x4.mul(r, r);
   p = f32x4.add(fma(p, r2, r), f32x4.splat(1.0));
-  const e = i32x4.shl(i32x4.add(i32x4.trunc_sat_f32x4_s(n), i32x4.splat(127)), 23);
+  const e = i32x4.shl(i32x4.add(t, i32x4.splat(127 - MAGIC_BITS)), 23);
   return f32x4.mul(p, e);
 }

@@ -50,6 +50,59 @@ test('top-k, top-p and min-p restrict the candidates', () => {
   assert.deepEqual(only({ minP: 0.3 }), new Set([1, 4, 2]));
 });
 
+/** The nucleus by definition: rank (logit desc, id asc) the tokens within e^28 (or min-p) of the top, keep the shortest prefix reaching topP of their weight. */
+function referenceNucleus(row: Float32Array, topP: number, minP: number): { set: Set<number>; margin: number } {
+  let top = -Infinity;
+  for (const v of row) top = Math.max(top, v);
+  const floor = minP > 0 ? Math.max(top + Math.log(minP), top - 28) : top - 28;
+  const ids = [...row.keys()].filter((i) => row[i]! >= floor).sort((a, b) => row[b]! - row[a]! || a - b);
+  const w = ids.map((i) => Math.exp(row[i]! - top));
+  const total = w.reduce((a, b) => a + b, 0);
+  let cum = 0;
+  for (let j = 0; j < ids.length; j++) {
+    const before = cum;
+    cum += w[j]!;
+    // margin: how far the cut is from flipping by rounding (a tie of weights is no ambiguity).
+    if (cum >= topP * total) return { set: new Set(ids.slice(0, j + 1)), margin: Math.min(cum - topP * total, topP * total - before) / total };
+  }
+  return { set: new Set(ids), margin: 1 };
+}
+
+test('top-p keeps exactly the shortest rank-order prefix reaching p (flat, peaked and tied rows, with min-p)', () => {
+  let seed = 11;
+  const rnd = (): number => {
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+    return seed / 2 ** 32;
+  };
+  let checked = 0;
+  for (const vocab of [7, 1000, 128256]) {
+    for (const sd of [0.3, 2, 6]) {
+      for (const tied of [false, true]) {
+        const row = new Float32Array(vocab);
+        for (let i = 0; i < vocab; i++) {
+          const g = Math.sqrt(-2 * Math.log(rnd() + 1e-12)) * Math.cos(2 * Math.PI * rnd()) * sd;
+          row[i] = tied ? Math.round(g * 2) / 2 : g; // tied: many equal logits, id order decides
+        }
+        if (vocab > 100) row[vocab - 1] = -Infinity;
+        for (const topP of [0.2, 0.9, 0.95]) {
+          for (const minP of [0, 0.05]) {
+            const ref = referenceNucleus(row, topP, minP);
+            if (ref.margin < 1e-9) continue;
+            const d = new Sampler({ temperature: 1, topP, minP, seed: 1 }).distribution(row);
+            const got = new Set<number>();
+            d.probs.forEach((p, i) => p > 0 && got.add(i));
+            assert.deepEqual(got, ref.set, `vocab ${vocab} sd ${sd} tied ${tied} topP ${topP} minP ${minP}`);
+            const drawn = new Sampler({ temperature: 0.7, topP, minP, seed: 3 }).sample(row).id;
+            assert.ok(ref.set.has(drawn), `drawn ${drawn} outside the nucleus`);
+            checked++;
+          }
+        }
+      }
+    }
+  }
+  assert.ok(checked > 90, `only ${checked} cases were unambiguous`);
+});
+
 test('penalties and logit bias change greedy choices', () => {
   const rep = new Sampler({ repetitionPenalty: 2 });
   rep.accept([1]);

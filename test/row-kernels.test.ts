@@ -42,6 +42,24 @@ test('argmax: first of equal maxima, NaN never wins, −1 when nothing is above 
   }
 });
 
+test('firstNonFinite: the first NaN or +∞ anywhere in the row, never −∞ or the padding', () => {
+  for (const k of [wasm, js]) {
+    for (const n of [1, 15, 16, 17, 64, 1037, 128256]) {
+      const row = randomRow(n, n + 1);
+      row[0] = -Infinity;
+      assert.equal(k.firstNonFinite(row), -1, `clean row of ${n}`);
+      for (const bad of [NaN, Infinity]) {
+        for (const at of [0, n >> 1, n - 1]) {
+          const r = row.slice();
+          r[at] = bad;
+          if (at + 3 < n) r[at + 3] = NaN; // a later one is not the answer
+          assert.equal(k.firstNonFinite(r), at, `${bad} at ${at} of ${n}`);
+        }
+      }
+    }
+  }
+});
+
 test('sumExp matches float64 exp within 1e-6 and counts masked (−∞) tokens as 0', () => {
   for (const n of [1, 63, 64, 65, 1000, 128256]) {
     const row = randomRow(n, n, 12);

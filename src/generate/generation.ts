@@ -4,6 +4,7 @@ import { StreamDecoder } from '../tokenizer/stream.js';
 import { Sampler, type SampleResult, type TokenDistribution } from './sampler.js';
 import { StopMatcher } from './stop.js';
 import { BadArgumentError, LlamaError } from '../errors/errors.js';
+import { rowKernels } from './row-kernels.js';
 
 /**
  * One request's decoding state, step by step (gpt-fast's split: the scheduler runs prefill and
@@ -209,13 +210,6 @@ export class Generation {
 
 /** A NaN or +Inf logit means broken weights or activations: an error, never a sampled token. */
 function checkFinite(row: Float32Array): void {
-  let bad = -1;
-  for (let i = 0; i < row.length; i++) {
-    const x = row[i]!;
-    if (x !== x || x === Infinity) {
-      bad = i;
-      break;
-    }
-  }
+  const bad = rowKernels().firstNonFinite(row);
   if (bad >= 0) throw new LlamaError('BAD_LOGITS', `the model produced a non-finite logit (${row[bad]}) for token ${bad}: the weights or activations are broken (try --check-tensors)`);
 }

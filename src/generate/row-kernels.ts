@@ -13,6 +13,8 @@ export interface RowKernels {
   row(n: number): Float32Array;
   /** First index of the largest of row[0..n) (NaN never wins); −1 when none is above −∞. */
   argmax(n: number): number;
+  /** Index of the first NaN or +∞ in `logits` (copied into the scratch row); −1 when there is none. */
+  firstNonFinite(logits: Float32Array): number;
   /**
    * Σ exp((row[i] − top)·scale), weights below e^-87 counted as exactly 0; `keep` keeps what
    * `pick` needs for a draw with the same top and scale.
@@ -22,7 +24,25 @@ export interface RowKernels {
   pick(n: number, top: number, scale: number, target: number): number;
   /** How many of row[0..n) are ≥ theta, compared in float32 (theta should be a float32 value). */
   countAtLeast(n: number, theta: number): number;
+  /**
+   * Top-p's pass: each value v ≥ floor weighs exp(v − top) (others 0) and goes to bin
+   * min(⌊(top − v)·k⌋, bins − 1), bin 0 holding the largest; the total weight, each bin's sum and
+   * every weight (views valid until the next `row` call). The total is the bins' sum in bin order.
+   * bins ≤ MAX_BINS; floor and k float32 values.
+   */
+  massBins(n: number, top: number, floor: number, k: number, bins: number): MassBins;
+  /** The ids of the values in bins 0..last (the bins of `massBins` with the same arguments), ascending. */
+  gatherBins(n: number, top: number, floor: number, k: number, bins: number, last: number): Int32Array;
 }
+
+export interface MassBins {
+  readonly total: number;
+  readonly hist: Float64Array;
+  readonly weights: Float32Array;
+}
+
+/** Most bins `massBins` takes. */
+export const MAX_BINS = 4096;
 
 /** Values per block of the draw's stored sums (asm/sampling.ts ROW_BLOCK). */
 const BLOCK = 64;
@@ -34,15 +54,22 @@ interface RowExports {
   memory: WebAssembly.Memory;
   heap_base(): number;
   row_argmax(x: number, n: number, padded: number): number;
+  row_first_bad(x: number, n: number, padded: number): number;
   row_sum_exp(x: number, padded: number, top: number, scale: number, blocks: number): number;
   row_pick(x: number, padded: number, top: number, scale: number, blocks: number, target: number): number;
   row_count_at_least(x: number, padded: number, theta: number): number;
+  row_mass_bins(x: number, padded: number, top: number, floor: number, k: number, bins: number, w: number, hist: number): void;
+  row_gather_bins(x: number, padded: number, top: number, floor: number, k: number, bins: number, last: number, ids: number): number;
 }
 
 class WasmRowKernels implements RowKernels {
   private view = new Float32Array(0);
   private readonly base: number;
+  // Byte offsets after the row: the draw's block sums, top-p's weights, bins and gathered ids.
   private blocks = 0;
+  private weights = 0;
+  private hist = 0;
+  private ids = 0;
   private n = -1;
 
   constructor(private readonly k: RowExports) {
@@ -51,12 +78,19 @@ class WasmRowKernels implements RowKernels {
 
   row(n: number): Float32Array {
     const p = padded(n);
-    const bytes = this.base + p * 4 + (p / BLOCK) * 8;
+    const blocks = this.base + p * 4;
+    const weights = blocks + (p / BLOCK) * 8;
+    const hist = weights + p * 4;
+    const ids = hist + (MAX_BINS + 1) * 8;
+    const bytes = ids + (p + 4) * 4;
     const have = this.k.memory.buffer.byteLength;
     if (bytes > have) this.k.memory.grow(Math.ceil((bytes - have) / 65536));
     if (this.n !== n || this.view.buffer !== this.k.memory.buffer) {
       this.view = new Float32Array(this.k.memory.buffer, this.base, n);
-      this.blocks = this.base + p * 4;
+      this.blocks = blocks;
+      this.weights = weights;
+      this.hist = hist;
+      this.ids = ids;
       this.n = n;
       // Only this method writes past n (callers fill [0, n), the kernels only read): pad once per shape.
       new Float32Array(this.k.memory.buffer, this.base + n * 4, p - n).fill(-Infinity);
@@ -64,8 +98,29 @@ class WasmRowKernels implements RowKernels {
     return this.view;
   }
 
+  massBins(n: number, top: number, floor: number, k: number, bins: number): MassBins {
+    if (!(bins >= 1 && bins <= MAX_BINS)) throw new RangeError(`bins must be in [1, ${MAX_BINS}]`);
+    this.k.row_mass_bins(this.base, padded(n), top, floor, k, bins, this.weights, this.hist);
+    const buf = this.k.memory.buffer;
+    const hist = new Float64Array(buf, this.hist, bins);
+    let total = 0;
+    for (let b = 0; b < bins; b++) total += hist[b]!;
+    return { total, hist, weights: new Float32Array(buf, this.weights, n) };
+  }
+
+  gatherBins(n: number, top: number, floor: number, k: number, bins: number, last: number): Int32Array {
+    const count = this.k.row_gather_bins(this.base, padded(n), top, floor, k, bins, last, this.ids);
+    return new Int32Array(this.k.memory.buffer, this.ids, count);
+  }
+
   argmax(n: number): number {
     return this.k.row_argmax(this.base, n, padded(n));
+  }
+
+  firstNonFinite(logits: Float32Array): number {
+    const n = logits.length;
+    this.row(n).set(logits);
+    return this.k.row_first_bad(this.base, n, padded(n));
   }
 
   sumExp(n: number, top: number, scale: number, keep: boolean): number {
@@ -106,6 +161,14 @@ export class JsRowKernels implements RowKernels {
       }
     }
     return best;
+  }
+
+  firstNonFinite(logits: Float32Array): number {
+    for (let i = 0; i < logits.length; i++) {
+      const x = logits[i]!;
+      if (x !== x || x === Infinity) return i;
+    }
+    return -1;
   }
 
   private weight(i: number, top: number, scale: number): number {
@@ -158,6 +221,34 @@ export class JsRowKernels implements RowKernels {
     let c = 0;
     for (let i = 0; i < n; i++) if (this.buf[i]! >= theta) c++;
     return c;
+  }
+
+  private bin(v: number, top: number, floor: number, k: number, bins: number): number {
+    return v >= floor ? Math.min(Math.trunc(Math.fround((top - v) * k)), bins - 1) : -1;
+  }
+
+  massBins(n: number, top: number, floor: number, k: number, bins: number): MassBins {
+    const hist = new Float64Array(bins);
+    const weights = new Float32Array(n);
+    for (let i = 0; i < n; i++) {
+      const b = this.bin(this.buf[i]!, top, floor, k, bins);
+      if (b < 0) continue;
+      const w = Math.fround(Math.exp(this.buf[i]! - top));
+      weights[i] = w;
+      hist[b] += w;
+    }
+    let total = 0;
+    for (let b = 0; b < bins; b++) total += hist[b]!;
+    return { total, hist, weights };
+  }
+
+  gatherBins(n: number, top: number, floor: number, k: number, bins: number, last: number): Int32Array {
+    const ids: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const b = this.bin(this.buf[i]!, top, floor, k, bins);
+      if (b >= 0 && b <= last) ids.push(i);
+    }
+    return Int32Array.from(ids);
   }
 }
 
