@@ -127,8 +127,11 @@ export interface Backend {
    */
   view(t: Tensor, offset: number, length: number): Tensor;
   write(dst: Tensor, src: Float32Array, dstOffset?: number): void;
-  /** Copies `length` elements starting at `offset` out of `src`. */
-  read(src: Tensor, offset?: number, length?: number): Float32Array;
+  /**
+   * Copies `length` elements starting at `offset` out of `src`: into a new array, or into the
+   * start of `into` (at least `length` long), returned as the view of what was written.
+   */
+  read(src: Tensor, offset?: number, length?: number, into?: Float32Array): Float32Array;
   createKVCache(spec: KVCacheSpec): KVCache;
   /** Releases a cache's memory; the cache must not be used afterwards. */
   freeKVCache(cache: KVCache): void;
@@ -187,4 +190,12 @@ export function checkCopyKV(dst: KVCacheSpec, src: KVCacheSpec, n: number): void
     throw new BadArgumentError('copyKV needs two caches of the same shape and dtype');
   }
   if (!Number.isInteger(n) || n < 0 || n > src.capacity || n > dst.capacity) throw new BadArgumentError(`copyKV of ${n} slots does not fit caches of ${src.capacity} and ${dst.capacity}`);
+}
+
+/** Backend.read's copy into a caller's array: `values` into the start of `into`, that view returned. */
+export function intoView(into: Float32Array, values: Float32Array): Float32Array {
+  if (into.length < values.length) throw new BadArgumentError(`read of ${values.length} values into an array of ${into.length}`);
+  const view = into.subarray(0, values.length);
+  view.set(values);
+  return view;
 }

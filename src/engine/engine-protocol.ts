@@ -15,7 +15,7 @@ export type EngineRequest = { readonly id: number } & (
   | { readonly op: 'createCache'; readonly cache: number; readonly capacity: number; readonly dtype: KVDType }
   | { readonly op: 'freeCache'; readonly cache: number }
   | { readonly op: 'copyCache'; readonly dst: number; readonly src: number; readonly n: number }
-  | { readonly op: 'step'; readonly batch: ForwardBatch }
+  | { readonly op: 'step'; readonly batch: ForwardBatch; /** a previous step's logits buffer, transferred back for reuse */ readonly out?: ArrayBuffer }
   | { readonly op: 'bandwidth' }
   | { readonly op: 'workSharing' }
   | { readonly op: 'profile'; readonly clear: boolean }

@@ -39,7 +39,7 @@ async function handle(exec: LocalExecutor, m: EngineRequest): Promise<void> {
         await exec.copyCache(m.dst, m.src, m.n);
         return post({ kind: 'reply', id: m.id, value: null });
       case 'step': {
-        const logits = exec.stepSync(m.batch);
+        const logits = exec.stepSync(m.batch, m.out && new Float32Array(m.out));
         return post({ kind: 'reply', id: m.id, value: logits }, [logits.buffer as ArrayBuffer]);
       }
       case 'bandwidth':

@@ -286,6 +286,8 @@ export class Scheduler {
       this.stats.steps++;
       this.stats.evaluatedTokens += plan.batch.tokens.length;
       this.distribute(plan.entries, logits);
+      // Every row was copied or sampled above; nothing holds the array past this point.
+      this.exec.recycle(logits);
       this.syncStats();
     }
   }

@@ -98,8 +98,17 @@ export class WorkerExecutor implements Executor {
     await this.call({ op: 'copyCache', dst, src, n });
   }
 
+  private spare: ArrayBuffer | undefined;
+
   async step(batch: ForwardBatch): Promise<Float32Array> {
-    return (await this.call({ op: 'step', batch })) as Float32Array;
+    const out = this.spare;
+    this.spare = undefined;
+    return (await this.call({ op: 'step', batch, out }, out ? [out] : [])) as Float32Array;
+  }
+
+  recycle(logits: Float32Array): void {
+    // Transferred to the engine with the next step (it writes that step's logits into it).
+    if (logits.buffer instanceof ArrayBuffer) this.spare = logits.buffer;
   }
 
   async measureReadBandwidth(): Promise<number | undefined> {

@@ -44,9 +44,10 @@ export class LlamaForward {
    * sequence. Matmuls run over all rows at once; storeKV and attention run per sequence against
    * its own cache. A row's arithmetic never depends on the other rows, so a sequence's logits are
    * bit-identical alone or batched. caches[i] is seqs[i]'s cache; the caller (engine/executor) has
-   * set its length and positions to include the new rows. Returns logits [logitRows.length × vocab].
+   * set its length and positions to include the new rows. Returns logits [logitRows.length × vocab],
+   * written into the start of `out` when it is given and long enough (a buffer reused across steps).
    */
-  forward(batch: ForwardBatch, caches: readonly KVCache[]): Float32Array {
+  forward(batch: ForwardBatch, caches: readonly KVCache[], out?: Float32Array): Float32Array {
     const c = this.config;
     const be = this.backend;
     const n = batch.tokens.length;
@@ -86,22 +87,23 @@ export class LlamaForward {
       be.add(s.x, s.x, s.proj, n * dim);
       this.emit('layer_out', l, s.x, n * dim);
     }
-    return this.head(s, batch.logitRows);
+    return this.head(s, batch.logitRows, out);
   }
 
   /** Final norm and output projection of the wanted rows only. logits: [rows.length, vocab]. */
-  private head(s: Scratch, rows: Int32Array): Float32Array {
+  private head(s: Scratch, rows: Int32Array, out?: Float32Array): Float32Array {
     const c = this.config;
     const be = this.backend;
     const dim = c.hiddenSize;
     const m = rows.length;
-    if (m === 0) return new Float32Array(0); // an intermediate prefill chunk: no output head at all
+    if (m === 0) return out ? out.subarray(0, 0) : new Float32Array(0); // an intermediate prefill chunk: no output head at all
     for (let i = 0; i < m; i++) be.copy(s.xb, s.x, dim, i * dim, rows[i]! * dim); // xb: [m, dim] gathered
     be.rmsnorm(s.proj, s.xb, this.weights.norm, m, dim, c.rmsNormEps);
     const logits = be.alloc(m * c.vocabSize); // [m, vocab]
     try {
       be.matmul(logits, s.proj, this.weights.output, m);
-      return be.read(logits, 0, m * c.vocabSize);
+      const n = m * c.vocabSize;
+      return be.read(logits, 0, n, out && out.length >= n ? out : undefined);
     } finally {
       be.free(logits);
     }

@@ -1,4 +1,4 @@
-import { checkCopyKV, type Backend, type KVCache, type KVCacheSpec, type OpName, type Tensor, type Weight, type WeightSpec } from '../backend.js';
+import { checkCopyKV, intoView, type Backend, type KVCache, type KVCacheSpec, type OpName, type Tensor, type Weight, type WeightSpec } from '../backend.js';
 import { BLOCK, DType, dtypeName, rowBytes } from '../../quant/dtype.js';
 import { dequantizeRow } from '../../quant/dequant.js';
 import { f32ToF16, f16ToF32 } from '../../quant/half.js';
@@ -122,9 +122,11 @@ export class RefBackend implements Backend {
   write(dst: Tensor, src: Float32Array, dstOffset = 0): void {
     td(dst).set(src, dstOffset);
   }
-  read(src: Tensor, offset = 0, length?: number): Float32Array {
+  read(src: Tensor, offset = 0, length?: number, into?: Float32Array): Float32Array {
     const d = td(src);
-    return d.slice(offset, offset + (length ?? d.length - offset));
+    const part = d.subarray(offset, offset + (length ?? d.length - offset));
+    if (!into) return part.slice();
+    return intoView(into, part);
   }
   createKVCache(spec: KVCacheSpec): KVCache {
     return new RefKVCache(spec);

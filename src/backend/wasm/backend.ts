@@ -1,4 +1,4 @@
-import type { Backend, BackendInfo, KVCache, KVCacheSpec, OpName, Tensor, Weight, WeightSpec, WorkSharing } from '../backend.js';
+import { intoView, type Backend, type BackendInfo, type KVCache, type KVCacheSpec, type OpName, type Tensor, type Weight, type WeightSpec, type WorkSharing } from '../backend.js';
 import { DType, dtypeName } from '../../quant/dtype.js';
 import { canDequantize } from '../../quant/dequant.js';
 import { BadArgumentError, LlamaError } from '../../errors/errors.js';
@@ -166,11 +166,12 @@ export class WasmBackend implements Backend {
     this.mem.refresh();
     this.mem.f32.set(src, d.ptr / 4 + dstOffset);
   }
-  read(src: Tensor, offset = 0, length?: number): Float32Array {
+  read(src: Tensor, offset = 0, length?: number, into?: Float32Array): Float32Array {
     const s = t_(src);
     const n = length ?? s.length - offset;
     this.mem.refresh();
-    return this.mem.f32.slice(s.ptr / 4 + offset, s.ptr / 4 + offset + n);
+    const part = this.mem.f32.subarray(s.ptr / 4 + offset, s.ptr / 4 + offset + n);
+    return into ? intoView(into, part) : part.slice();
   }
 
   createKVCache(spec: KVCacheSpec): KVCache {
