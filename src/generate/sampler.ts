@@ -217,9 +217,9 @@ export class Sampler {
    * Top-p without top-k: the smallest rank-order prefix of the tokens at or above `floor` whose
    * weights exp(l − top) reach topP of their total. One pass bins every token by logit (4096 bins
    * between floor and top, with each bin's weight); the bin where the running weight crosses the
-   * cut bounds the nucleus, and only the tokens in it and the bins above are ranked. Ranking every
-   * candidate, as a flat row needs, took 7–29 ms a row on a 128K vocabulary; this takes ~0.5 ms
-   * where the nucleus is small.
+   * cut bounds the nucleus, and only the tokens in it and the bins above are ranked. Growing a
+   * ranked prefix over every candidate took 7 ms a row on a 128K vocabulary even for a 200-token
+   * nucleus (29 ms on a flat row); a whole top-p sample now takes ~1.2 ms there (14 ms flat).
    */
   private nucleus(l: Float32Array, top: number, floor: number): Float64Array {
     const k = rowKernels();
