@@ -60,6 +60,40 @@ test('firstNonFinite: the first NaN or +∞ anywhere in the row, never −∞ or
   }
 });
 
+test('massBins and gatherBins agree with each other and with exp, wasm and JS alike', () => {
+  const n = 5000;
+  const row = randomRow(n, 9, 20);
+  row[7] = -Infinity;
+  let top = -Infinity;
+  for (const v of row) top = Math.max(top, v);
+  const floor = Math.fround(top - 12);
+  const bins = 512;
+  const k = Math.fround(bins / (top - floor));
+  for (const kern of [wasm, js]) {
+    fill(kern, row);
+    const { total, hist, weights } = kern.massBins(n, top, floor, k, bins);
+    let ref = 0;
+    for (let i = 0; i < n; i++) if (row[i]! >= floor) ref += Math.exp(row[i]! - top);
+    assert.ok(Math.abs(total - ref) / ref < 1e-6, `total ${total} vs ${ref}`);
+    const hsum = [...hist].reduce((a, b) => a + b, 0);
+    assert.ok(Math.abs(hsum - total) / total < 1e-12);
+    for (const last of [0, 3, 100, bins - 1]) {
+      const ids = kern.gatherBins(n, top, floor, k, bins, last);
+      let w = 0;
+      for (let j = 0; j < ids.length; j++) {
+        if (j > 0) assert.ok(ids[j]! > ids[j - 1]!, 'ids ascending');
+        assert.ok(row[ids[j]!]! >= floor);
+        w += weights[ids[j]!]!;
+      }
+      const want = hist.subarray(0, last + 1).reduce((a, b) => a + b, 0);
+      // The gathered tokens are exactly those whose weight the first last + 1 bins hold.
+      assert.ok(Math.abs(w - want) <= 1e-12 * total, `last ${last}: ${w} vs ${want}`);
+      if (last === bins - 1) assert.equal(ids.length, row.filter((v) => v >= floor).length);
+    }
+    for (let i = 0; i < n; i++) if (row[i]! < floor) assert.equal(weights[i], 0);
+  }
+});
+
 test('sumExp matches float64 exp within 1e-6 and counts masked (−∞) tokens as 0', () => {
   for (const n of [1, 63, 64, 65, 1000, 128256]) {
     const row = randomRow(n, n, 12);
