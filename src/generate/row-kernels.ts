@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { kernelDir } from '../backend/wasm/kernel-files.js';
+import { BadArgumentError } from '../errors/errors.js';
 
 /**
  * The passes over a whole row of logits that sampling makes: argmax, Σ exp, and a draw by
@@ -99,7 +100,7 @@ class WasmRowKernels implements RowKernels {
   }
 
   massBins(n: number, top: number, floor: number, k: number, bins: number): MassBins {
-    if (!(bins >= 1 && bins <= MAX_BINS)) throw new RangeError(`bins must be in [1, ${MAX_BINS}]`);
+    if (!(bins >= 1 && bins <= MAX_BINS)) throw new BadArgumentError(`bins must be in [1, ${MAX_BINS}]`);
     this.k.row_mass_bins(this.base, padded(n), top, floor, k, bins, this.weights, this.hist);
     const buf = this.k.memory.buffer;
     const hist = new Float64Array(buf, this.hist, bins);
