@@ -1,6 +1,6 @@
 // Causal-by-position grouped-query attention over one thread's KV heads (flash-attention style:
 // 64-slot tiles, running max/sum per query row, so K and V stream through once per row block).
-import { exp4, fma, hmax, hsum, h2f, f2h } from './simd';
+import { exp4, fma, hmax, hsum, h2f, h2fMask, h2fScale, f2h } from './simd';
 
 const TILE = 64;
 
@@ -38,8 +38,9 @@ export function attn_scratch_bytes(hd: i32, grp: i32): i32 {
 }
 
 function toF32(src: usize, dst: usize, count: i32): void {
+  const mask = h2fMask(), scale = h2fScale();
   for (let i: usize = 0; i < <usize>count; i += 4) {
-    v128.store(dst + (i << 2), h2f(i32x4.extend_low_i16x8_u(v128.load64_zero(src + (i << 1)))));
+    v128.store(dst + (i << 2), h2f(i32x4.extend_low_i16x8_s(v128.load64_zero(src + (i << 1))), mask, scale));
   }
 }
 

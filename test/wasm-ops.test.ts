@@ -4,7 +4,7 @@ import type { Backend, KVDType } from '../src/backend/backend.js';
 import { RefBackend } from '../src/backend/ref/ref-backend.js';
 import { createWasmBackend } from '../src/backend/wasm/index.js';
 import { DType, dtypeName } from '../src/quant/dtype.js';
-import { f32ToF16 } from '../src/quant/half.js';
+import { f16ToF32, f32ToF16 } from '../src/quant/half.js';
 import { rng, randn, randomWeight, checkMatmul, CONVERTED } from './wasm-util.js';
 
 /**
@@ -97,10 +97,12 @@ for (const threads of [1, 2, 3, 4]) {
       // prefill kernels compute per-block factors once per cache tile instead of per token tile.
       const r = rng(900 + threads);
       // 8192 columns: a 13-token prefill spans two token blocks (asm/kernel-util.ts tokenBlock).
-      for (const [dtype, cols] of [[DType.Q8_0, 96], [DType.Q4_0, 96], [DType.Q4_K, 512], [DType.Q5_K, 512], [DType.Q6_K, 512], [DType.Q8_0, 8192], [DType.Q4_0, 8192], [DType.Q4_K, 8192]] as const) {
+      // Float weights: 6 and 7 tokens run a 4-token tile, a 2-token tile and (7) one token alone.
+      for (const [dtype, cols] of [[DType.Q8_0, 96], [DType.Q4_0, 96], [DType.Q4_K, 512], [DType.Q5_K, 512], [DType.Q6_K, 512], [DType.Q8_0, 8192], [DType.Q4_0, 8192], [DType.Q4_K, 8192], [DType.F16, 45], [DType.F32, 96], [DType.BF16, 96]] as const) {
         const rows = cols > 512 ? 9 : 23;
         const w = be.loadWeight({ name: `w.${dtypeName(dtype)}`, dtype, shape: [rows, cols], data: randomWeight(r, dtype, rows, cols) });
-        for (const n of [4, 13]) {
+        const float = dtype === DType.F16 || dtype === DType.F32 || dtype === DType.BF16;
+        for (const n of float ? [2, 3, 4, 6, 7, 13] : [4, 13]) {
           const x = randn(r, n * cols);
           const xt = be.alloc(n * cols);
           const ot = be.alloc(n * rows);
@@ -117,6 +119,29 @@ for (const threads of [1, 2, 3, 4]) {
           for (const t of [xt, ot, x1, o1]) be.free(t);
         }
       }
+    });
+
+    test('F16 weights: every finite half value converts exactly (subnormals, signed zeros, the largest)', () => {
+      // One weight per row, in column r mod 8 of 8 (every SIMD lane), activations all 1: out[r] = w[r].
+      const finite: number[] = [];
+      for (let h = 0; h < 0x10000; h++) if (((h >> 10) & 0x1f) !== 0x1f) finite.push(h);
+      const cols = 8;
+      const data = new Uint16Array(finite.length * cols);
+      finite.forEach((h, i) => (data[i * cols + (i % cols)] = h));
+      const w = be.loadWeight({ name: 'w.f16.all', dtype: DType.F16, shape: [finite.length, cols], data: new Uint8Array(data.buffer) });
+      const x = be.alloc(2 * cols);
+      const xs = new Float32Array(2 * cols).fill(1, 0, cols).fill(-1, cols); // a second token: the 2-token tile, negated
+      be.write(x, xs);
+      const out = be.alloc(2 * finite.length);
+      be.matmul(out, x, w, 2);
+      const got = be.read(out);
+      finite.forEach((h, i) => {
+        const want = f16ToF32(h);
+        // === : a sum of products turns −0 into +0, as the reference's does.
+        assert.ok(got[i] === want, `f16 0x${h.toString(16)}: ${got[i]} ≠ ${want}`);
+        assert.ok(got[finite.length + i] === -want, `f16 0x${h.toString(16)} (second token): ${got[finite.length + i]} ≠ ${-want}`);
+      });
+      for (const t of [x, out]) be.free(t);
     });
 
     test('matmulMany: fused q/k/v-like groups equal separate matmuls exactly; mixed types fall back', () => {
