@@ -105,11 +105,12 @@ for (const k of values.clients!.split(',').map(Number)) {
   const end = Math.min(...rs.map((r) => r.times[r.times.length - 1] ?? 0));
   let inWindow = 0;
   for (const r of rs) for (const t of r.times) if (t > start && t <= end) inWindow++;
-  const decodeTps = end > start ? inWindow / ((end - start) / 1000) : 0;
-  if (k === 1) singleDecode = decodeTps;
+  // null when no moment had every client decoding (the first finished before the last started).
+  const decodeTps = end > start ? inWindow / ((end - start) / 1000) : null;
+  if (k === 1) singleDecode = decodeTps ?? 0;
   const out = { bench: 'server-stream', cpu, threads, prefix_cache: prefixCache, clients: k, prompt_words: promptWords, gen, tokens, seconds: s, tokens_per_s: tps, decode_tps: decodeTps, ttft_p50_ms: pct(ttfts, 50), ttft_p99_ms: pct(ttfts, 99) };
   console.log(JSON.stringify(out));
-  rows.push(`| ${k} | ${tps.toFixed(2)} | ${single ? (tps / single).toFixed(2) + '×' : '-'} | ${decodeTps.toFixed(2)} | ${singleDecode ? (decodeTps / singleDecode).toFixed(2) + '×' : '-'} | ${out.ttft_p50_ms.toFixed(0)} | ${out.ttft_p99_ms.toFixed(0)} |`);
+  rows.push(`| ${k} | ${tps.toFixed(2)} | ${single ? (tps / single).toFixed(2) + '×' : '-'} | ${decodeTps === null ? 'none (no moment with all decoding)' : decodeTps.toFixed(2)} | ${singleDecode && decodeTps !== null ? (decodeTps / singleDecode).toFixed(2) + '×' : '-'} | ${out.ttft_p50_ms.toFixed(0)} | ${out.ttft_p99_ms.toFixed(0)} |`);
 }
 
 // Server overhead: zero-token requests (template, tokenize, scheduler round trip, JSON/SSE, HTTP).
