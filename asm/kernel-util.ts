@@ -23,7 +23,19 @@ export const Q5CHUNKS: usize = 144;
  */
 export const TILE_SCALES: usize = 272;
 export const SCRATCH_BYTES: i32 = 272 + TILE_SCALES_BYTES;
-export let SCRATCH: usize = memory.data(SCRATCH_BYTES, 64);
+/**
+ * The first instance's block: right after the module's static data (which ends below 64 KiB),
+ * in pages the JS side creates with every kernel memory and keeps out of its arena (module.ts
+ * DEFAULT_SCRATCH, arena.ts ARENA_BASE). Not static data: an imported memory's zeros would be
+ * carried in the binary.
+ */
+export const DEFAULT_SCRATCH: usize = 65536;
+export let SCRATCH: usize = DEFAULT_SCRATCH;
+
+/** Where static data ends (the JS side checks it is below DEFAULT_SCRATCH). */
+export function static_end(): usize {
+  return __heap_base;
+}
 
 /** Moves this instance's scratch to [p, p + SCRATCH_BYTES). */
 export function set_scratch(p: usize): void {
@@ -57,6 +69,28 @@ export function scratch_bytes(): i32 {
     if (rem > 1) store<f32>(p, f32x4.extract_lane(v, 1), 4);
     if (rem > 2) store<f32>(p, f32x4.extract_lane(v, 2), 8);
   }
+}
+
+/** As storeRows, reading: lanes past rem are 0. */
+@inline export function loadRows(p: usize, rem: i32): v128 {
+  if (rem >= 4) return v128.load(p);
+  let v = f32x4.splat(0);
+  v = f32x4.replace_lane(v, 0, load<f32>(p));
+  if (rem > 1) v = f32x4.replace_lane(v, 1, load<f32>(p, 4));
+  if (rem > 2) v = f32x4.replace_lane(v, 2, load<f32>(p, 8));
+  return v;
+}
+
+/**
+ * 32-column blocks per column chunk of a matmul's rows. With at least `minTokens` tokens, rows
+ * wider than 2048 columns go in chunks, each kernel carrying its sums from the last chunk through
+ * `out` (the same additions in the same order, so every result is bit-identical to one pass): a
+ * chunk's activation records then stay in L1 beside the weights (an 8192-column 4-token tile's are
+ * 180 KB), and a token block is sized by the chunk. Fewer tokens keep whole rows, where the
+ * weights' streaming matters more (Q8_0 at 4–8 tokens lost 4–6 % chunked).
+ */
+@inline export function chunkBlocks(nb: i32, n: i32, minTokens: i32): i32 {
+  return n >= minTokens && nb > 64 ? 64 : nb;
 }
 
 /**

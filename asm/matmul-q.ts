@@ -13,7 +13,7 @@
 import { dot8, dotAdd, fma } from './simd';
 import { OP_Q4_0, OP_Q8_0, V_DOTADD, V_G2, variant } from './variants';
 import { REC, REC_D, REC_S } from './quant';
-import { groupTile, tokenBlock, touch, nibbleDot, nibbleDot2, nibbleDotA, PAIR, pin, SCRATCH, SINK, storeRows, TILE_SCALES, TILE_SCALES_BYTES } from './kernel-util';
+import { groupTile, tokenBlock, touch, nibbleDot, nibbleDot2, nibbleDotA, PAIR, pin, SCRATCH, SINK, chunkBlocks, loadRows, storeRows, TILE_SCALES, TILE_SCALES_BYTES } from './kernel-util';
 
 /** Loop-invariant vectors, loaded once per kernel call (V8 rematerializes v128 constants per use). */
 const CONSTS = memory.data<u32>([
@@ -60,16 +60,19 @@ const CONSTS = memory.data<u32>([
   return i;
 }
 
-/** One token against one group; xstep = bytes between the token's consecutive block records. */
-function q8x4_t1(scr: usize, w: usize, nb: i32, x: usize, xstep: usize): v128 {
+/**
+ * One token against one group from sums `init` (raw: q8out after the last column chunk); xstep =
+ * bytes between the token's consecutive block records.
+ */
+function q8x4_t1(scr: usize, w: usize, nb: i32, x: usize, xstep: usize, init: v128): v128 {
   const ones = v128.load(CONSTS, 16);
-  let acc = f32x4.splat(0);
+  let acc = init;
   const end = w + <usize>nb * 136;
   for (let p = w; p < end; p += 136, x += xstep) {
     const i = i32x4.sub(q8blk(scr, p, x, ones), v128.load(x, REC_S));
     acc = fma(f32x4.convert_i32x4_s(i), f32x4.mul(scales16(p), v128.load(x, REC_D)), acc);
   }
-  return q8out(acc);
+  return acc;
 }
 
 /** As q8blk with relaxed dot-adds, in two chains so the dot's latency overlaps. */
@@ -87,24 +90,28 @@ function q8x4_t1(scr: usize, w: usize, nb: i32, x: usize, xstep: usize): v128 {
 }
 
 /** q8x4_t1 with V_DOTADD. */
-function q8x4_t1a(scr: usize, w: usize, nb: i32, x: usize, xstep: usize): v128 {
+function q8x4_t1a(scr: usize, w: usize, nb: i32, x: usize, xstep: usize, init: v128): v128 {
   const ones = v128.load(CONSTS, 16);
-  let acc = f32x4.splat(0);
+  let acc = init;
   const end = w + <usize>nb * 136;
   for (let p = w; p < end; p += 136, x += xstep) {
     const i = i32x4.sub(q8blkA(scr, p, x, ones), v128.load(x, REC_S));
     acc = fma(f32x4.convert_i32x4_s(i), f32x4.mul(scales16(p), v128.load(x, REC_D)), acc);
   }
-  return q8out(acc);
+  return acc;
 }
 
 /**
  * V_G2: one token against groups g and g + 1 (weights at w and w + gBytes), each activation
  * vector loaded once for both; rows g·4 .. g·4 + 7 of the token's output at out.
  */
-function q8x4_t1g2(scr: usize, w: usize, gBytes: usize, nb: i32, x: usize, xstep: usize, out: usize, rem: i32): void {
+function q8x4_t1g2(scr: usize, w: usize, gBytes: usize, nb: i32, x: usize, xstep: usize, out: usize, rem: i32, carry: bool, last: bool): void {
   const ones = v128.load(CONSTS, 16);
   let a0 = f32x4.splat(0), a1 = f32x4.splat(0);
+  if (carry) {
+    a0 = loadRows(out, rem);
+    a1 = loadRows(out + 16, rem - 4);
+  }
   const end = w + <usize>nb * 136;
   for (let p = w; p < end; p += 136, x += xstep) {
     const q = p + gBytes;
@@ -124,8 +131,8 @@ function q8x4_t1g2(scr: usize, w: usize, gBytes: usize, nb: i32, x: usize, xstep
     a0 = fma(f32x4.convert_i32x4_s(i32x4.sub(i0, s)), f32x4.mul(scales16(p), d), a0);
     a1 = fma(f32x4.convert_i32x4_s(i32x4.sub(i1, s)), f32x4.mul(scales16(q), d), a1);
   }
-  storeRows(out, q8out(a0), rem);
-  storeRows(out + 16, q8out(a1), rem - 4);
+  storeRows(out, last ? q8out(a0) : a0, rem);
+  storeRows(out + 16, last ? q8out(a1) : a1, rem - 4);
 }
 
 @inline function q8fin(i: v128, sc: v128, x: usize, acc: v128): v128 {
@@ -133,9 +140,16 @@ function q8x4_t1g2(scr: usize, w: usize, gBytes: usize, nb: i32, x: usize, xstep
 }
 
 /** One 4-token tile against one group: each weight vector is loaded once and used four times. */
-function q8x4_t4(scr: usize, w: usize, sp: usize, nb: i32, x: usize, out: usize, ldo: i32, rem: i32): void {
+function q8x4_t4(scr: usize, w: usize, sp: usize, nb: i32, x: usize, out: usize, ldo: i32, rem: i32, carry: bool, last: bool): void {
   const ones = v128.load(CONSTS, 16);
+  const os = <usize>ldo << 2;
   let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+  if (carry) {
+    a0 = loadRows(out, rem);
+    a1 = loadRows(out + os, rem);
+    a2 = loadRows(out + 2 * os, rem);
+    a3 = loadRows(out + 3 * os, rem);
+  }
   const end = w + <usize>nb * 136;
   for (let p = w; p < end; p += 136, x += 4 * REC) {
     // Each weight vector serves the four tokens. The pin after every two chunks keeps the next
@@ -196,20 +210,27 @@ function q8x4_t4(scr: usize, w: usize, sp: usize, nb: i32, x: usize, out: usize,
     v128.store(scr, a2, SINK + 16);
     a3 = q8fin(i3, sc, x + 3 * REC, a3);
   }
-  const os = <usize>ldo << 2;
-  storeRows(out, q8out(a0), rem);
-  storeRows(out + os, q8out(a1), rem);
-  storeRows(out + 2 * os, q8out(a2), rem);
-  storeRows(out + 3 * os, q8out(a3), rem);
+  // A column chunk before the last leaves its raw sums for the next one to carry on.
+  storeRows(out, last ? q8out(a0) : a0, rem);
+  storeRows(out + os, last ? q8out(a1) : a1, rem);
+  storeRows(out + 2 * os, last ? q8out(a2) : a2, rem);
+  storeRows(out + 3 * os, last ? q8out(a3) : a3, rem);
 }
 
 /**
  * q8x4_t4 with V_DOTADD: one relaxed dot-add per weight vector and token (a single vpdpbusd
  * where V8 has AVX-VNNI, Node 24 on), the same integer sums.
  */
-function q8x4_t4a(scr: usize, w: usize, sp: usize, nb: i32, x: usize, out: usize, ldo: i32, rem: i32): void {
+function q8x4_t4a(scr: usize, w: usize, sp: usize, nb: i32, x: usize, out: usize, ldo: i32, rem: i32, carry: bool, last: bool): void {
   const ones = v128.load(CONSTS, 16);
+  const os = <usize>ldo << 2;
   let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+  if (carry) {
+    a0 = loadRows(out, rem);
+    a1 = loadRows(out + os, rem);
+    a2 = loadRows(out + 2 * os, rem);
+    a3 = loadRows(out + 3 * os, rem);
+  }
   const end = w + <usize>nb * 136;
   for (let p = w; p < end; p += 136, x += 4 * REC) {
     let v: v128;
@@ -234,11 +255,11 @@ function q8x4_t4a(scr: usize, w: usize, sp: usize, nb: i32, x: usize, out: usize
     a2 = q8fin(i2, sc, x + 2 * REC, a2);
     a3 = q8fin(i3, sc, x + 3 * REC, a3);
   }
-  const os = <usize>ldo << 2;
-  storeRows(out, q8out(a0), rem);
-  storeRows(out + os, q8out(a1), rem);
-  storeRows(out + 2 * os, q8out(a2), rem);
-  storeRows(out + 3 * os, q8out(a3), rem);
+  // A column chunk before the last leaves its raw sums for the next one to carry on.
+  storeRows(out, last ? q8out(a0) : a0, rem);
+  storeRows(out + os, last ? q8out(a1) : a1, rem);
+  storeRows(out + 2 * os, last ? q8out(a2) : a2, rem);
+  storeRows(out + 3 * os, last ? q8out(a3) : a3, rem);
 }
 
 /**
@@ -250,45 +271,59 @@ export function mm_q8x4(w: usize, groups: i32, rowsValid: i32, cols: i32, n: i32
   const nb = cols >> 5;
   const gBytes = <usize>nb * 136;
   const vQ8 = variant(OP_Q8_0);
-  // Prefill converts a cache tile's scales once; the scratch bounds the tile for very wide rows.
-  const gt = min(groupTile(gBytes), max(1, TILE_SCALES_BYTES / (nb << 4)));
-  const tbN = tokenBlock(tileBytes(nb));
+  const kc = chunkBlocks(nb, n, 12);
+  const tbN = tokenBlock(tileBytes(kc));
   for (let tb = 0; tb < n; tb += tbN) {
     const te = min(n, tb + tbN);
-    for (let g0 = 0; g0 < groups; g0 += gt) {
-      const g1 = min(groups, g0 + gt);
-      // Q8_0's many-token kernels are the most bytes per multiply: demand misses behind their
-      // arithmetic left DRAM idle (4 tokens cost 1.9× one); loading the tile first streams it.
-      // (Q4_0 and the K-quants measured no gain or a loss.)
-      if (n >= 4) touch(scr, w + <usize>g0 * gBytes, <usize>(g1 - g0) * gBytes);
-      if (n >= 4 && nb << 4 <= TILE_SCALES_BYTES) {
-        const total = (g1 - g0) * nb;
-        const p0 = w + <usize>g0 * gBytes;
-        for (let i = 0; i < total; i++) v128.store(scr + TILE_SCALES + (<usize>i << 4), scales16(p0 + <usize>i * 136));
-      }
-      for (let t = tb; t < te; t += 4) {
-        const xt = xr + <usize>(t >> 2) * tileBytes(nb);
-        const ts = min(4, n - t);
-        if (ts == 4 && nb << 4 <= TILE_SCALES_BYTES) {
+    for (let c0 = 0; c0 < nb; c0 += kc) {
+      const nbc = min(kc, nb - c0);
+      const cBytes = <usize>nbc * 136;
+      const carry = c0 > 0;
+      const last = c0 + nbc == nb;
+      // Many tokens convert a cache tile's scales once for all its token tiles.
+      const gt = n >= 4 ? min(groupTile(cBytes), TILE_SCALES_BYTES / (nbc << 4)) : groupTile(cBytes);
+      for (let g0 = 0; g0 < groups; g0 += gt) {
+        const g1 = min(groups, g0 + gt);
+        if (n >= 4) {
           for (let g = g0; g < g1; g++) {
-            const sp = scr + TILE_SCALES + <usize>(g - g0) * (<usize>nb << 4);
-            const o = out + ((<usize>t * ldo + (g << 2)) << 2);
-            if (vQ8 == V_DOTADD) q8x4_t4a(scr, w + <usize>g * gBytes, sp, nb, xt, o, ldo, rowsValid - (g << 2));
-            else q8x4_t4(scr, w + <usize>g * gBytes, sp, nb, xt, o, ldo, rowsValid - (g << 2));
+            const p0 = w + <usize>g * gBytes + <usize>c0 * 136;
+            // Q8_0's many-token kernels are the most bytes per multiply: demand misses behind their
+            // arithmetic left DRAM idle (4 tokens cost 1.9× one); loading the tile first streams
+            // it. (Q4_0 and the K-quants measured no gain or a loss.)
+            touch(scr, p0, cBytes);
+            const sp = scr + TILE_SCALES + <usize>((g - g0) * nbc) * 16;
+            for (let i = 0; i < nbc; i++) v128.store(sp + (<usize>i << 4), scales16(p0 + <usize>i * 136));
           }
-        } else {
-          for (let j = 0; j < ts; j++) {
-            let g = g0;
-            if (vQ8 == V_G2) {
-              for (; g + 1 < g1; g += 2) {
-                q8x4_t1g2(scr, w + <usize>g * gBytes, gBytes, nb, xt + <usize>j * REC, <usize>ts * REC, out + ((<usize>(t + j) * ldo + (g << 2)) << 2), rowsValid - (g << 2));
-              }
+        }
+        for (let t = tb; t < te; t += 4) {
+          const ts = min(4, n - t);
+          const xt = xr + <usize>(t >> 2) * tileBytes(nb) + <usize>(c0 * ts) * REC;
+          if (ts == 4) {
+            for (let g = g0; g < g1; g++) {
+              const sp = scr + TILE_SCALES + <usize>((g - g0) * nbc) * 16;
+              const o = out + ((<usize>t * ldo + (g << 2)) << 2);
+              const wg = w + <usize>g * gBytes + <usize>c0 * 136;
+              if (vQ8 == V_DOTADD) q8x4_t4a(scr, wg, sp, nbc, xt, o, ldo, rowsValid - (g << 2), carry, last);
+              else q8x4_t4(scr, wg, sp, nbc, xt, o, ldo, rowsValid - (g << 2), carry, last);
             }
-            for (; g < g1; g++) {
-              const wg = w + <usize>g * gBytes;
+          } else {
+            for (let j = 0; j < ts; j++) {
               const xj = xt + <usize>j * REC;
-              const v = vQ8 == V_DOTADD ? q8x4_t1a(scr, wg, nb, xj, <usize>ts * REC) : q8x4_t1(scr, wg, nb, xj, <usize>ts * REC);
-              storeRows(out + ((<usize>(t + j) * ldo + (g << 2)) << 2), v, rowsValid - (g << 2));
+              const oj = out + (<usize>(t + j) * ldo << 2);
+              let g = g0;
+              if (vQ8 == V_G2) {
+                for (; g + 1 < g1; g += 2) {
+                  q8x4_t1g2(scr, w + <usize>g * gBytes + <usize>c0 * 136, gBytes, nbc, xj, <usize>ts * REC, oj + (<usize>g << 4), rowsValid - (g << 2), carry, last);
+                }
+              }
+              for (; g < g1; g++) {
+                const wg = w + <usize>g * gBytes + <usize>c0 * 136;
+                const o = oj + (<usize>g << 4);
+                const rem = rowsValid - (g << 2);
+                const init = carry ? loadRows(o, rem) : f32x4.splat(0);
+                const v = vQ8 == V_DOTADD ? q8x4_t1a(scr, wg, nbc, xj, <usize>ts * REC, init) : q8x4_t1(scr, wg, nbc, xj, <usize>ts * REC, init);
+                storeRows(o, last ? q8out(v) : v, rem);
+              }
             }
           }
         }
@@ -305,9 +340,9 @@ export function mm_q8x4(w: usize, groups: i32, rowsValid: i32, cols: i32, n: i32
   return fma(f32x4.convert_i32x4_s(i), f32x4.mul(sc, v128.load(x, REC_D)), acc);
 }
 
-function q4x4_t1(scr: usize, w: usize, nb: i32, x: usize, xstep: usize): v128 {
+function q4x4_t1(scr: usize, w: usize, nb: i32, x: usize, xstep: usize, init: v128): v128 {
   const m = v128.load(CONSTS);
-  let acc = f32x4.splat(0);
+  let acc = init;
   const end = w + <usize>nb * 80;
   for (let p = w; p < end; p += 80, x += xstep) acc = q4fin(nibbleDot(scr, p + 16, x, m), v128.load(p), x, acc);
   return acc;
@@ -319,19 +354,23 @@ function q4x4_t1(scr: usize, w: usize, nb: i32, x: usize, xstep: usize): v128 {
 }
 
 /** q4x4_t1 with V_DOTADD. */
-function q4x4_t1a(scr: usize, w: usize, nb: i32, x: usize, xstep: usize): v128 {
+function q4x4_t1a(scr: usize, w: usize, nb: i32, x: usize, xstep: usize, init: v128): v128 {
   const m = v128.load(CONSTS);
   const ones = v128.load(CONSTS, 16);
-  let acc = f32x4.splat(0);
+  let acc = init;
   const end = w + <usize>nb * 80;
   for (let p = w; p < end; p += 80, x += xstep) acc = q4finI(nibbleDotA(scr, p + 16, x, m, ones), v128.load(p), x, acc);
   return acc;
 }
 
 /** V_G2: one token against groups g and g + 1 (at w and w + gBytes); rows g·4 .. g·4 + 7 at out. */
-function q4x4_t1g2(scr: usize, w: usize, gBytes: usize, nb: i32, x: usize, xstep: usize, out: usize, rem: i32): void {
+function q4x4_t1g2(scr: usize, w: usize, gBytes: usize, nb: i32, x: usize, xstep: usize, out: usize, rem: i32, carry: bool): void {
   const m = v128.load(CONSTS);
   let a0 = f32x4.splat(0), a1 = f32x4.splat(0);
+  if (carry) {
+    a0 = loadRows(out, rem);
+    a1 = loadRows(out + 16, rem - 4);
+  }
   const end = w + <usize>nb * 80;
   for (let p = w; p < end; p += 80, x += xstep) {
     const q = p + gBytes;
@@ -342,9 +381,16 @@ function q4x4_t1g2(scr: usize, w: usize, gBytes: usize, nb: i32, x: usize, xstep
   storeRows(out + 16, a1, rem - 4);
 }
 
-function q4x4_t4(scr: usize, w: usize, nb: i32, x: usize, out: usize, ldo: i32, rem: i32): void {
+function q4x4_t4(scr: usize, w: usize, nb: i32, x: usize, out: usize, ldo: i32, rem: i32, carry: bool): void {
   const m = v128.load(CONSTS);
+  const os = <usize>ldo << 2;
   let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+  if (carry) {
+    a0 = loadRows(out, rem);
+    a1 = loadRows(out + os, rem);
+    a2 = loadRows(out + 2 * os, rem);
+    a3 = loadRows(out + 3 * os, rem);
+  }
   const end = w + <usize>nb * 80;
   for (let p = w; p < end; p += 80, x += 4 * REC) {
     // Low nibbles for all four tokens, then high nibbles, chunk by chunk: live registers stay
@@ -408,7 +454,6 @@ function q4x4_t4(scr: usize, w: usize, nb: i32, x: usize, out: usize, ldo: i32, 
     v128.store(scr, a2, SINK + 16);
     a3 = q4fin(s3, sc, x + 3 * REC, a3);
   }
-  const os = <usize>ldo << 2;
   storeRows(out, a0, rem);
   storeRows(out + os, a1, rem);
   storeRows(out + 2 * os, a2, rem);
@@ -416,10 +461,17 @@ function q4x4_t4(scr: usize, w: usize, nb: i32, x: usize, out: usize, ldo: i32, 
 }
 
 /** q4x4_t4 with V_DOTADD: relaxed dot-adds into i32 sums (the same integers as the i16 sums). */
-function q4x4_t4a(scr: usize, w: usize, nb: i32, x: usize, out: usize, ldo: i32, rem: i32): void {
+function q4x4_t4a(scr: usize, w: usize, nb: i32, x: usize, out: usize, ldo: i32, rem: i32, carry: bool): void {
   const m = v128.load(CONSTS);
   const ones = v128.load(CONSTS, 16);
+  const os = <usize>ldo << 2;
   let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+  if (carry) {
+    a0 = loadRows(out, rem);
+    a1 = loadRows(out + os, rem);
+    a2 = loadRows(out + 2 * os, rem);
+    a3 = loadRows(out + 3 * os, rem);
+  }
   const end = w + <usize>nb * 80;
   for (let p = w; p < end; p += 80, x += 4 * REC) {
     let i0 = i32x4.splat(0), i1 = i32x4.splat(0), i2 = i32x4.splat(0), i3 = i32x4.splat(0);
@@ -443,7 +495,6 @@ function q4x4_t4a(scr: usize, w: usize, nb: i32, x: usize, out: usize, ldo: i32,
     a2 = q4finI(i2, sc, x + 2 * REC, a2);
     a3 = q4finI(i3, sc, x + 3 * REC, a3);
   }
-  const os = <usize>ldo << 2;
   storeRows(out, a0, rem);
   storeRows(out + os, a1, rem);
   storeRows(out + 2 * os, a2, rem);
@@ -456,34 +507,43 @@ export function mm_q4x4(w: usize, groups: i32, rowsValid: i32, cols: i32, n: i32
   const nb = cols >> 5;
   const gBytes = <usize>nb * 80;
   const vQ4 = variant(OP_Q4_0);
-  const gt = groupTile(gBytes);
-  const tbN = tokenBlock(tileBytes(nb));
+  const kc = chunkBlocks(nb, n, 8);
+  const tbN = tokenBlock(tileBytes(kc));
   for (let tb = 0; tb < n; tb += tbN) {
     const te = min(n, tb + tbN);
-    for (let g0 = 0; g0 < groups; g0 += gt) {
-      const g1 = min(groups, g0 + gt);
-      for (let t = tb; t < te; t += 4) {
-        const xt = xr + <usize>(t >> 2) * tileBytes(nb);
-        const ts = min(4, n - t);
-        if (ts == 4) {
-          for (let g = g0; g < g1; g++) {
-            const o = out + ((<usize>t * ldo + (g << 2)) << 2);
-            if (vQ4 == V_DOTADD) q4x4_t4a(scr, w + <usize>g * gBytes, nb, xt, o, ldo, rowsValid - (g << 2));
-            else q4x4_t4(scr, w + <usize>g * gBytes, nb, xt, o, ldo, rowsValid - (g << 2));
-          }
-        } else {
-          for (let j = 0; j < ts; j++) {
-            let g = g0;
-            if (vQ4 == V_G2) {
-              for (; g + 1 < g1; g += 2) {
-                q4x4_t1g2(scr, w + <usize>g * gBytes, gBytes, nb, xt + <usize>j * REC, <usize>ts * REC, out + ((<usize>(t + j) * ldo + (g << 2)) << 2), rowsValid - (g << 2));
-              }
+    for (let c0 = 0; c0 < nb; c0 += kc) {
+      const nbc = min(kc, nb - c0);
+      const carry = c0 > 0;
+      const gt = groupTile(<usize>nbc * 80);
+      for (let g0 = 0; g0 < groups; g0 += gt) {
+        const g1 = min(groups, g0 + gt);
+        for (let t = tb; t < te; t += 4) {
+          const ts = min(4, n - t);
+          const xt = xr + <usize>(t >> 2) * tileBytes(nb) + <usize>(c0 * ts) * REC;
+          if (ts == 4) {
+            for (let g = g0; g < g1; g++) {
+              const o = out + ((<usize>t * ldo + (g << 2)) << 2);
+              const wg = w + <usize>g * gBytes + <usize>c0 * 80;
+              if (vQ4 == V_DOTADD) q4x4_t4a(scr, wg, nbc, xt, o, ldo, rowsValid - (g << 2), carry);
+              else q4x4_t4(scr, wg, nbc, xt, o, ldo, rowsValid - (g << 2), carry);
             }
-            for (; g < g1; g++) {
-              const wg = w + <usize>g * gBytes;
+          } else {
+            for (let j = 0; j < ts; j++) {
               const xj = xt + <usize>j * REC;
-              const v = vQ4 == V_DOTADD ? q4x4_t1a(scr, wg, nb, xj, <usize>ts * REC) : q4x4_t1(scr, wg, nb, xj, <usize>ts * REC);
-              storeRows(out + ((<usize>(t + j) * ldo + (g << 2)) << 2), v, rowsValid - (g << 2));
+              const oj = out + (<usize>(t + j) * ldo << 2);
+              let g = g0;
+              if (vQ4 == V_G2) {
+                for (; g + 1 < g1; g += 2) {
+                  q4x4_t1g2(scr, w + <usize>g * gBytes + <usize>c0 * 80, gBytes, nbc, xj, <usize>ts * REC, oj + (<usize>g << 4), rowsValid - (g << 2), carry);
+                }
+              }
+              for (; g < g1; g++) {
+                const wg = w + <usize>g * gBytes + <usize>c0 * 80;
+                const o = oj + (<usize>g << 4);
+                const rem = rowsValid - (g << 2);
+                const init = carry ? loadRows(o, rem) : f32x4.splat(0);
+                storeRows(o, vQ4 == V_DOTADD ? q4x4_t1a(scr, wg, nbc, xj, <usize>ts * REC, init) : q4x4_t1(scr, wg, nbc, xj, <usize>ts * REC, init), rem);
+              }
             }
           }
         }

@@ -9,7 +9,7 @@ import type { Backend } from '../src/backend/backend.js';
 import { createWasmBackend } from '../src/backend/wasm/index.js';
 import { KERNEL_OPS, KERNEL_VARIANTS, formatChoice, parseKernelSpec, type KernelVariant } from '../src/backend/wasm/kernel-choice.js';
 import { pick, selectKernels, tuneOnModel, type ModelTuneTarget } from '../src/backend/wasm/kernel-probe.js';
-import { instantiateRaw, loadKernelModule } from '../src/backend/wasm/module.js';
+import { instantiateRaw, kernelMemory, loadKernelModule } from '../src/backend/wasm/module.js';
 import { KernelChoiceError } from '../src/errors/errors.js';
 import { loadModel } from '../src/model/load.js';
 import { DType, dtypeName } from '../src/quant/dtype.js';
@@ -217,7 +217,7 @@ describe('kernel probe', () => {
 
   test('every kernel instance over one memory runs the variant set through any of them', async () => {
     const km = await loadKernelModule();
-    const mem = new WebAssembly.Memory({ initial: 2, maximum: 65536, shared: true });
+    const mem = kernelMemory();
     const a = instantiateRaw(km.module, mem);
     const b = instantiateRaw(km.module, mem);
     assert.ok(a.set_variant(1, KERNEL_VARIANTS.indexOf('g2')));
@@ -389,6 +389,29 @@ for (const threads of [1, 2, 3, 4]) {
               be.free(ot);
             }
             outs.set(v, res);
+            // Wide rows, 13 tokens: three 4-token tiles and a last token go over the columns in
+            // chunks (asm/kernel-util.ts chunkBlocks), each carrying its sums: every token must
+            // equal the same token alone, with this variant's single-token kernels too.
+            for (const dtype of [DType.Q8_0, DType.Q4_0]) {
+              const rows = 21;
+              const cols = 8192;
+              const n = 13;
+              const w = be.loadWeight({ name: `wide.${dtypeName(dtype)}`, dtype, shape: [rows, cols], data: randomWeight(rr, dtype, rows, cols) });
+              const x = randn(rr, n * cols);
+              const xt = be.alloc(n * cols);
+              const ot = be.alloc(n * rows);
+              const x1 = be.alloc(cols);
+              const o1 = be.alloc(rows);
+              be.write(xt, x);
+              be.matmul(ot, xt, w, n);
+              const all = be.read(ot);
+              for (let t = 0; t < n; t++) {
+                be.write(x1, x.subarray(t * cols, (t + 1) * cols));
+                be.matmul(o1, x1, w, 1);
+                assert.deepEqual(all.subarray(t * rows, (t + 1) * rows), be.read(o1), `${v} ${dtypeName(dtype)} token ${t} of ${n}`);
+              }
+              for (const b of [xt, ot, x1, o1]) be.free(b);
+            }
           } finally {
             await be.dispose();
           }

@@ -9,6 +9,7 @@ import type { LlamaConfig } from '../config/config.js';
 import { DType, dtypeName, rowBytes } from '../quant/dtype.js';
 import { layoutOf, shardBytes, shardRows } from '../backend/wasm/layout.js';
 import { Layout } from '../backend/wasm/protocol.js';
+import { ARENA_BASE } from '../backend/wasm/arena.js';
 import { LlamaError } from '../errors/errors.js';
 
 /** What the plan needs of a tensor (a TensorRecord satisfies it). */
@@ -76,7 +77,6 @@ export interface MemoryPlan {
 export const WASM_MEMORY_LIMIT = 65536 * 65536;
 /** Node + V8 + tokenizer tables + compiled kernels, measured order of magnitude. */
 export const RUNTIME_ALLOWANCE = 256 * 2 ** 20;
-const ARENA_BASE = 65536;
 /** Bytes per token and 32 values of a quantized activation record (asm/quant.ts REC). */
 const REC = 176;
 /** Scratch buffers grow by 1.5× when outgrown (backend.ts ensure). */

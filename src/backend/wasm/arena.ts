@@ -1,10 +1,10 @@
 import { LlamaError } from '../../errors/errors.js';
-import { MAX_PAGES } from './module.js';
+import { INITIAL_PAGES, MAX_PAGES } from './module.js';
 
 const PAGE = 65536;
 const ALIGN = 64;
-/** The first 64 KiB are the kernels' static data (constants, per-thread scratch); allocation starts here. */
-export const ARENA_BASE = 65536;
+/** Below this: the kernels' static data and the memory's default kernel scratch (module.ts INITIAL_PAGES). */
+export const ARENA_BASE = INITIAL_PAGES * PAGE;
 const BASE = ARENA_BASE;
 
 /**

@@ -3,7 +3,7 @@ import type { Backend } from '../backend.js';
 import { BadArgumentError } from '../../errors/errors.js';
 import { Arena } from './arena.js';
 import { WasmBackend } from './backend.js';
-import { MAX_PAGES, loadKernelModule } from './module.js';
+import { kernelMemory, loadKernelModule } from './module.js';
 import { selectKernels } from './kernel-probe.js';
 import { Pool } from './pool.js';
 
@@ -23,7 +23,7 @@ export async function createWasmBackend(options: WasmBackendOptions = {}): Promi
   if (!Number.isInteger(threads) || threads < 1 || threads > 256) throw new BadArgumentError(`threads must be an integer in 1..256, got ${threads}`);
   const km = await loadKernelModule();
   const kernels = selectKernels(km.module, km.bytes, km.relaxed);
-  const memories = Array.from({ length: threads }, () => new WebAssembly.Memory({ initial: 2, maximum: MAX_PAGES, shared: true }));
+  const memories = Array.from({ length: threads }, () => kernelMemory());
   const arenas = memories.map((m, t) => new Arena(m, `wasm thread ${t} memory`));
   const pool = await Pool.start(threads, km.module, memories, arenas, kernels.choice);
   return new WasmBackend(pool, memories, arenas, km.module, km.relaxed, kernels);

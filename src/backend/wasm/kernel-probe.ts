@@ -8,7 +8,7 @@ import { DType } from '../../quant/dtype.js';
 import { Arena } from './arena.js';
 import { cpuInfo } from './cpu-info.js';
 import { DEFAULT_CHOICE, KERNEL_OPS, KERNEL_VARIANTS, applyChoice, formatChoice, opIndex, parseKernelSpec, type KernelChoice, type KernelOp, type KernelVariant } from './kernel-choice.js';
-import { MAX_PAGES, instantiateRaw, loadKernelModule, type Kernels } from './module.js';
+import { instantiateRaw, kernelMemory, loadKernelModule, type Kernels } from './module.js';
 import { Layout } from './protocol.js';
 
 /** How the decode kernels were chosen, for `llama-ts bench` and `info`. */
@@ -268,7 +268,7 @@ export function selectKernels(module: WebAssembly.Module, wasmBytes: Uint8Array,
   const build = createHash('sha256').update(wasmBytes).digest('hex').slice(0, 12);
   const key = `${cpuInfo().model} | node ${process.version} | kernels ${build}${relaxed ? ' relaxed' : ' standard'}`;
   let state = memo.get(module);
-  const mem = new WebAssembly.Memory({ initial: 2, maximum: MAX_PAGES, shared: true });
+  const mem = kernelMemory();
   const arena = new Arena(mem, 'kernel probe memory');
   const k = instantiateRaw(module, mem);
   if (!state) {

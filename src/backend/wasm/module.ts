@@ -43,6 +43,8 @@ export interface Kernels {
   /** Moves the instance's kernel scratch (asm/kernel-util.ts) to a block of scratch_bytes() at p. */
   set_scratch(p: number): void;
   scratch_bytes(): number;
+  /** End of the module's static data. */
+  static_end(): number;
 }
 
 export interface KernelModule {
@@ -55,6 +57,18 @@ export interface KernelModule {
 
 /** Largest wasm32 memory: 65536 pages of 64 KiB. */
 export const MAX_PAGES = 65536;
+/**
+ * A kernel memory's first pages: the module's static data (below 64 KiB), then from
+ * DEFAULT_SCRATCH the kernel scratch of the instance that owns the memory (asm/kernel-util.ts);
+ * the arena allocates after them (arena.ts).
+ */
+export const INITIAL_PAGES = 4;
+export const DEFAULT_SCRATCH = 65536;
+
+/** A memory for one thread's kernels. */
+export function kernelMemory(): WebAssembly.Memory {
+  return new WebAssembly.Memory({ initial: INITIAL_PAGES, maximum: MAX_PAGES, shared: true });
+}
 
 let cached: Promise<KernelModule> | undefined;
 
@@ -76,7 +90,7 @@ export function loadKernelModule(): Promise<KernelModule> {
         const module = new WebAssembly.Module(bytes);
         // The Q8_0 kernels need the relaxed dot to read its second operand as unsigned (x64
         // does); elsewhere the standard-SIMD module computes the same integers.
-        const probe = instantiateRaw(module, new WebAssembly.Memory({ initial: 2, maximum: MAX_PAGES, shared: true }));
+        const probe = instantiateRaw(module, kernelMemory());
         if (probe.dot8_probe(1, 0xff) === 510) return { module, relaxed: true, bytes };
       }
     }
@@ -97,7 +111,11 @@ export function instantiate(module: WebAssembly.Module, memory: WebAssembly.Memo
 export function instantiateRaw(module: WebAssembly.Module, memory: WebAssembly.Memory): Kernels {
   const inst = new WebAssembly.Instance(module, { env: { memory, abort: () => { throw new Error('wasm abort'); } } });
   checkLayoutIds(inst.exports as Record<string, unknown>);
-  return inst.exports as unknown as Kernels;
+  const k = inst.exports as unknown as Kernels;
+  if (k.static_end() > DEFAULT_SCRATCH || DEFAULT_SCRATCH + k.scratch_bytes() > INITIAL_PAGES * 65536) {
+    throw new Error(`kernel static data (to ${k.static_end()}) or scratch (${k.scratch_bytes()} bytes from ${DEFAULT_SCRATCH}) outgrew the first ${INITIAL_PAGES} pages: move DEFAULT_SCRATCH / INITIAL_PAGES with asm/kernel-util.ts`);
+  }
+  return k;
 }
 
 /** The JS Layout enum must name the same layouts as the kernels' LAYOUT_* globals (asm/layout.ts). */
