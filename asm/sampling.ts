@@ -2,7 +2,7 @@
 // lanes at a time. A separate module from the matmul kernels: built without relaxed SIMD and
 // without threads, so every machine computes the same bits and a seeded draw picks the same token
 // whatever CPU it runs on. Rows are padded with −∞ to a multiple of ROW_BLOCK values.
-import { exp4, hsum, hsumi } from './simd';
+import { exp4t, hsum, hsumi } from './simd';
 
 /** Values per block: the draw keeps one f64 weight sum per block and rescans only the block it lands in. */
 export const ROW_BLOCK: i32 = 64;
@@ -61,7 +61,7 @@ export function row_first_bad(x: usize, n: i32, padded: i32): i32 {
 /** exp((v − top)·scale) per lane, exactly 0 below e^FLOOR. */
 @inline function weights4(v: v128, top: v128, scale: v128): v128 {
   const e = f32x4.mul(f32x4.sub(v, top), scale);
-  return v128.bitselect(f32x4.splat(0), exp4(e), f32x4.lt(e, f32x4.splat(FLOOR)));
+  return v128.bitselect(f32x4.splat(0), exp4t(e), f32x4.lt(e, f32x4.splat(FLOOR)));
 }
 
 /**
@@ -154,7 +154,7 @@ export function row_mass_bins(x: usize, padded: i32, top: f32, floor: f32, k: f3
   for (let i = 0; i < padded; i += 4) {
     const v = v128.load(x + (<usize>i << 2));
     const b = bins4(v, t, f, kv, bv);
-    const e = v128.andnot(exp4(f32x4.sub(v, t)), i32x4.eq(b, bv));
+    const e = v128.andnot(exp4t(f32x4.sub(v, t)), i32x4.eq(b, bv));
     v128.store(w + (<usize>i << 2), e);
     // No branch on the lane: discarded values add their 0 to the discard bin.
     addToBin(hist, i32x4.extract_lane(b, 0), f32x4.extract_lane(e, 0));

@@ -142,9 +142,35 @@ const MAGIC: f32 = 12582912.0;
 const MAGIC_BITS: i32 = 0x4b400000;
 
 /**
- * exp4's constants, each as a whole vector. V8 rebuilds a v128 constant at every use (a 64-bit
- * immediate, a move and a shuffle: three instructions) and spills what it cannot keep, which made
- * the constants ~60 % of exp4's instructions; a load from this table is one, on a load port.
+ * e^x for four lanes (Cephes-style: 2^n · p(r), |rel err| < 2e-7). Inputs below -87.3 give a
+ * tiny positive value, not 0: callers that need exact zeros mask them.
+ */
+@inline export function exp4(x: v128): v128 {
+  // pmax/pmin (one maxps/minps each) instead of max/min (~9 instructions each on x64 for their NaN
+  // and ±0 rules): with x first, a NaN x still comes out NaN, and the clamp bounds are not zero.
+  x = f32x4.pmin(f32x4.pmax(x, f32x4.splat(-87.33)), f32x4.splat(88.3));
+  // Adding 1.5·2^23 rounds x·log2(e) to the nearest integer, ties to even (as f32x4.nearest does:
+  // |x·log2(e)| < 2^22), and leaves that integer in the low mantissa bits: the exponent for 2^n
+  // without trunc_sat, which x64 lowers to a long NaN/overflow-safe sequence.
+  const t = f32x4.add(f32x4.mul(x, f32x4.splat(1.44269504)), f32x4.splat(MAGIC));
+  const n = f32x4.sub(t, f32x4.splat(MAGIC));
+  let r = f32x4.sub(x, f32x4.mul(n, f32x4.splat(0.693359375)));
+  r = f32x4.sub(r, f32x4.mul(n, f32x4.splat(-2.12194440e-4)));
+  let p = f32x4.splat(1.9875691500e-4);
+  p = fma(p, r, f32x4.splat(1.3981999507e-3));
+  p = fma(p, r, f32x4.splat(8.3334519073e-3));
+  p = fma(p, r, f32x4.splat(4.1665795894e-2));
+  p = fma(p, r, f32x4.splat(1.6666665459e-1));
+  p = fma(p, r, f32x4.splat(5.0000001201e-1));
+  const r2 = f32x4.mul(r, r);
+  p = f32x4.add(fma(p, r2, r), f32x4.splat(1.0));
+  const e = i32x4.shl(i32x4.add(t, i32x4.splat(127 - MAGIC_BITS)), 23);
+  return f32x4.mul(p, e);
+}
+
+/**
+ * exp4's constants, each as a whole vector, for exp4t. V8 rebuilds a v128 constant at every use
+ * (a 64-bit immediate, a move and a shuffle: three instructions).
  */
 const EXP_C = memory.data<f32>([
   -87.33, -87.33, -87.33, -87.33, // 0: lower clamp
@@ -161,21 +187,17 @@ const EXP_C = memory.data<f32>([
   5.0000001201e-1, 5.0000001201e-1, 5.0000001201e-1, 5.0000001201e-1, // 176
   1.0, 1.0, 1.0, 1.0, // 192
 ], 16);
-/** 208: 127 − MAGIC_BITS as i32 lanes. */
+/** 127 − MAGIC_BITS as i32 lanes. */
 const EXP_BIAS = memory.data<i32>([127 - MAGIC_BITS, 127 - MAGIC_BITS, 127 - MAGIC_BITS, 127 - MAGIC_BITS], 16);
 
 /**
- * e^x for four lanes (Cephes-style: 2^n · p(r), |rel err| < 2e-7). Inputs below -87.3 give a
- * tiny positive value, not 0: callers that need exact zeros mask them.
+ * exp4 with its constants loaded from a table: the same operations on the same values, so the
+ * same bits. Faster where the standard-SIMD build has no FMA and the loop leaves registers for
+ * them (the sampler's row passes: 9 %), slower in the FMA build's tight loops (siluMul: 20 %).
  */
-@inline export function exp4(x: v128): v128 {
+@inline export function exp4t(x: v128): v128 {
   const c = EXP_C;
-  // pmax/pmin (one maxps/minps each) instead of max/min (~9 instructions each on x64 for their NaN
-  // and ±0 rules): with x first, a NaN x still comes out NaN, and the clamp bounds are not zero.
   x = f32x4.pmin(f32x4.pmax(x, v128.load(c)), v128.load(c, 16));
-  // Adding 1.5·2^23 rounds x·log2(e) to the nearest integer, ties to even (as f32x4.nearest does:
-  // |x·log2(e)| < 2^22), and leaves that integer in the low mantissa bits: the exponent for 2^n
-  // without trunc_sat, which x64 lowers to a long NaN/overflow-safe sequence.
   const magic = v128.load(c, 48);
   const t = f32x4.add(f32x4.mul(x, v128.load(c, 32)), magic);
   const n = f32x4.sub(t, magic);
