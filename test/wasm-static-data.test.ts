@@ -4,11 +4,12 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ARENA_BASE } from '../src/backend/wasm/arena.js';
+import { DEFAULT_SCRATCH, instantiateRaw, kernelMemory, loadKernelModule } from '../src/backend/wasm/module.js';
 
 /**
- * The kernels keep constants, the repack staging rows and each memory's default scratch block
- * (sinks, tile factors; other instances over the memory get blocks from the arena, set_scratch) as
- * static data at low addresses; the arena allocates from ARENA_BASE up. Every active data segment of both
+ * The kernels keep constants and the repack staging rows as static data at low addresses, each
+ * memory's default scratch block (sinks, tile factors; other instances over the memory get blocks
+ * from the arena, set_scratch) at DEFAULT_SCRATCH after them; the arena allocates from ARENA_BASE up. Every active data segment of both
  * kernel modules must end below it, or weights would overwrite kernel state.
  */
 function dataEnd(bytes: Uint8Array): number {
@@ -56,4 +57,14 @@ test('kernel static data ends below the arena base in both modules', () => {
     const end = dataEnd(readFileSync(join(dir, file)));
     assert.ok(end > 0 && end <= ARENA_BASE, `${file}: static data ends at ${end}, arena starts at ${ARENA_BASE}`);
   }
+});
+
+test('each memory\'s default kernel scratch lies between the static data and the arena', async () => {
+  // The first instance over a memory uses the scratch block at DEFAULT_SCRATCH (not static data:
+  // an imported memory's zeros would be carried in the binary); allocations start at ARENA_BASE.
+  const km = await loadKernelModule();
+  const k = instantiateRaw(km.module, kernelMemory());
+  assert.ok(k.static_end() <= DEFAULT_SCRATCH, `static data ends at ${k.static_end()}, scratch starts at ${DEFAULT_SCRATCH}`);
+  assert.ok(DEFAULT_SCRATCH + k.scratch_bytes() <= ARENA_BASE, `scratch ends at ${DEFAULT_SCRATCH + k.scratch_bytes()}, arena starts at ${ARENA_BASE}`);
+  assert.ok(kernelMemory().buffer.byteLength >= ARENA_BASE, 'a kernel memory starts with the pages below the arena');
 });
