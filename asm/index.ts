@@ -7,4 +7,4 @@ export { attn, attn_rows, attn_scratch_bytes, store_kv } from './attention';
 export { rmsnorm, silu_mul, add, rope, read_bytes } from './elementwise';
 export { repack_q8_0, repack_q4_0 } from './repack';
 export { set_variant, get_variant, OPS, VARIANTS } from './variants';
-export { set_scratch, scratch_bytes, static_end } from './kernel-util';
+export { set_scratch, scratch_bytes, set_token_block_bytes, static_end } from './kernel-util';

@@ -94,13 +94,25 @@ export function scratch_bytes(): i32 {
 }
 
 /**
- * Tokens per block of a prefill (a multiple of 4): the block's activation records (~384 KiB) stay
- * in L2 while every cache tile of weights passes over them. Without it a 512-token prefill re-read
- * all 512 tokens' records (5.5 bytes per value) from L3 for every 96 KiB of weights: ~57 MB per
- * token and thread on a 1B model, against ~10 MB of weights re-read per token with the blocks.
+ * Bytes of activation records a token block keeps in L2 (0: the default, 384 KiB). Like the
+ * variant choice it lives in the memory, so every instance over it agrees; the JS side sets it
+ * from the CPU's L2 size after each instantiation (module.ts tokenBlockBytes).
+ */
+const TOKEN_BLOCK = memory.data(16, 16);
+
+export function set_token_block_bytes(bytes: u32): void {
+  store<u32>(TOKEN_BLOCK, bytes);
+}
+
+/**
+ * Tokens per block of a prefill (a multiple of 4): the block's activation records stay in L2 while
+ * every cache tile of weights passes over them. Without it a 512-token prefill re-read all 512
+ * tokens' records (5.5 bytes per value) from L3 for every 96 KiB of weights: ~57 MB per token and
+ * thread on a 1B model, against ~10 MB of weights re-read per token with 384 KiB blocks.
  */
 @inline export function tokenBlock(tileRecBytes: usize): i32 {
-  const t = <i32>(393216 / tileRecBytes) << 2;
+  const b = load<u32>(TOKEN_BLOCK);
+  const t = <i32>(<usize>(b == 0 ? 393216 : b) / tileRecBytes) << 2;
   return t < 4 ? 4 : t;
 }
 

@@ -22,3 +22,19 @@ export function cpuInfo(): CpuInfo {
   }
   return { model, flags };
 }
+
+/** The first core's L2 size (Linux sysfs), undefined where unreadable. */
+export function l2Bytes(): number | undefined {
+  try {
+    for (let i = 0; i < 8; i++) {
+      const dir = `/sys/devices/system/cpu/cpu0/cache/index${i}`;
+      if (readFileSync(`${dir}/level`, 'utf8').trim() !== '2') continue;
+      const m = /^(\d+)([KMG]?)/.exec(readFileSync(`${dir}/size`, 'utf8').trim());
+      if (!m) return undefined;
+      return Number(m[1]) * ({ '': 1, K: 1024, M: 1 << 20, G: 1 << 30 } as const)[m[2] as '' | 'K' | 'M' | 'G'];
+    }
+  } catch {
+    // Not Linux, or no cache description.
+  }
+  return undefined;
+}
