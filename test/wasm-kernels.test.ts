@@ -14,7 +14,7 @@ import { KernelChoiceError } from '../src/errors/errors.js';
 import { loadModel } from '../src/model/load.js';
 import { DType, dtypeName } from '../src/quant/dtype.js';
 import { fixture, skipNoFixtures, REPO_ROOT } from './fixtures.js';
-import { checkMatmul, randn, randomWeight, rng } from './wasm-util.js';
+import { checkMatmul, checkRowIndependence, randn, randomWeight, rng } from './wasm-util.js';
 
 /**
  * The decode kernel variants (asm/variants.ts) and their choice: every variant against the
@@ -392,26 +392,7 @@ for (const threads of [1, 2, 3, 4]) {
             // Wide rows, 13 tokens: three 4-token tiles and a last token go over the columns in
             // chunks (asm/kernel-util.ts chunkBlocks), each carrying its sums: every token must
             // equal the same token alone, with this variant's single-token kernels too.
-            for (const dtype of [DType.Q8_0, DType.Q4_0]) {
-              const rows = 21;
-              const cols = 8192;
-              const n = 13;
-              const w = be.loadWeight({ name: `wide.${dtypeName(dtype)}`, dtype, shape: [rows, cols], data: randomWeight(rr, dtype, rows, cols) });
-              const x = randn(rr, n * cols);
-              const xt = be.alloc(n * cols);
-              const ot = be.alloc(n * rows);
-              const x1 = be.alloc(cols);
-              const o1 = be.alloc(rows);
-              be.write(xt, x);
-              be.matmul(ot, xt, w, n);
-              const all = be.read(ot);
-              for (let t = 0; t < n; t++) {
-                be.write(x1, x.subarray(t * cols, (t + 1) * cols));
-                be.matmul(o1, x1, w, 1);
-                assert.deepEqual(all.subarray(t * rows, (t + 1) * rows), be.read(o1), `${v} ${dtypeName(dtype)} token ${t} of ${n}`);
-              }
-              for (const b of [xt, ot, x1, o1]) be.free(b);
-            }
+            for (const dtype of [DType.Q8_0, DType.Q4_0]) checkRowIndependence(be, rr, dtype, 21, 8192, 13, `${v} `);
           } finally {
             await be.dispose();
           }

@@ -5,7 +5,7 @@ import { RefBackend } from '../src/backend/ref/ref-backend.js';
 import { createWasmBackend } from '../src/backend/wasm/index.js';
 import { DType, dtypeName } from '../src/quant/dtype.js';
 import { f16ToF32, f32ToF16 } from '../src/quant/half.js';
-import { rng, randn, randomWeight, checkMatmul, CONVERTED } from './wasm-util.js';
+import { rng, randn, randomWeight, checkMatmul, checkRowIndependence, CONVERTED } from './wasm-util.js';
 
 /**
  * Every op of the wasm backend against the reference backend, for thread counts 1..4 (matmul
@@ -96,28 +96,12 @@ for (const threads of [1, 2, 3, 4]) {
       // Batching relies on it (a sequence's logits may not depend on its neighbours), and the
       // prefill kernels compute per-block factors once per cache tile instead of per token tile.
       const r = rng(900 + threads);
-      // 8192 columns: a 13-token prefill spans two token blocks (asm/kernel-util.ts tokenBlock).
+      // 8192 columns: a 13-token step runs in 2048-column chunks that carry their sums
+      // (asm/kernel-util.ts chunkBlocks; token blocks are crossed in test/wasm-token-blocks.test.ts).
       // Float weights: 6 and 7 tokens run a 4-token tile, a 2-token tile and (7) one token alone.
       for (const [dtype, cols] of [[DType.Q8_0, 96], [DType.Q4_0, 96], [DType.Q4_K, 512], [DType.Q5_K, 512], [DType.Q6_K, 512], [DType.Q8_0, 8192], [DType.Q4_0, 8192], [DType.Q4_K, 8192], [DType.F16, 45], [DType.F32, 96], [DType.BF16, 96]] as const) {
-        const rows = cols > 512 ? 9 : 23;
-        const w = be.loadWeight({ name: `w.${dtypeName(dtype)}`, dtype, shape: [rows, cols], data: randomWeight(r, dtype, rows, cols) });
         const float = dtype === DType.F16 || dtype === DType.F32 || dtype === DType.BF16;
-        for (const n of float ? [2, 3, 4, 6, 7, 13] : [4, 13]) {
-          const x = randn(r, n * cols);
-          const xt = be.alloc(n * cols);
-          const ot = be.alloc(n * rows);
-          be.write(xt, x);
-          be.matmul(ot, xt, w, n);
-          const all = be.read(ot);
-          const x1 = be.alloc(cols);
-          const o1 = be.alloc(rows);
-          for (let t = 0; t < n; t++) {
-            be.write(x1, x.subarray(t * cols, (t + 1) * cols));
-            be.matmul(o1, x1, w, 1);
-            assert.deepEqual(all.subarray(t * rows, (t + 1) * rows), be.read(o1), `${dtypeName(dtype)} ${cols} columns, n=${n}, token ${t}`);
-          }
-          for (const t of [xt, ot, x1, o1]) be.free(t);
-        }
+        for (const n of float ? [2, 3, 4, 6, 7, 13] : [4, 13]) checkRowIndependence(be, r, dtype, cols > 512 ? 9 : 23, cols, n);
       }
     });
 

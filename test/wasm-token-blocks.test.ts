@@ -4,8 +4,8 @@ import type { Backend } from '../src/backend/backend.js';
 import { createWasmBackend } from '../src/backend/wasm/index.js';
 import { tokenBlockBytes } from '../src/backend/wasm/module.js';
 import { l2Bytes } from '../src/backend/wasm/cpu-info.js';
-import { DType, dtypeName } from '../src/quant/dtype.js';
-import { rng, randn, randomWeight, checkMatmul } from './wasm-util.js';
+import { DType } from '../src/quant/dtype.js';
+import { rng, checkMatmul, checkRowIndependence } from './wasm-util.js';
 
 /**
  * Many-token matmuls walk their tokens in blocks sized by the L2 (module.ts tokenBlockBytes), which on
@@ -31,22 +31,7 @@ test('the forced token block is in use', () => {
 test('tokens split over several token blocks equal the same tokens alone', () => {
   const r = rng(4242);
   for (const [dtype, cols, n] of [[DType.Q8_0, 8192, 16], [DType.Q4_0, 8192, 13], [DType.Q4_0, 8192, 16], [DType.Q4_K, 8192, 16], [DType.Q8_0, 2048, 21], [DType.Q6_K, 2048, 12]] as const) {
-    const rows = 9;
-    const w = be.loadWeight({ name: `w.${dtypeName(dtype)}.${cols}.${n}`, dtype, shape: [rows, cols], data: randomWeight(r, dtype, rows, cols) });
-    const x = randn(r, n * cols);
-    const xt = be.alloc(n * cols);
-    const ot = be.alloc(n * rows);
-    const x1 = be.alloc(cols);
-    const o1 = be.alloc(rows);
-    be.write(xt, x);
-    be.matmul(ot, xt, w, n);
-    const all = be.read(ot);
-    for (let t = 0; t < n; t++) {
-      be.write(x1, x.subarray(t * cols, (t + 1) * cols));
-      be.matmul(o1, x1, w, 1);
-      assert.deepEqual(all.subarray(t * rows, (t + 1) * rows), be.read(o1), `${dtypeName(dtype)} ${cols} columns, n=${n}, token ${t}`);
-    }
-    for (const b of [xt, ot, x1, o1]) be.free(b);
+    checkRowIndependence(be, r, dtype, 9, cols, n);
   }
   // And against the reference, through checkMatmul's error bound.
   checkMatmul(be, r, DType.Q8_0, 13, 8192, 16);

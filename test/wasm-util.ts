@@ -137,3 +137,26 @@ export function checkMatmul(be: Backend, r: () => number, dtype: DType, rows: nu
   }
 }
 
+
+/**
+ * A matmul of n tokens against `rows` × `cols` random weights equals, token by token and bit for
+ * bit, the same token alone (batching relies on it: a sequence's logits may not depend on its
+ * neighbours, whatever tiles, column chunks or token blocks the step runs in).
+ */
+export function checkRowIndependence(be: Backend, r: () => number, dtype: DType, rows: number, cols: number, n: number, label = ''): void {
+  const w = be.loadWeight({ name: `w.${dtypeName(dtype)}.${cols}.${n}`, dtype, shape: [rows, cols], data: randomWeight(r, dtype, rows, cols) });
+  const x = randn(r, n * cols);
+  const xt = be.alloc(n * cols);
+  const ot = be.alloc(n * rows);
+  const x1 = be.alloc(cols);
+  const o1 = be.alloc(rows);
+  be.write(xt, x);
+  be.matmul(ot, xt, w, n);
+  const all = be.read(ot);
+  for (let t = 0; t < n; t++) {
+    be.write(x1, x.subarray(t * cols, (t + 1) * cols));
+    be.matmul(o1, x1, w, 1);
+    assert.deepEqual(all.subarray(t * rows, (t + 1) * rows), be.read(o1), `${label}${dtypeName(dtype)} ${cols} columns, n=${n}, token ${t}`);
+  }
+  for (const b of [xt, ot, x1, o1]) be.free(b);
+}
