@@ -117,8 +117,7 @@ let tokenBlock: number | undefined;
  * Activation-record bytes a prefill's token block keeps in L2 (asm/kernel-util.ts tokenBlock): 3/8
  * of the core's L2, between 384 KiB (the default where the size is unknown, and all a 1 MB L2
  * holds beside the weight tiles) and 1 MiB. The weights stream once per token block, so a 2 MB L2
- * (Sapphire/Emerald Rapids) takes half as many passes: Intel Xeon VM, 2 threads, pp512 alternating
- * builds 3×: Q4_0 67–70 → 71–74 tok/s, Q8_0 48–56 → 51–58.
+ * (Sapphire/Emerald Rapids) takes half as many passes (docs/kernels.md, "Token blocks").
  */
 export function tokenBlockBytes(): number {
   // LLAMA_TS_TOKEN_BLOCK_BYTES: a fixed size (tuning; the tests use a small one to cross blocks).
