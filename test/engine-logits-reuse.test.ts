@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fixture, skipNoFixtures } from './fixtures.js';
-import { loadWeightsInto } from '../src/model/load.js';
+import { loadModel, loadWeightsInto } from '../src/model/load.js';
 import { WorkerExecutor } from '../src/engine/worker-executor.js';
 import type { Executor } from '../src/engine/executor.js';
 import type { ForwardBatch } from '../src/engine/batch.js';
@@ -68,5 +68,39 @@ test('recycled logits arrays are written in place and hold exactly what fresh on
     await fresh.dispose();
     await local.dispose();
     await worker.dispose();
+  }
+});
+
+test('evalTokens writes into a caller buffer that holds the rows, and allocates when it does not', { skip: skipNoFixtures, timeout: 120_000 }, async () => {
+  const model = await loadModel(MODEL(), { threads: 2 });
+  const s = model.session({ contextSize: 32 });
+  try {
+    const V = model.config.vocabSize;
+    const ctx = [1, 50, 90, 7];
+    await s.eval(ctx, { logits: 'none' });
+    const toks = [8, 300, 12];
+    const pos = toks.map((_, i) => ctx.length + i);
+    const fresh = await model.scheduler.evalTokens(s.sequence, toks, pos, 'all', { whole: true });
+    s.truncate(ctx.length);
+    const buf = new Float32Array(5 * V).fill(7);
+    const into = await model.scheduler.evalTokens(s.sequence, toks, pos, 'all', { whole: true, into: buf });
+    s.truncate(ctx.length);
+    assert.equal(into.buffer, buf.buffer, 'the rows land in the caller buffer');
+    assert.equal(into.byteOffset, 0);
+    assert.equal(into.length, 3 * V);
+    assert.deepEqual(into, fresh);
+    assert.equal(buf[3 * V], 7, 'nothing past the rows is written');
+    // 'last' fills one row; a buffer too short for the rows is left alone.
+    const last = await model.scheduler.evalTokens(s.sequence, toks, pos, 'last', { into: buf });
+    s.truncate(ctx.length);
+    assert.equal(last.buffer, buf.buffer);
+    assert.deepEqual(last, fresh.subarray(2 * V));
+    const short = new Float32Array(V - 1);
+    const own = await model.scheduler.evalTokens(s.sequence, toks, pos, 'last', { into: short });
+    assert.notEqual(own.buffer, short.buffer);
+    assert.deepEqual(own, fresh.subarray(2 * V));
+  } finally {
+    s.dispose();
+    await model.dispose();
   }
 });

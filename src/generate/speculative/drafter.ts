@@ -50,6 +50,7 @@ export interface DraftModelHandle {
 export class ModelDrafter implements Drafter {
   private seq: Sequence | undefined;
   private readonly rng: Rng;
+  private row: Float32Array | undefined;
 
   constructor(
     private readonly draft: DraftModelHandle,
@@ -78,7 +79,10 @@ export class ModelDrafter implements Drafter {
     const keep = Math.min(commonPrefix(seq.tokens, context), context.length - 1);
     sched.kv.truncate(seq, keep);
     const fresh = context.slice(keep);
-    let row = await sched.evalTokens(seq, fresh, fresh.map((_, i) => keep + i), 'last');
+    // One row buffer for every draft step (gen.distribution copies what it keeps): a fresh array per
+    // token would fault in new pages every step.
+    const evalLast = async (toks: readonly number[], pos: readonly number[]): Promise<Float32Array> => (this.row = await sched.evalTokens(seq, toks, pos, 'last', { into: this.row }));
+    let row = await evalLast(fresh, fresh.map((_, i) => keep + i));
     try {
       for (let j = 0; j < k; j++) {
         const q = gen.distribution(row);
@@ -87,7 +91,7 @@ export class ModelDrafter implements Drafter {
         qs.push(gen.greedy ? undefined : q.probs);
         if (j === k - 1 || gen.isStopId(d)) break;
         gen.speculate(d);
-        row = await sched.evalTokens(seq, [d], [seq.length], 'last');
+        row = await evalLast([d], [seq.length]);
       }
     } finally {
       gen.unspeculate();

@@ -96,6 +96,8 @@ export function submitSpeculative(target: SpeculativeTarget, req: GenerateReques
       await sched.evalTokens(seq, fresh, fresh.map((_, i) => reused + i), 'none');
     }
     const taken = [...prompt];
+    // The verification rows, reused from round to round (verifyDrafts keeps none of them).
+    let rowsBuf = new Float32Array(0);
     while (!gen.done) {
       if (aborted) {
         emit(gen.finish('abort'));
@@ -111,7 +113,9 @@ export function submitSpeculative(target: SpeculativeTarget, req: GenerateReques
       if (aborted) continue;
       const tokens = [taken[taken.length - 1]!, ...proposal.ids];
       // One forward step for all K + 1 rows, however the scheduler chunks prefill.
-      const rows = await sched.evalTokens(seq, tokens, tokens.map((_, i) => cached + i), 'all', { whole: true });
+      const size = tokens.length * target.vocabSize;
+      if (rowsBuf.length < size) rowsBuf = new Float32Array(size);
+      const rows = await sched.evalTokens(seq, tokens, tokens.map((_, i) => cached + i), 'all', { whole: true, into: rowsBuf });
       counts.steps++;
       tFirst ??= performance.now();
       const r = verifyDrafts(gen, proposal.ids, proposal.qs, rows, target.vocabSize);
