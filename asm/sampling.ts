@@ -89,6 +89,35 @@ export function row_sum_exp(x: usize, padded: i32, top: f32, scale: f32, blocks:
 }
 
 /**
+ * row_sum_exp that also writes each weight (f32, exactly the ones row_pick draws with) to w; the
+ * total is summed as row_sum_exp sums it, so the two agree to the bit.
+ */
+export function row_weights(x: usize, padded: i32, top: f32, scale: f32, w: usize): f64 {
+  const t = f32x4.splat(top);
+  const s = f32x4.splat(scale);
+  let total: f64 = 0;
+  for (let b = 0; b < padded; b += ROW_BLOCK) {
+    let a0 = f32x4.splat(0), a1 = a0, a2 = a0, a3 = a0;
+    for (let j = 0; j < ROW_BLOCK; j += 16) {
+      const o = <usize>(b + j) << 2;
+      const p = x + o, q = w + o;
+      const e0 = weights4(v128.load(p), t, s), e1 = weights4(v128.load(p, 16), t, s);
+      const e2 = weights4(v128.load(p, 32), t, s), e3 = weights4(v128.load(p, 48), t, s);
+      v128.store(q, e0);
+      v128.store(q, e1, 16);
+      v128.store(q, e2, 32);
+      v128.store(q, e3, 48);
+      a0 = f32x4.add(a0, e0);
+      a1 = f32x4.add(a1, e1);
+      a2 = f32x4.add(a2, e2);
+      a3 = f32x4.add(a3, e3);
+    }
+    total += <f64>hsum(f32x4.add(f32x4.add(a0, a1), f32x4.add(a2, a3)));
+  }
+  return total;
+}
+
+/**
  * The token where the running weight sum first exceeds target (0 ≤ target < the row_sum_exp total
  * that filled blocks, same top and scale): the block from the stored sums, then the token within
  * it from the same weights recomputed. Only tokens of positive weight are returned; where rounding

@@ -111,6 +111,29 @@ test('sumExp matches float64 exp within 1e-6 and counts masked (−∞) tokens a
   }
 });
 
+test('weights: the draw\'s own weights, their total exactly sumExp\'s, wasm and JS alike', () => {
+  for (const n of [1, 63, 65, 1000, 128256]) {
+    const row = randomRow(n, n + 7, 12);
+    if (n > 10) row[5] = -Infinity;
+    for (const scale of [1, 1 / 0.8]) {
+      for (const kern of [wasm, js]) {
+        fill(kern, row);
+        const top = row[kern.argmax(n)]!;
+        const z = kern.sumExp(n, top, scale, false);
+        const { total, weights } = kern.weights(n, top, scale);
+        assert.equal(total, z, `n ${n} scale ${scale}: the same total as sumExp`);
+        assert.equal(weights.length, n);
+        for (let i = 0; i < n; i++) {
+          // float32 arguments: (v − top)·scale rounds to ~6e-8 of its size, so far tokens carry more error.
+          const ref = Math.exp((row[i]! - top) * scale);
+          assert.ok(Math.abs(weights[i]! - ref) <= 5e-6 * ref + 1e-30, `n ${n} token ${i}: ${weights[i]} vs ${ref}`);
+        }
+        if (n > 10) assert.equal(weights[5], 0, 'a masked token weighs nothing');
+      }
+    }
+  }
+});
+
 test('pick: the token where the running sum crosses the target, never a zero-weight one', () => {
   const n = 5000;
   const row = randomRow(n, 9, 10);

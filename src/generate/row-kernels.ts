@@ -21,6 +21,11 @@ export interface RowKernels {
    * `pick` needs for a draw with the same top and scale.
    */
   sumExp(n: number, top: number, scale: number, keep: boolean): number;
+  /**
+   * Every weight exp((row[i] − top)·scale) (0 below e^-87), exactly as `pick` draws with them, and
+   * their sum exactly as `sumExp` returns it (the view is valid until the next `row` call).
+   */
+  weights(n: number, top: number, scale: number): { readonly total: number; readonly weights: Float32Array };
   /** The first token where the running weight sum exceeds `target` (in [0, the kept sum)); positive weights only. */
   pick(n: number, top: number, scale: number, target: number): number;
   /** How many of row[0..n) are ≥ theta, compared in float32 (theta should be a float32 value). */
@@ -58,6 +63,7 @@ interface RowExports {
   row_first_bad(x: number, n: number, padded: number): number;
   row_sum_exp(x: number, padded: number, top: number, scale: number, blocks: number): number;
   row_pick(x: number, padded: number, top: number, scale: number, blocks: number, target: number): number;
+  row_weights(x: number, padded: number, top: number, scale: number, w: number): number;
   row_count_at_least(x: number, padded: number, theta: number): number;
   row_mass_bins(x: number, padded: number, top: number, floor: number, k: number, bins: number, w: number, hist: number): void;
   row_gather_bins(x: number, padded: number, top: number, floor: number, k: number, bins: number, last: number, ids: number): number;
@@ -68,7 +74,7 @@ class WasmRowKernels implements RowKernels {
   private readonly base: number;
   // Byte offsets after the row: the draw's block sums, top-p's weights, bins and gathered ids.
   private blocks = 0;
-  private weights = 0;
+  private weightsAt = 0;
   private hist = 0;
   private ids = 0;
   private n = -1;
@@ -89,7 +95,7 @@ class WasmRowKernels implements RowKernels {
     if (this.n !== n || this.view.buffer !== this.k.memory.buffer) {
       this.view = new Float32Array(this.k.memory.buffer, this.base, n);
       this.blocks = blocks;
-      this.weights = weights;
+      this.weightsAt = weights;
       this.hist = hist;
       this.ids = ids;
       this.n = n;
@@ -101,12 +107,12 @@ class WasmRowKernels implements RowKernels {
 
   massBins(n: number, top: number, floor: number, k: number, bins: number): MassBins {
     if (!(bins >= 1 && bins <= MAX_BINS)) throw new BadArgumentError(`bins must be in [1, ${MAX_BINS}]`);
-    this.k.row_mass_bins(this.base, padded(n), top, floor, k, bins, this.weights, this.hist);
+    this.k.row_mass_bins(this.base, padded(n), top, floor, k, bins, this.weightsAt, this.hist);
     const buf = this.k.memory.buffer;
     const hist = new Float64Array(buf, this.hist, bins);
     let total = 0;
     for (let b = 0; b < bins; b++) total += hist[b]!;
-    return { total, hist, weights: new Float32Array(buf, this.weights, n) };
+    return { total, hist, weights: new Float32Array(buf, this.weightsAt, n) };
   }
 
   gatherBins(n: number, top: number, floor: number, k: number, bins: number, last: number): Int32Array {
@@ -130,6 +136,12 @@ class WasmRowKernels implements RowKernels {
 
   pick(n: number, top: number, scale: number, target: number): number {
     return this.k.row_pick(this.base, padded(n), top, scale, this.blocks, target);
+  }
+
+  weights(n: number, top: number, scale: number): { total: number; weights: Float32Array } {
+    // Top-p's weight area (room for the padded row): free while no top-p pass is under way.
+    const total = this.k.row_weights(this.base, padded(n), top, scale, this.weightsAt);
+    return { total, weights: new Float32Array(this.k.memory.buffer, this.weightsAt, n) };
   }
 
   countAtLeast(n: number, theta: number): number {
@@ -216,6 +228,17 @@ export class JsRowKernels implements RowKernels {
       }
     }
     return last;
+  }
+
+  weights(n: number, top: number, scale: number): { total: number; weights: Float32Array } {
+    const weights = new Float32Array(n);
+    let total = 0;
+    for (let b = 0; b < padded(n) / BLOCK; b++) {
+      let s = 0;
+      for (let i = b * BLOCK; i < Math.min(n, (b + 1) * BLOCK); i++) s += weights[i] = this.weight(i, top, scale);
+      total += s;
+    }
+    return { total, weights };
   }
 
   countAtLeast(n: number, theta: number): number {

@@ -112,8 +112,8 @@ export class Sampler {
    * The exact probability vector `sample` would draw from for this row (after bias, penalties,
    * truncation and temperature; a point mass at the argmax when greedy), and each token's logprob
    * as `sample` reports it. Speculative decoding's acceptance rule needs both p and q in this form.
-   * (Without truncation `sample` draws with float32 weights, row-kernels.ts: the two agree to ~1e-7
-   * relative per token, far below what any test of the distribution can see.)
+   * (Without truncation the probabilities are `sample`'s own float32 weights over their sum, so the
+   * two agree exactly; with truncation `sample` and this compute exp in float64 alike.)
    */
   distribution(logits: Float32Array): TokenDistribution {
     const o = this.opts;
@@ -128,20 +128,20 @@ export class Sampler {
     const t = o.temperature;
     if (t === 0) {
       probs[best] = 1;
+    } else if (o.topK === 0 && o.topP === 1 && o.minP === 0) {
+      // The very weights and total sample's draw uses (a row kernel pass, not Math.exp per token).
+      const { total, weights } = k.weights(n, top, 1 / t);
+      for (let i = 0; i < n; i++) probs[i] = weights[i]! / total;
     } else {
       let z = 0;
-      if (o.topK === 0 && o.topP === 1 && o.minP === 0) {
-        for (let i = 0; i < n; i++) z += probs[i] = Math.exp((l[i]! - top) / t);
-      } else {
-        const cand = this.candidates(l, top);
-        for (let j = 0; j < cand.length; j++) {
-          const i = keyId(cand[j]!);
-          z += probs[i] = Math.exp((l[i]! - top) / t);
-        }
+      const cand = this.candidates(l, top);
+      for (let j = 0; j < cand.length; j++) {
+        const i = keyId(cand[j]!);
+        z += probs[i] = Math.exp((l[i]! - top) / t);
       }
       for (let i = 0; i < n; i++) probs[i] = probs[i]! / z;
     }
-    const pen = Float32Array.from(l);
+    const pen = l.slice();
     return { probs, logprob: (id) => pen[id]! - logZ };
   }
 
