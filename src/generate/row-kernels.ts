@@ -23,7 +23,8 @@ export interface RowKernels {
   sumExp(n: number, top: number, scale: number, keep: boolean): number;
   /**
    * Every weight exp((row[i] − top)·scale) (0 below e^-87), exactly as `pick` draws with them, and
-   * their sum exactly as `sumExp` returns it (the view is valid until the next `row` call).
+   * their sum exactly as `sumExp` returns it (the view is valid until the next `row` call). The JS
+   * fallback draws with float64 weights and returns them rounded to float32 here.
    */
   weights(n: number, top: number, scale: number): { readonly total: number; readonly weights: Float32Array };
   /** The first token where the running weight sum exceeds `target` (in [0, the kept sum)); positive weights only. */
