@@ -65,6 +65,29 @@ export function row_first_bad(x: usize, n: i32, padded: i32): i32 {
 }
 
 /**
+ * Σ of one ROW_BLOCK's weights at p (f32 lanes, then f64); with keep each weight also goes to w.
+ * keep is a constant at every call, so each caller's loop has no branch left in it.
+ */
+@inline function blockWeights(p: usize, t: v128, s: v128, w: usize, keep: bool): f64 {
+  let a0 = f32x4.splat(0), a1 = a0, a2 = a0, a3 = a0;
+  for (let j: usize = 0; j < <usize>ROW_BLOCK << 2; j += 64) {
+    const e0 = weights4(v128.load(p + j), t, s), e1 = weights4(v128.load(p + j, 16), t, s);
+    const e2 = weights4(v128.load(p + j, 32), t, s), e3 = weights4(v128.load(p + j, 48), t, s);
+    if (keep) {
+      v128.store(w + j, e0);
+      v128.store(w + j, e1, 16);
+      v128.store(w + j, e2, 32);
+      v128.store(w + j, e3, 48);
+    }
+    a0 = f32x4.add(a0, e0);
+    a1 = f32x4.add(a1, e1);
+    a2 = f32x4.add(a2, e2);
+    a3 = f32x4.add(a3, e3);
+  }
+  return <f64>hsum(f32x4.add(f32x4.add(a0, a1), f32x4.add(a2, a3)));
+}
+
+/**
  * Σ exp((x[i] − top)·scale) over the padded row; with blocks ≠ 0 each block's sum is stored there
  * (f64, one per ROW_BLOCK values) for row_pick. Blocks are summed in f32 lanes, blocks in f64.
  */
@@ -73,15 +96,7 @@ export function row_sum_exp(x: usize, padded: i32, top: f32, scale: f32, blocks:
   const s = f32x4.splat(scale);
   let total: f64 = 0;
   for (let b = 0; b < padded; b += ROW_BLOCK) {
-    let a0 = f32x4.splat(0), a1 = a0, a2 = a0, a3 = a0;
-    for (let j = 0; j < ROW_BLOCK; j += 16) {
-      const p = x + (<usize>(b + j) << 2);
-      a0 = f32x4.add(a0, weights4(v128.load(p), t, s));
-      a1 = f32x4.add(a1, weights4(v128.load(p, 16), t, s));
-      a2 = f32x4.add(a2, weights4(v128.load(p, 32), t, s));
-      a3 = f32x4.add(a3, weights4(v128.load(p, 48), t, s));
-    }
-    const sum = <f64>hsum(f32x4.add(f32x4.add(a0, a1), f32x4.add(a2, a3)));
+    const sum = blockWeights(x + (<usize>b << 2), t, s, 0, false);
     if (blocks != 0) store<f64>(blocks + (<usize>(b / ROW_BLOCK) << 3), sum);
     total += sum;
   }
@@ -96,24 +111,7 @@ export function row_weights(x: usize, padded: i32, top: f32, scale: f32, w: usiz
   const t = f32x4.splat(top);
   const s = f32x4.splat(scale);
   let total: f64 = 0;
-  for (let b = 0; b < padded; b += ROW_BLOCK) {
-    let a0 = f32x4.splat(0), a1 = a0, a2 = a0, a3 = a0;
-    for (let j = 0; j < ROW_BLOCK; j += 16) {
-      const o = <usize>(b + j) << 2;
-      const p = x + o, q = w + o;
-      const e0 = weights4(v128.load(p), t, s), e1 = weights4(v128.load(p, 16), t, s);
-      const e2 = weights4(v128.load(p, 32), t, s), e3 = weights4(v128.load(p, 48), t, s);
-      v128.store(q, e0);
-      v128.store(q, e1, 16);
-      v128.store(q, e2, 32);
-      v128.store(q, e3, 48);
-      a0 = f32x4.add(a0, e0);
-      a1 = f32x4.add(a1, e1);
-      a2 = f32x4.add(a2, e2);
-      a3 = f32x4.add(a3, e3);
-    }
-    total += <f64>hsum(f32x4.add(f32x4.add(a0, a1), f32x4.add(a2, a3)));
-  }
+  for (let b = 0; b < padded; b += ROW_BLOCK) total += blockWeights(x + (<usize>b << 2), t, s, w + (<usize>b << 2), true);
   return total;
 }
 
