@@ -191,13 +191,21 @@ export class JsRowKernels implements RowKernels {
   }
 
   sumExp(n: number, top: number, scale: number, keep: boolean): number {
-    const nb = padded(n) / BLOCK;
-    if (keep && this.sums.length < nb) this.sums = new Float64Array(nb);
+    if (keep && this.sums.length < padded(n) / BLOCK) this.sums = new Float64Array(padded(n) / BLOCK);
+    return this.blockSums(n, top, scale, keep ? this.sums : undefined, undefined);
+  }
+
+  /** Σ of the weights, summed block by block as the wasm passes sum them; each block's sum and each weight kept where asked. */
+  private blockSums(n: number, top: number, scale: number, sums: Float64Array | undefined, w: Float32Array | undefined): number {
     let total = 0;
-    for (let b = 0; b < nb; b++) {
+    for (let b = 0; b < padded(n) / BLOCK; b++) {
       let s = 0;
-      for (let i = b * BLOCK; i < Math.min(n, (b + 1) * BLOCK); i++) s += this.weight(i, top, scale);
-      if (keep) this.sums[b] = s;
+      for (let i = b * BLOCK; i < Math.min(n, (b + 1) * BLOCK); i++) {
+        const x = this.weight(i, top, scale);
+        if (w) w[i] = x;
+        s += x;
+      }
+      if (sums) sums[b] = s;
       total += s;
     }
     return total;
@@ -233,13 +241,7 @@ export class JsRowKernels implements RowKernels {
 
   weights(n: number, top: number, scale: number): { total: number; weights: Float32Array } {
     const weights = new Float32Array(n);
-    let total = 0;
-    for (let b = 0; b < padded(n) / BLOCK; b++) {
-      let s = 0;
-      for (let i = b * BLOCK; i < Math.min(n, (b + 1) * BLOCK); i++) s += weights[i] = this.weight(i, top, scale);
-      total += s;
-    }
-    return { total, weights };
+    return { total: this.blockSums(n, top, scale, undefined, weights), weights };
   }
 
   countAtLeast(n: number, theta: number): number {

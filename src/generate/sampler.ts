@@ -33,6 +33,10 @@ export interface SamplerCheckpoint {
  */
 export class Sampler {
   private readonly rng: Rng;
+  /** No top-k, top-p or min-p cut: every token can be drawn. */
+  private get untruncated(): boolean {
+    return this.opts.topK === 0 && this.opts.topP === 1 && this.opts.minP === 0;
+  }
   /** Greedy: the argmax, no randomness. */
   get greedy(): boolean {
     return this.opts.temperature === 0;
@@ -90,7 +94,7 @@ export class Sampler {
     // Every token masked out (−∞ or NaN): nothing to draw from (Generation names the cause).
     if (best < 0) return { id: 0, logprob: NaN };
     const top = l[best]!;
-    const whole = o.temperature > 0 && o.topK === 0 && o.topP === 1 && o.minP === 0;
+    const whole = o.temperature > 0 && this.untruncated;
     // At temperature 1 the draw's weights are exactly log Z's terms: keep them for the draw.
     const z = k.sumExp(n, top, 1, whole && o.temperature === 1);
     const logZ = top + Math.log(z);
@@ -128,7 +132,7 @@ export class Sampler {
     const t = o.temperature;
     if (t === 0) {
       probs[best] = 1;
-    } else if (o.topK === 0 && o.topP === 1 && o.minP === 0) {
+    } else if (this.untruncated) {
       // The very weights and total sample's draw uses (a row kernel pass, not Math.exp per token).
       const { total, weights } = k.weights(n, top, 1 / t);
       for (let i = 0; i < n; i++) probs[i] = weights[i]! / total;
